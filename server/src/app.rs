@@ -1,0 +1,134 @@
+//! The application's shared state and the identify use case.
+//!
+//! Handlers stay thin: they extract, call into [`AppState`], and send what it
+//! returns. The rules (payload shape, name rules, registry, presence) meet
+//! here, in one function that is easy to test without a socket.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use shared::events::{wire, ClientEvent, ErrorCode, IdentifyAck, IdentifyError, SessionId};
+use shared::names::validate_name;
+
+use crate::fanout::Fanout;
+use crate::registry::{NameChange, Registry, RegistryError};
+
+/// State every handler can reach (socketioxide's `State<AppState>`).
+#[derive(Debug, Clone, Default)]
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    pub fanout: Arc<Fanout>,
+}
+
+impl AppState {
+    /// A session joined `/iss`.
+    pub fn connect(&self, session: SessionId) {
+        self.registry.connect(session);
+    }
+
+    /// Handles `identify` with its raw arguments and returns the ack to send
+    /// (sent only if the client asked for one).
+    pub fn identify(&self, session: &SessionId, args: &[Value]) -> IdentifyAck {
+        match self.try_identify(session, args) {
+            Ok(username) => IdentifyAck::Ok {
+                uuid: session.clone(),
+                username,
+            },
+            Err(err) => {
+                tracing::debug!(%session, code = ?err.code, "identify refused: {}", err.message);
+                IdentifyAck::Err(err)
+            }
+        }
+    }
+
+    /// A session left: forget it and tell presence if it was shown.
+    pub fn disconnect(&self, session: &SessionId) {
+        if self.registry.disconnect(session).is_some() {
+            self.fanout.record(session.clone(), None);
+        }
+    }
+
+    fn try_identify(&self, session: &SessionId, args: &[Value]) -> Result<String, IdentifyError> {
+        let ClientEvent::Identify { name } = ClientEvent::from_parts(wire::IDENTIFY, args)
+            .map_err(|err| IdentifyError::from(&err))?;
+        let name = validate_name(&name).map_err(|err| IdentifyError::from(&err))?;
+        match self.registry.identify(session, &name) {
+            Ok(NameChange::Unchanged) => {}
+            Ok(NameChange::First | NameChange::Renamed { .. }) => {
+                self.fanout.record(session.clone(), Some(name.clone()));
+            }
+            Err(err @ RegistryError::NotConnected) => {
+                return Err(IdentifyError {
+                    code: ErrorCode::NotConnected,
+                    message: err.to_string(),
+                });
+            }
+        }
+        tracing::info!(%session, username = %name, "identify");
+        Ok(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use shared::events::Presence;
+
+    fn state_with(session: &SessionId) -> AppState {
+        let app = AppState::default();
+        app.connect(session.clone());
+        app
+    }
+
+    fn published(app: &AppState) -> usize {
+        app.fanout.flush_book_for_tests();
+        match app.fanout.snapshot() {
+            Presence::Snapshot { users, .. } => users.len(),
+            Presence::Delta { .. } => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn identify_stores_and_acks() {
+        let s = SessionId("s1".into());
+        let app = state_with(&s);
+        let ack = app.identify(&s, &[json!("  Ada ")]);
+        assert_eq!(
+            ack,
+            IdentifyAck::Ok {
+                uuid: s.clone(),
+                username: "Ada".into()
+            }
+        );
+        assert_eq!(app.registry.username(&s).as_deref(), Some("Ada"));
+        assert_eq!(published(&app), 1);
+        app.disconnect(&s);
+        assert_eq!(published(&app), 0);
+    }
+
+    #[test]
+    fn bad_payloads_and_names_store_nothing() {
+        let s = SessionId("s1".into());
+        let app = state_with(&s);
+        let bad: Vec<Vec<Value>> = vec![
+            vec![json!(1)],
+            vec![json!({"name": "Ada"})],
+            vec![json!(["Ada"])],
+            vec![Value::Null],
+            vec![],
+            vec![json!("Ada"), json!("Grace")],
+            vec![json!("")],
+            vec![json!("   ")],
+            vec![json!("x".repeat(33))],
+            vec![json!("A\u{0}da")],
+            vec![json!("\u{202E}Ada")],
+        ];
+        for args in bad {
+            let ack = app.identify(&s, &args);
+            assert!(matches!(ack, IdentifyAck::Err(_)), "{args:?} -> {ack:?}");
+        }
+        assert_eq!(app.registry.username(&s), None);
+        assert_eq!(published(&app), 0);
+    }
+}

@@ -1,0 +1,76 @@
+//! Socket.IO handlers for `/iss`, socketioxide-example style: each is a named
+//! `async fn` taking extractors, all registered in [`on_connect`].
+
+use shared::events::{wire, Connected, ErrorCode, IdentifyAck, IdentifyError, SessionId};
+use socketioxide::extract::{AckSender, Data, Event, Extension, SocketRef, State};
+use socketioxide::socket::DisconnectReason;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::args::RawArgs;
+
+/// A socket joined `/iss`: give it a session, wire its handlers, say
+/// `connected`, then send the presence snapshot.
+pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
+    // uuid v7: time-ordered like the original's uuid1, without a MAC address.
+    let session = SessionId(Uuid::now_v7().to_string());
+    // Everything before the first await: events that arrive right after the
+    // CONNECT ack must find their handlers and the session already in place.
+    socket.extensions.insert(session.clone());
+    socket.on(wire::IDENTIFY, on_identify);
+    socket.on_fallback(on_unknown_event);
+    socket.on_disconnect(on_disconnect);
+    app.connect(session.clone());
+    if !socket.connected() {
+        // It went away before its disconnect handler was in place.
+        app.disconnect(&session);
+        return;
+    }
+    tracing::info!(sid = %socket.id, %session, "connected");
+    let welcome = Connected {
+        uuid: session.clone(),
+    };
+    if let Err(err) = socket.emit(wire::CONNECTED, &welcome) {
+        tracing::debug!(%session, %err, "could not send connected");
+    }
+    app.fanout.welcome(&socket).await;
+}
+
+/// `identify`: store the name; answer the outcome if an ack was asked for.
+async fn on_identify(
+    Data(RawArgs(args)): Data<RawArgs>,
+    ack: AckSender,
+    State(app): State<AppState>,
+    Extension(session): Extension<SessionId>,
+) {
+    let reply = app.identify(&session, &args);
+    if let Err(err) = ack.send(&reply) {
+        tracing::debug!(%session, %err, "could not send identify ack");
+    }
+}
+
+/// Any event we do not know: log it, and answer an error if an ack was asked for.
+async fn on_unknown_event(
+    Event(event): Event,
+    ack: AckSender,
+    Extension(session): Extension<SessionId>,
+) {
+    tracing::debug!(%session, event = %event.escape_debug(), "unknown event");
+    let reply = IdentifyAck::Err(IdentifyError {
+        code: ErrorCode::UnknownEvent,
+        message: format!("Unknown event {event:?}."),
+    });
+    if let Err(err) = ack.send(&reply) {
+        tracing::debug!(%session, %err, "could not send unknown-event ack");
+    }
+}
+
+/// The socket left (or its connection died): remove the user.
+async fn on_disconnect(
+    reason: DisconnectReason,
+    State(app): State<AppState>,
+    Extension(session): Extension<SessionId>,
+) {
+    tracing::info!(%session, ?reason, "disconnected");
+    app.disconnect(&session);
+}

@@ -1,0 +1,180 @@
+//! The `/iss` server as a library, so tests can start it in-process on port 0.
+//!
+//! ```text
+//!  browser ──ws──▶ origin guard ──▶ socketioxide (/socket.io/, ns /iss) ──▶ handlers ──▶ AppState
+//!                                                                                      ├─ Registry (users)
+//!                                                                                      └─ Fanout ─▶ PresenceBook
+//!  browser ──GET─▶ /healthz, static dist/ (cache rules, precompressed)
+//! ```
+
+pub mod app;
+pub mod args;
+pub mod config;
+pub mod fanout;
+pub mod handlers;
+pub mod origin;
+pub mod presence;
+pub mod registry;
+pub mod static_files;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::Router;
+use shared::events::NAMESPACE;
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use app::AppState;
+pub use config::Config;
+use origin::OriginPolicy;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Origin(#[from] origin::BadOrigin),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The assembled application: the router plus handles tests and `main` need.
+pub struct App {
+    pub router: Router,
+    pub io: SocketIo,
+    pub state: AppState,
+}
+
+/// Builds the router: `/healthz`, Socket.IO behind the origin guard, and the static frontend.
+pub fn build(config: &Config) -> Result<App, StartError> {
+    let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
+    let state = AppState::default();
+    let (layer, io) = SocketIo::builder()
+        .with_state(state.clone())
+        .max_payload(config.max_payload)
+        .ping_interval(config.ping_interval())
+        .ping_timeout(config.ping_timeout())
+        .build_layer();
+    io.ns(NAMESPACE, handlers::on_connect);
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .fallback_service(static_files::router(&config.dist))
+        .layer(layer)
+        .layer(axum::middleware::from_fn_with_state(policy, origin::guard));
+    Ok(App { router, io, state })
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// A running server: where it listens and how to stop it.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub io: SocketIo,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Stops gracefully (clients are told) and waits for the server task.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Binds `config.bind` and serves until [`Server::shutdown`].
+pub async fn start(config: &Config) -> Result<Server, StartError> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (addr, io, state, task) = spawn(config, async {
+        let _ = stopped.await;
+    })
+    .await?;
+    Ok(Server {
+        addr,
+        io,
+        state,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Binds and serves until `signal` completes, then closes every socket
+/// (clients get a disconnect) and drains for at most the configured grace.
+pub async fn spawn(
+    config: &Config,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> Result<
+    (
+        SocketAddr,
+        SocketIo,
+        AppState,
+        JoinHandle<std::io::Result<()>>,
+    ),
+    StartError,
+> {
+    let App { router, io, state } = build(config)?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    // Without TCP_NODELAY every connect pays ≈ 40 ms of Nagle + delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "could not set TCP_NODELAY");
+        }
+    });
+    let ticker = state
+        .fanout
+        .clone()
+        .spawn_ticker(io.clone(), config.presence_window());
+    let grace = config.shutdown_grace();
+    let closing_io = io.clone();
+    let (drained_tx, drained_rx) = oneshot::channel::<()>();
+    let shutdown = async move {
+        signal.await;
+        tracing::info!("shutting down: closing every socket");
+        closing_io.close().await;
+        let _ = drained_tx.send(());
+    };
+    let serve = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+    let task = tokio::spawn(async move {
+        let result = tokio::select! {
+            result = serve => result,
+            _ = deadline_after(drained_rx, grace) => {
+                tracing::warn!(?grace, "connections did not drain in time; stopping anyway");
+                Ok(())
+            }
+        };
+        ticker.abort();
+        result
+    });
+    Ok((addr, io, state, task))
+}
+
+/// Completes `grace` after `started` fires (never, if it never fires).
+async fn deadline_after(started: oneshot::Receiver<()>, grace: std::time::Duration) {
+    if started.await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(grace).await;
+}

@@ -1,0 +1,129 @@
+//! Cross-site websocket hijacking defence.
+//!
+//! Browsers attach cookies and open websockets to any site, but they always
+//! send `Origin`. A Socket.IO request (websocket upgrade or polling) whose
+//! `Origin` is neither this server's own host nor explicitly allowed is
+//! refused with 403 before socketioxide sees it. Requests without `Origin`
+//! come from non-browser clients (scripts, load generators), which could
+//! forge any header anyway, so they pass.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Where Socket.IO lives; only these requests are checked.
+pub const SOCKET_IO_PATH: &str = "/socket.io";
+
+/// The origins allowed besides same-origin, normalised (`scheme://host[:port]`, lower case).
+#[derive(Debug, Clone, Default)]
+pub struct OriginPolicy {
+    allowed: Arc<Vec<String>>,
+}
+
+/// A configured origin that is not of the form `scheme://host[:port]`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid allowed origin {0:?}: expected scheme://host[:port], e.g. https://chat.example.com"
+)]
+pub struct BadOrigin(String);
+
+impl OriginPolicy {
+    /// Builds the policy, refusing malformed entries (and the `*` wildcard).
+    pub fn new<I: IntoIterator<Item = String>>(allowed: I) -> Result<Self, BadOrigin> {
+        let allowed = allowed
+            .into_iter()
+            .map(|origin| normalise(&origin).ok_or(BadOrigin(origin)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(OriginPolicy {
+            allowed: Arc::new(allowed),
+        })
+    }
+
+    /// Whether a request with these headers may use Socket.IO.
+    pub fn permits(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return true;
+        };
+        let Some(origin) = origin.to_str().ok().and_then(normalise) else {
+            return false; // "null", garbage, or a path where an origin should be.
+        };
+        let same_origin = headers
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .is_some_and(|host| authority(&origin) == Some(host.to_ascii_lowercase().as_str()));
+        same_origin || self.allowed.iter().any(|allowed| *allowed == origin)
+    }
+}
+
+/// `Scheme://Host:Port/` → `scheme://host:port`; `None` if it is not an origin.
+fn normalise(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = origin.split_once("://")?;
+    let valid_scheme = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    let valid_authority = !rest.is_empty() && !rest.contains(['/', '?', '#', '*', '@', ' ']);
+    (valid_scheme && valid_authority).then_some(origin)
+}
+
+fn authority(origin: &str) -> Option<&str> {
+    origin.split_once("://").map(|(_, authority)| authority)
+}
+
+/// axum middleware: 403 for Socket.IO requests from a foreign origin.
+pub async fn guard(State(policy): State<OriginPolicy>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(SOCKET_IO_PATH) && !policy.permits(request.headers()) {
+        let origin = request.headers().get(header::ORIGIN);
+        tracing::warn!(?origin, "refused a Socket.IO request from a foreign origin");
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static(host));
+        if let Some(origin) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_static(origin));
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_and_no_origin_pass() {
+        let policy = OriginPolicy::default();
+        assert!(policy.permits(&headers(None, "127.0.0.1:3000")));
+        assert!(policy.permits(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000")));
+        assert!(policy.permits(&headers(
+            Some("HTTPS://Chat.Example.com"),
+            "chat.example.com"
+        )));
+    }
+
+    #[test]
+    fn foreign_and_malformed_origins_are_refused() {
+        let policy = OriginPolicy::default();
+        assert!(!policy.permits(&headers(Some("http://evil.test"), "127.0.0.1:3000")));
+        assert!(!policy.permits(&headers(Some("http://127.0.0.1:3001"), "127.0.0.1:3000")));
+        assert!(!policy.permits(&headers(Some("null"), "127.0.0.1:3000")));
+    }
+
+    #[test]
+    fn allowed_list_is_exact() {
+        let policy = OriginPolicy::new(["http://localhost:8080/".to_owned()]).unwrap();
+        assert!(policy.permits(&headers(Some("http://localhost:8080"), "127.0.0.1:3000")));
+        assert!(!policy.permits(&headers(Some("https://localhost:8080"), "127.0.0.1:3000")));
+        assert!(OriginPolicy::new(["*".to_owned()]).is_err());
+        assert!(OriginPolicy::new(["localhost:8080".to_owned()]).is_err());
+        assert!(OriginPolicy::new(["http://a.test/path".to_owned()]).is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! The user registry: which sessions are connected and what they are called.
+//!
+//! The original app kept `users[uuid] = {username}` in a global dict. This is
+//! that dict as a type of its own, so a shared store (Redis, say) can replace
+//! the in-memory one later by offering the same methods, without touching the
+//! handlers. It knows nothing about Socket.IO or presence.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use shared::events::{OnlineUser, SessionId};
+
+/// What an identify changed, so the caller can tell presence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameChange {
+    /// The session had no name before.
+    First,
+    /// The session was called something else.
+    Renamed { previous: String },
+    /// Same name again: nothing for presence to say.
+    Unchanged,
+}
+
+/// Why the registry refused to store a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// The session already disconnected (an identify raced its disconnect).
+    #[error("this session is no longer connected")]
+    NotConnected,
+}
+
+/// In-memory registry of connected sessions and their names.
+///
+/// A session is connected from [`Registry::connect`] to [`Registry::disconnect`];
+/// only connected sessions can be named, so a late identify cannot leave a
+/// ghost user behind after its socket is gone.
+#[derive(Debug, Default)]
+pub struct Registry {
+    sessions: Mutex<HashMap<SessionId, Option<String>>>,
+}
+
+impl Registry {
+    /// Records a new, still unnamed session.
+    pub fn connect(&self, id: SessionId) {
+        self.lock().insert(id, None);
+    }
+
+    /// Stores `users[id] = {username}`; re-identifying renames.
+    pub fn identify(&self, id: &SessionId, name: &str) -> Result<NameChange, RegistryError> {
+        let mut sessions = self.lock();
+        let slot = sessions.get_mut(id).ok_or(RegistryError::NotConnected)?;
+        let change = match slot.as_deref() {
+            None => NameChange::First,
+            Some(previous) if previous == name => NameChange::Unchanged,
+            Some(previous) => NameChange::Renamed {
+                previous: previous.to_owned(),
+            },
+        };
+        *slot = Some(name.to_owned());
+        Ok(change)
+    }
+
+    /// Forgets the session; returns its name if it had one.
+    pub fn disconnect(&self, id: &SessionId) -> Option<String> {
+        self.lock().remove(id).flatten()
+    }
+
+    /// The name a session chose, if any.
+    pub fn username(&self, id: &SessionId) -> Option<String> {
+        self.lock().get(id).cloned().flatten()
+    }
+
+    /// Every identified session.
+    pub fn online(&self) -> Vec<OnlineUser> {
+        self.lock()
+            .iter()
+            .filter_map(|(id, name)| {
+                name.as_ref().map(|name| OnlineUser {
+                    id: id.clone(),
+                    name: name.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// How many sessions are connected (named or not).
+    pub fn connected(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// A poisoned lock only means another thread panicked mid-update of a
+    /// plain map; the map itself is still valid, so keep serving.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Option<String>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> SessionId {
+        SessionId(s.to_owned())
+    }
+
+    #[test]
+    fn identify_rename_disconnect() {
+        let registry = Registry::default();
+        registry.connect(id("a"));
+        assert_eq!(registry.identify(&id("a"), "Ada"), Ok(NameChange::First));
+        assert_eq!(
+            registry.identify(&id("a"), "Ada"),
+            Ok(NameChange::Unchanged)
+        );
+        assert_eq!(
+            registry.identify(&id("a"), "Grace"),
+            Ok(NameChange::Renamed {
+                previous: "Ada".into()
+            })
+        );
+        assert_eq!(registry.username(&id("a")).as_deref(), Some("Grace"));
+        assert_eq!(registry.disconnect(&id("a")).as_deref(), Some("Grace"));
+        assert!(registry.online().is_empty());
+    }
+
+    #[test]
+    fn unnamed_sessions_are_not_online_and_late_identify_is_refused() {
+        let registry = Registry::default();
+        registry.connect(id("a"));
+        assert!(registry.online().is_empty());
+        assert_eq!(registry.connected(), 1);
+        assert_eq!(registry.disconnect(&id("a")), None);
+        assert_eq!(
+            registry.identify(&id("a"), "Ada"),
+            Err(RegistryError::NotConnected)
+        );
+        assert!(registry.online().is_empty());
+    }
+}

@@ -1,0 +1,261 @@
+//! Engine.IO v4 text frames, sans IO.
+//!
+//! Engine.IO is the transport layer under Socket.IO: it opens a session,
+//! keeps it alive with ping/pong and carries opaque message strings. A text
+//! frame is one type digit followed by the packet's data:
+//!
+//! | digit | packet  | data                                  |
+//! |-------|---------|---------------------------------------|
+//! | `0`   | open    | JSON handshake ([`OpenPacket`])       |
+//! | `1`   | close   | none                                  |
+//! | `2`   | ping    | optional text (`probe` while upgrading) |
+//! | `3`   | pong    | optional text (echoes the ping's)     |
+//! | `4`   | message | the Socket.IO packet (see `socketio`) |
+//! | `5`   | upgrade | none                                  |
+//! | `6`   | noop    | none                                  |
+//!
+//! HTTP long-polling bodies join several frames with the record separator
+//! `'\x1e'` ([`decode_payload`], [`encode_payload`]).
+//!
+//! Binary data (websocket binary frames, and the `b`-prefixed base64 frames of
+//! polling) is not supported: decoding it yields
+//! [`EngineError::BinaryUnsupported`] so callers can close cleanly.
+//!
+//! Nothing here panics on input, whatever bytes a peer sends.
+
+use serde::{Deserialize, Serialize};
+
+/// The `maxPayload` assumed when a (pre-4.x) server omits it from the
+/// handshake: the Engine.IO reference default of 1 MB, in bytes.
+pub const DEFAULT_MAX_PAYLOAD: u64 = 1_000_000;
+
+/// Separates packets inside an HTTP long-polling body. It is a control
+/// character, so JSON encoders always escape it and it never appears raw
+/// inside a Socket.IO payload.
+pub const RECORD_SEPARATOR: char = '\u{1e}';
+
+/// The handshake a server sends in its open packet. Clients need it to know
+/// their session id, when to expect pings and how big a message may be.
+/// Times are in milliseconds, `max_payload` in bytes.
+///
+/// Decoding is lenient, because real servers differ: unknown fields are
+/// ignored and a missing `maxPayload` defaults to [`DEFAULT_MAX_PAYLOAD`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenPacket {
+    /// The Engine.IO session id (not the Socket.IO namespace sid).
+    pub sid: String,
+    /// Transports the client may upgrade to (`["websocket"]` on polling,
+    /// empty on a websocket connection).
+    pub upgrades: Vec<String>,
+    /// How often the server pings, in milliseconds.
+    pub ping_interval: u64,
+    /// How long the server waits for a pong, in milliseconds.
+    pub ping_timeout: u64,
+    /// The largest payload the peer accepts, in bytes.
+    #[serde(default = "default_max_payload")]
+    pub max_payload: u64,
+}
+
+/// serde's `default = "..."` needs a function, not a constant.
+fn default_max_payload() -> u64 {
+    DEFAULT_MAX_PAYLOAD
+}
+
+/// One Engine.IO packet: the typed form of a text frame, so callers match
+/// on variants instead of peeking at digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnginePacket {
+    /// `0`: the server's handshake, first packet of every session.
+    Open(OpenPacket),
+    /// `1`: either side ends the session. Any trailing data is ignored.
+    Close,
+    /// `2`: liveness probe; the data is usually empty, `probe` during an upgrade.
+    Ping(String),
+    /// `3`: answer to a ping, echoing its data.
+    Pong(String),
+    /// `4`: an application message (for us, an encoded Socket.IO packet).
+    Message(String),
+    /// `5`: completes a transport upgrade. Any trailing data is ignored.
+    Upgrade,
+    /// `6`: flushes a pending poll during an upgrade. Any trailing data is ignored.
+    Noop,
+}
+
+/// Why a frame could not be decoded. Each message is meant to be logged as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// A frame must contain at least its type digit.
+    #[error("empty Engine.IO frame")]
+    Empty,
+    /// The first character is not one of the packet type digits `0`..=`6`.
+    #[error("unknown Engine.IO packet type {0:?}")]
+    UnknownType(char),
+    /// The open packet's handshake JSON is malformed or lacks a required field;
+    /// carries serde's explanation.
+    #[error("invalid Engine.IO open packet: {0}")]
+    BadOpen(String),
+    /// Binary frames (websocket binary or polling `b`+base64) are not supported.
+    #[error("binary Engine.IO packets are not supported")]
+    BinaryUnsupported,
+}
+
+impl EnginePacket {
+    /// Parses one text frame (a websocket text message, or one packet of a
+    /// polling body). Trailing data on close, upgrade and noop is ignored, as
+    /// the reference engine.io-parser does.
+    ///
+    /// # Errors
+    /// [`EngineError::Empty`] for an empty frame, [`EngineError::UnknownType`]
+    /// for a bad type character, [`EngineError::BadOpen`] for a malformed
+    /// handshake and [`EngineError::BinaryUnsupported`] for `b`+base64 frames.
+    pub fn decode(frame: &str) -> Result<Self, EngineError> {
+        let mut chars = frame.chars();
+        let kind = chars.next().ok_or(EngineError::Empty)?;
+        let data = chars.as_str();
+        match kind {
+            '0' => decode_open(data).map(Self::Open),
+            '1' => Ok(Self::Close),
+            '2' => Ok(Self::Ping(data.to_owned())),
+            '3' => Ok(Self::Pong(data.to_owned())),
+            '4' => Ok(Self::Message(data.to_owned())),
+            '5' => Ok(Self::Upgrade),
+            '6' => Ok(Self::Noop),
+            // Polling marks base64-encoded binary packets with a leading `b`.
+            'b' => Err(EngineError::BinaryUnsupported),
+            other => Err(EngineError::UnknownType(other)),
+        }
+    }
+
+    /// Writes the packet as one text frame; `decode` reads it back unchanged.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        let mut out = String::from(self.type_digit());
+        match self {
+            Self::Open(open) => out.push_str(&encode_open(open)),
+            Self::Ping(data) | Self::Pong(data) | Self::Message(data) => out.push_str(data),
+            Self::Close | Self::Upgrade | Self::Noop => {}
+        }
+        out
+    }
+
+    /// The digit that starts this packet's frame.
+    fn type_digit(&self) -> char {
+        match self {
+            Self::Open(_) => '0',
+            Self::Close => '1',
+            Self::Ping(_) => '2',
+            Self::Pong(_) => '3',
+            Self::Message(_) => '4',
+            Self::Upgrade => '5',
+            Self::Noop => '6',
+        }
+    }
+}
+
+/// Parses the handshake JSON that follows the `0`. serde_json's recursion
+/// limit turns deeply nested input into an error rather than a stack overflow.
+fn decode_open(json: &str) -> Result<OpenPacket, EngineError> {
+    serde_json::from_str(json).map_err(|e| EngineError::BadOpen(e.to_string()))
+}
+
+/// Serialises the handshake with its fields in the order node's server uses.
+fn encode_open(open: &OpenPacket) -> String {
+    // Cannot fail: the struct holds only strings and integers.
+    serde_json::to_string(open).unwrap_or_default()
+}
+
+/// Websocket binary frames exist in the protocol but this project never
+/// sends them; this function gives callers one place to reject them with a
+/// proper error.
+///
+/// # Errors
+/// Always returns `Err(EngineError::BinaryUnsupported)`.
+pub fn decode_binary(_frame: &[u8]) -> Result<EnginePacket, EngineError> {
+    Err(EngineError::BinaryUnsupported)
+}
+
+/// Splits an HTTP long-polling body into its packets and decodes each one.
+///
+/// Every packet gets its own result so a caller can decide whether one bad
+/// packet spoils the whole body (the reference server closes the session) or
+/// just gets logged. An empty body yields one `Err(EngineError::Empty)`.
+pub fn decode_payload(body: &str) -> Vec<Result<EnginePacket, EngineError>> {
+    body.split(RECORD_SEPARATOR)
+        .map(EnginePacket::decode)
+        .collect()
+}
+
+/// Joins packets into one HTTP long-polling body.
+///
+/// The separator is not escaped: a `Ping`, `Pong` or `Message` whose data
+/// contains a raw `'\x1e'` would be split by the receiver. Socket.IO messages
+/// never do, since JSON escapes control characters.
+pub fn encode_payload(packets: &[EnginePacket]) -> String {
+    let frames: Vec<String> = packets.iter().map(EnginePacket::encode).collect();
+    frames.join(&RECORD_SEPARATOR.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_max_payload_defaults() {
+        let frame =
+            r#"0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000}"#;
+        let Ok(EnginePacket::Open(open)) = EnginePacket::decode(frame) else {
+            panic!("open packet expected");
+        };
+        assert_eq!(open.max_payload, DEFAULT_MAX_PAYLOAD);
+    }
+
+    #[test]
+    fn unknown_open_fields_are_ignored() {
+        let frame = r#"0{"sid":"s","upgrades":[],"pingInterval":1,"pingTimeout":2,"maxPayload":3,"future":{"x":[1]}}"#;
+        assert!(matches!(
+            EnginePacket::decode(frame),
+            Ok(EnginePacket::Open(_))
+        ));
+    }
+
+    #[test]
+    fn open_without_sid_is_rejected() {
+        let frame = r#"0{"upgrades":[],"pingInterval":1,"pingTimeout":2}"#;
+        assert!(matches!(
+            EnginePacket::decode(frame),
+            Err(EngineError::BadOpen(_))
+        ));
+    }
+
+    #[test]
+    fn trailing_data_on_dataless_packets_is_ignored() {
+        assert_eq!(EnginePacket::decode("1bye"), Ok(EnginePacket::Close));
+        assert_eq!(EnginePacket::decode("5x"), Ok(EnginePacket::Upgrade));
+        assert_eq!(EnginePacket::decode("6x"), Ok(EnginePacket::Noop));
+    }
+
+    #[test]
+    fn unknown_and_empty_frames_are_errors() {
+        assert_eq!(EnginePacket::decode(""), Err(EngineError::Empty));
+        assert_eq!(
+            EnginePacket::decode("7"),
+            Err(EngineError::UnknownType('7'))
+        );
+        assert_eq!(
+            EnginePacket::decode("é4"),
+            Err(EngineError::UnknownType('é'))
+        );
+        assert_eq!(
+            EnginePacket::decode("bAQID"),
+            Err(EngineError::BinaryUnsupported)
+        );
+    }
+
+    #[test]
+    fn message_keeps_multibyte_data() {
+        let packet = EnginePacket::Message("héllo ✓".into());
+        assert_eq!(packet.encode(), "4héllo ✓");
+        assert_eq!(EnginePacket::decode("4héllo ✓"), Ok(packet));
+    }
+}

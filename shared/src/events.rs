@@ -1,0 +1,528 @@
+//! Typed events: what the browser sends, what the server sends, and the acks.
+//!
+//! Socket.IO carries an event as a JSON array `["name", arg, ...]`. This module
+//! is the only place where event names are spelled; everything else converts
+//! through [`ClientEvent`], [`ServerEvent`] and [`IdentifyAck`], and gets a
+//! typed [`EventError`] for anything it cannot understand.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::names::NameError;
+
+/// Wire names of the events. Handlers register with these; nobody else spells them.
+pub mod wire {
+    /// Server → client, once per namespace connection, with the session id.
+    pub const CONNECTED: &str = "connected";
+    /// Client → server, with the display name; may ask for an ack.
+    pub const IDENTIFY: &str = "identify";
+    /// Server → client: a snapshot of who is online, then coalesced deltas.
+    pub const PRESENCE: &str = "presence";
+}
+
+/// The namespace the application lives in.
+pub const NAMESPACE: &str = "/iss";
+
+/// A session's public identifier (a UUID string). It is shown in presence, so
+/// it must never be usable as a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(pub String);
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything a client may send to the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// "Call me this." The name is sent as typed; the server applies the name rules.
+    Identify { name: String },
+}
+
+/// Everything the server may send to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// The namespace connection is ready. `None` when a server sends no payload,
+    /// as the original 2016 Flask app did.
+    Connected(Option<Connected>),
+    /// Who is online: a snapshot on connect, then deltas.
+    Presence(Presence),
+}
+
+/// Payload of [`wire::CONNECTED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connected {
+    pub uuid: SessionId,
+}
+
+/// One identified user as presence shows them. Nothing secret goes in here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlineUser {
+    pub id: SessionId,
+    pub name: String,
+}
+
+/// Payload of [`wire::PRESENCE`].
+///
+/// `seq` counts the deltas the server has flushed. A snapshot carries the seq
+/// of the last delta it already contains, so a client can drop a delta with a
+/// seq at or below it, and notice a gap when one goes missing. Applying a
+/// change is idempotent (joined/renamed are upserts, left is a removal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Presence {
+    Snapshot {
+        seq: u64,
+        users: Vec<OnlineUser>,
+    },
+    Delta {
+        seq: u64,
+        changes: Vec<PresenceChange>,
+    },
+}
+
+/// One change in a presence delta.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PresenceChange {
+    Joined { id: SessionId, name: String },
+    Renamed { id: SessionId, name: String },
+    Left { id: SessionId },
+}
+
+/// The reply to an `identify` that asked for an ack.
+///
+/// On the wire it keeps the shape the other Socket.IO peers use:
+/// `{"ok":true,"uuid":..,"username":..}` or
+/// `{"ok":false,"code":..,"error":"human-readable reason"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "IdentifyAckWire", into = "IdentifyAckWire")]
+pub enum IdentifyAck {
+    Ok { uuid: SessionId, username: String },
+    Err(IdentifyError),
+}
+
+/// Why an identify was refused: a stable code and the sentence to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifyError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Stable, machine-readable reasons for a refused identify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NameEmpty,
+    NameTooLong,
+    NameControlCharacter,
+    NameBidiOverride,
+    /// The event's arguments had the wrong shape (not exactly one string).
+    BadPayload,
+    /// The client sent too much too fast.
+    RateLimited,
+    /// An event this server does not know.
+    UnknownEvent,
+    /// The session is gone (an identify raced its own disconnect).
+    NotConnected,
+    /// Anything a newer or foreign server says that this build does not know.
+    #[serde(other)]
+    Other,
+}
+
+impl From<&NameError> for IdentifyError {
+    fn from(err: &NameError) -> Self {
+        let code = match err {
+            NameError::Empty => ErrorCode::NameEmpty,
+            NameError::TooLong { .. } => ErrorCode::NameTooLong,
+            NameError::ControlCharacter { .. } => ErrorCode::NameControlCharacter,
+            NameError::BidiOverride { .. } => ErrorCode::NameBidiOverride,
+        };
+        IdentifyError {
+            code,
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<&EventError> for IdentifyError {
+    fn from(err: &EventError) -> Self {
+        IdentifyError {
+            code: ErrorCode::BadPayload,
+            message: err.to_string(),
+        }
+    }
+}
+
+/// The flat wire form of [`IdentifyAck`]; exists only for serde.
+#[derive(Serialize, Deserialize)]
+struct IdentifyAckWire {
+    ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uuid: Option<SessionId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<ErrorCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl From<IdentifyAck> for IdentifyAckWire {
+    fn from(ack: IdentifyAck) -> Self {
+        match ack {
+            IdentifyAck::Ok { uuid, username } => IdentifyAckWire {
+                ok: true,
+                uuid: Some(uuid),
+                username: Some(username),
+                code: None,
+                error: None,
+            },
+            IdentifyAck::Err(err) => IdentifyAckWire {
+                ok: false,
+                uuid: None,
+                username: None,
+                code: Some(err.code),
+                error: Some(err.message),
+            },
+        }
+    }
+}
+
+impl TryFrom<IdentifyAckWire> for IdentifyAck {
+    type Error = String;
+    fn try_from(wire: IdentifyAckWire) -> Result<Self, String> {
+        if wire.ok {
+            match (wire.uuid, wire.username) {
+                (Some(uuid), Some(username)) => Ok(IdentifyAck::Ok { uuid, username }),
+                _ => Err("an ok ack needs `uuid` and `username`".to_owned()),
+            }
+        } else {
+            Ok(IdentifyAck::Err(IdentifyError {
+                code: wire.code.unwrap_or(ErrorCode::Other),
+                message: wire.error.unwrap_or_else(|| "refused".to_owned()),
+            }))
+        }
+    }
+}
+
+impl IdentifyAck {
+    /// Decodes the arguments of an ACK packet (`[{"ok":..}]`).
+    pub fn from_args(args: &[Value]) -> Result<Self, PayloadError> {
+        let value = single_arg(args)?;
+        IdentifyAck::deserialize(value).map_err(|e| PayloadError::Invalid(e.to_string()))
+    }
+
+    /// The arguments of the ACK packet that carries this reply.
+    pub fn to_args(&self) -> Vec<Value> {
+        vec![to_json(self)]
+    }
+}
+
+/// Why an event array could not be turned into a typed event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("unknown event {0:?}")]
+    UnknownEvent(String),
+    #[error("an event must be a JSON array starting with the event name")]
+    NotAnEventArray,
+    #[error("bad arguments for `{event}`: {reason}")]
+    BadPayload {
+        event: &'static str,
+        reason: PayloadError,
+    },
+}
+
+/// What is wrong with an event's arguments.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("expected {expected}, got nothing")]
+    Missing { expected: &'static str },
+    #[error("expected exactly one argument, got {got}")]
+    TooMany { got: usize },
+    #[error("expected {expected}, got {got}")]
+    WrongType {
+        expected: &'static str,
+        got: &'static str,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ClientEvent {
+    /// The wire name of this event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientEvent::Identify { .. } => wire::IDENTIFY,
+        }
+    }
+
+    /// The arguments that follow the name in the event array.
+    pub fn args(&self) -> Vec<Value> {
+        match self {
+            ClientEvent::Identify { name } => vec![Value::String(name.clone())],
+        }
+    }
+
+    /// The whole Socket.IO event array, `["identify","Ada"]`.
+    pub fn to_array(&self) -> Value {
+        event_array(self.name(), self.args())
+    }
+
+    /// Decodes an event from its name and arguments.
+    pub fn from_parts(name: &str, args: &[Value]) -> Result<Self, EventError> {
+        match name {
+            wire::IDENTIFY => identify_name(args)
+                .map(|name| ClientEvent::Identify { name })
+                .map_err(|reason| EventError::BadPayload {
+                    event: wire::IDENTIFY,
+                    reason,
+                }),
+            other => Err(EventError::UnknownEvent(other.to_owned())),
+        }
+    }
+
+    /// Decodes a whole event array.
+    pub fn from_array(value: &Value) -> Result<Self, EventError> {
+        let (name, args) = split_event_array(value)?;
+        Self::from_parts(name, args)
+    }
+}
+
+impl ServerEvent {
+    /// The wire name of this event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerEvent::Connected(_) => wire::CONNECTED,
+            ServerEvent::Presence(_) => wire::PRESENCE,
+        }
+    }
+
+    /// The arguments that follow the name in the event array.
+    pub fn args(&self) -> Vec<Value> {
+        match self {
+            ServerEvent::Connected(None) => Vec::new(),
+            ServerEvent::Connected(Some(payload)) => vec![to_json(payload)],
+            ServerEvent::Presence(presence) => vec![to_json(presence)],
+        }
+    }
+
+    /// The whole Socket.IO event array.
+    pub fn to_array(&self) -> Value {
+        event_array(self.name(), self.args())
+    }
+
+    /// Decodes an event from its name and arguments.
+    pub fn from_parts(name: &str, args: &[Value]) -> Result<Self, EventError> {
+        let bad = |event: &'static str| move |reason| EventError::BadPayload { event, reason };
+        match name {
+            wire::CONNECTED if args.is_empty() => Ok(ServerEvent::Connected(None)),
+            wire::CONNECTED => decode_single(args)
+                .map(|c| ServerEvent::Connected(Some(c)))
+                .map_err(bad(wire::CONNECTED)),
+            wire::PRESENCE => decode_single(args)
+                .map(ServerEvent::Presence)
+                .map_err(bad(wire::PRESENCE)),
+            other => Err(EventError::UnknownEvent(other.to_owned())),
+        }
+    }
+
+    /// Decodes a whole event array.
+    pub fn from_array(value: &Value) -> Result<Self, EventError> {
+        let (name, args) = split_event_array(value)?;
+        Self::from_parts(name, args)
+    }
+}
+
+/// `identify` takes exactly one string.
+fn identify_name(args: &[Value]) -> Result<String, PayloadError> {
+    const EXPECTED: &str = "a name (a string)";
+    match args {
+        [] => Err(PayloadError::Missing { expected: EXPECTED }),
+        [Value::String(name)] => Ok(name.clone()),
+        [other] => Err(PayloadError::WrongType {
+            expected: EXPECTED,
+            got: json_kind(other),
+        }),
+        more => Err(PayloadError::TooMany { got: more.len() }),
+    }
+}
+
+fn single_arg(args: &[Value]) -> Result<&Value, PayloadError> {
+    match args {
+        [] => Err(PayloadError::Missing {
+            expected: "one argument",
+        }),
+        [value] => Ok(value),
+        more => Err(PayloadError::TooMany { got: more.len() }),
+    }
+}
+
+fn decode_single<T: for<'de> Deserialize<'de>>(args: &[Value]) -> Result<T, PayloadError> {
+    let value = single_arg(args)?;
+    T::deserialize(value).map_err(|e| PayloadError::Invalid(e.to_string()))
+}
+
+fn split_event_array(value: &Value) -> Result<(&str, &[Value]), EventError> {
+    match value.as_array().map(Vec::as_slice) {
+        Some([Value::String(name), args @ ..]) => Ok((name.as_str(), args)),
+        _ => Err(EventError::NotAnEventArray),
+    }
+}
+
+fn event_array(name: &str, args: Vec<Value>) -> Value {
+    let mut array = Vec::with_capacity(args.len() + 1);
+    array.push(Value::String(name.to_owned()));
+    array.extend(args);
+    Value::Array(array)
+}
+
+/// Our own types always serialize; a failure here is a bug in this module.
+fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A person's word for a JSON value's type, for error messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn identify_round_trips() {
+        let event = ClientEvent::Identify { name: "Ada".into() };
+        assert_eq!(event.to_array(), json!(["identify", "Ada"]));
+        assert_eq!(ClientEvent::from_array(&event.to_array()), Ok(event));
+    }
+
+    #[test]
+    fn identify_wrong_payloads_have_clear_errors() {
+        let cases = [
+            (
+                json!(["identify", 42]),
+                "expected a name (a string), got a number",
+            ),
+            (json!(["identify", {"a": 1}]), "got an object"),
+            (json!(["identify", ["Ada"]]), "got an array"),
+            (json!(["identify", null]), "got null"),
+            (json!(["identify", true]), "got a boolean"),
+            (json!(["identify"]), "got nothing"),
+            (
+                json!(["identify", "Ada", "x"]),
+                "exactly one argument, got 2",
+            ),
+        ];
+        for (array, expected) in cases {
+            let err = ClientEvent::from_array(&array).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(expected), "{array}: {text}");
+            assert!(text.starts_with("bad arguments for `identify`"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_malformed_events() {
+        assert_eq!(
+            ClientEvent::from_array(&json!(["dance", 1])),
+            Err(EventError::UnknownEvent("dance".into()))
+        );
+        for bad in [json!([]), json!({}), json!([1, "x"]), json!("identify")] {
+            assert_eq!(
+                ClientEvent::from_array(&bad),
+                Err(EventError::NotAnEventArray)
+            );
+        }
+    }
+
+    #[test]
+    fn connected_with_and_without_payload() {
+        let with = json!(["connected", {"uuid": "0190c0de-0000-7000-8000-000000000000"}]);
+        let event = ServerEvent::from_array(&with).unwrap();
+        assert_eq!(
+            event,
+            ServerEvent::Connected(Some(Connected {
+                uuid: SessionId("0190c0de-0000-7000-8000-000000000000".into())
+            }))
+        );
+        assert_eq!(event.to_array(), with);
+        // The original 2016 app emitted `connected` with nothing.
+        assert_eq!(
+            ServerEvent::from_array(&json!(["connected"])),
+            Ok(ServerEvent::Connected(None))
+        );
+    }
+
+    #[test]
+    fn presence_wire_shape() {
+        let delta = ServerEvent::Presence(Presence::Delta {
+            seq: 3,
+            changes: vec![
+                PresenceChange::Joined {
+                    id: SessionId("a".into()),
+                    name: "Ada".into(),
+                },
+                PresenceChange::Left {
+                    id: SessionId("b".into()),
+                },
+            ],
+        });
+        let array = delta.to_array();
+        assert_eq!(
+            array,
+            json!(["presence", {"kind": "delta", "seq": 3, "changes": [
+                {"op": "joined", "id": "a", "name": "Ada"},
+                {"op": "left", "id": "b"}
+            ]}])
+        );
+        assert_eq!(ServerEvent::from_array(&array), Ok(delta));
+    }
+
+    #[test]
+    fn ack_shapes_match_the_other_peers() {
+        let ok = IdentifyAck::Ok {
+            uuid: SessionId("u".into()),
+            username: "Ada".into(),
+        };
+        assert_eq!(
+            ok.to_args(),
+            vec![json!({"ok": true, "uuid": "u", "username": "Ada"})]
+        );
+        // Key order does not matter (socketioxide sorts keys).
+        let from_peer = [json!({"username": "Ada", "ok": true, "uuid": "u"})];
+        assert_eq!(IdentifyAck::from_args(&from_peer), Ok(ok));
+
+        let err = IdentifyAck::Err(IdentifyError::from(&NameError::Empty));
+        let args = err.to_args();
+        assert_eq!(
+            args,
+            vec![json!({"ok": false, "code": "name_empty", "error": "Please enter a name."})]
+        );
+        assert_eq!(IdentifyAck::from_args(&args), Ok(err));
+        // A foreign server's unknown code still decodes.
+        let foreign = [json!({"ok": false, "code": "teapot", "error": "no"})];
+        assert!(matches!(
+            IdentifyAck::from_args(&foreign),
+            Ok(IdentifyAck::Err(IdentifyError {
+                code: ErrorCode::Other,
+                ..
+            }))
+        ));
+        assert!(IdentifyAck::from_args(&[json!({"ok": true})]).is_err());
+    }
+}
