@@ -58,7 +58,10 @@ pub fn build(config: &Config) -> Result<App, StartError> {
     let state = AppState::default();
     let (layer, io) = SocketIo::builder()
         .with_state(state.clone())
+        // max_payload bounds polling bodies; websocket frames have their own limits.
         .max_payload(config.max_payload)
+        .ws_max_message_size(config.max_payload as usize)
+        .ws_max_frame_size(config.max_payload as usize)
         .ping_interval(config.ping_interval())
         .ping_timeout(config.ping_timeout())
         .build_layer();

@@ -1,0 +1,99 @@
+//! Plain HTTP: health, the static frontend with its cache rules and
+//! precompressed twins, and the page shown when nothing was built.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{get, start_server, start_with};
+
+fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+fn body(response: &str) -> &str {
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default()
+}
+
+/// A throwaway dist folder like trunk's output, unique per test.
+fn fake_dist(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("iss-dist-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>iss</title>").unwrap();
+    std::fs::write(
+        dir.join("frontend-0123456789abcdef_bg.wasm"),
+        b"\0asm-plain",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("frontend-0123456789abcdef_bg.wasm.br"),
+        b"brotli-bytes",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("frontend-0123456789abcdef_bg.wasm.gz"),
+        b"gzip-bytes",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let server = start_server().await;
+    let (status, response) = get(server.addr, "/healthz", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(body(&response), "ok\n");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_a_build_the_root_explains_how_to_make_one() {
+    let server = start_server().await;
+    let (status, response) = get(server.addr, "/", "").await;
+    assert_eq!(status, 200);
+    assert!(body(&response).contains("cargo xtask serve"), "{response}");
+    assert_eq!(header(&response, "cache-control"), Some("no-cache"));
+    let (status, _) = get(server.addr, "/nope.js", "").await;
+    assert_eq!(status, 404);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dist_is_served_with_cache_rules_and_precompressed_twins() {
+    let dist = fake_dist("serve");
+    let server = start_with(|c| c.dist = dist.clone()).await;
+    let addr = server.addr;
+
+    let (status, response) = get(addr, "/", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(body(&response), "<!doctype html><title>iss</title>");
+    assert_eq!(header(&response, "cache-control"), Some("no-cache"));
+
+    let wasm = "/frontend-0123456789abcdef_bg.wasm";
+    let (status, response) = get(addr, wasm, "").await;
+    assert_eq!(status, 200);
+    assert_eq!(body(&response), "\0asm-plain");
+    assert_eq!(
+        header(&response, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+
+    let (_, response) = get(addr, wasm, "Accept-Encoding: br, gzip\r\n").await;
+    assert_eq!(header(&response, "content-encoding"), Some("br"));
+    assert_eq!(body(&response), "brotli-bytes");
+    let (_, response) = get(addr, wasm, "Accept-Encoding: gzip\r\n").await;
+    assert_eq!(header(&response, "content-encoding"), Some("gzip"));
+    assert_eq!(body(&response), "gzip-bytes");
+
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dist);
+}

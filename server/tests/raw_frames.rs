@@ -1,0 +1,413 @@
+//! Hostile and malformed frames over a raw websocket (tokio-tungstenite),
+//! below any Socket.IO client library. After each one, the server must still
+//! answer `/healthz` and a healthy bystander client must still identify.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{get, start_server, start_with, within, SioClient};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use shared::engineio::EnginePacket;
+use shared::events::{ClientEvent, IdentifyAck, ServerEvent, NAMESPACE};
+use shared::socketio::Packet;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A hand-driven Engine.IO/Socket.IO connection using the shared codec.
+struct Raw {
+    ws: Ws,
+}
+
+/// What became of a connection after a frame was sent.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Closed,
+    StillWorks,
+}
+
+fn ws_url(addr: SocketAddr) -> String {
+    format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")
+}
+
+impl Raw {
+    /// Opens the websocket and reads the Engine.IO open packet.
+    async fn open(addr: SocketAddr) -> Raw {
+        let (ws, _) = within("ws connect", connect_async(ws_url(addr)))
+            .await
+            .expect("websocket handshake");
+        let mut raw = Raw { ws };
+        match raw.next().await {
+            Some(EnginePacket::Open(open)) => assert!(open.max_payload > 0),
+            other => panic!("expected the open packet, got {other:?}"),
+        }
+        raw
+    }
+
+    /// Opens and joins `/iss`, waiting for the CONNECT ack and `connected`.
+    async fn join(addr: SocketAddr) -> Raw {
+        let mut raw = Raw::open(addr).await;
+        raw.send_sio(Packet::Connect {
+            nsp: NAMESPACE.into(),
+            data: None,
+        })
+        .await;
+        let mut acked = false;
+        let mut welcomed = false;
+        while !(acked && welcomed) {
+            match raw.next_sio().await {
+                Some(Packet::Connect { .. }) => acked = true,
+                Some(Packet::Event { name, args, .. }) => {
+                    if let Ok(ServerEvent::Connected(Some(_))) =
+                        ServerEvent::from_parts(&name, &args)
+                    {
+                        welcomed = true;
+                    }
+                }
+                other => panic!("unexpected {other:?} while joining"),
+            }
+        }
+        raw
+    }
+
+    async fn send_text(&mut self, text: impl Into<String>) -> Result<(), WsError> {
+        self.ws.send(Message::text(text.into())).await
+    }
+
+    async fn send_sio(&mut self, packet: Packet) {
+        let frame = EnginePacket::Message(packet.encode()).encode();
+        self.send_text(frame).await.expect("send");
+    }
+
+    /// The next Engine.IO packet, answering pings; `None` once closed.
+    async fn next(&mut self) -> Option<EnginePacket> {
+        loop {
+            let message = within("a frame", self.ws.next()).await?;
+            match message {
+                Ok(Message::Text(text)) => {
+                    let packet = EnginePacket::decode(&text).expect("server frames decode");
+                    if let EnginePacket::Ping(data) = &packet {
+                        let pong = EnginePacket::Pong(data.clone()).encode();
+                        if self.send_text(pong).await.is_err() {
+                            return None;
+                        }
+                        continue;
+                    }
+                    return Some(packet);
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// The next Socket.IO packet; `None` once closed.
+    async fn next_sio(&mut self) -> Option<Packet> {
+        loop {
+            match self.next().await? {
+                EnginePacket::Message(text) => {
+                    return Some(Packet::decode(&text).expect("server packets decode"))
+                }
+                EnginePacket::Close => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Sends identify with ack id `id` and waits for that ack.
+    async fn identify(&mut self, id: u64, name: &str) -> Option<IdentifyAck> {
+        let event = ClientEvent::Identify { name: name.into() };
+        let packet = Packet::Event {
+            nsp: NAMESPACE.into(),
+            id: Some(id),
+            name: event.name().into(),
+            args: event.args(),
+        };
+        let frame = EnginePacket::Message(packet.encode()).encode();
+        self.send_text(frame).await.ok()?;
+        loop {
+            match self.next_sio().await? {
+                Packet::Ack { id: got, args, .. } if got == id => {
+                    return Some(IdentifyAck::from_args(&args).expect("ack decodes"))
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// After a bad frame: did the server close us, or do we still work?
+    async fn outcome(mut self) -> Outcome {
+        match self.identify(777, "Probe").await {
+            None => Outcome::Closed,
+            Some(IdentifyAck::Ok { .. }) => Outcome::StillWorks,
+            Some(other) => panic!("probe identify refused: {other:?}"),
+        }
+    }
+}
+
+/// The server is alive and a bystander who connected before the attack still works.
+async fn assert_unharmed(addr: SocketAddr, bystander: &SioClient, case: &str) {
+    let (status, _) = get(addr, "/healthz", "").await;
+    assert_eq!(status, 200, "healthz after {case}");
+    let reply = bystander.identify_ack(vec![json!("Bystander")]).await;
+    assert!(
+        matches!(IdentifyAck::from_args(&reply), Ok(IdentifyAck::Ok { .. })),
+        "bystander after {case}: {reply:?}"
+    );
+}
+
+/// Malformed Engine.IO and Socket.IO frames: each is either ignored (the
+/// connection keeps working) or closes only the sender's connection.
+#[tokio::test]
+async fn malformed_frames_harm_no_one() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    let bomb = format!("42/iss,[\"identify\",{}", "[".repeat(100_000));
+    use Outcome::{Closed, StillWorks};
+    // What socketioxide 0.18 does with each; a change here is a behaviour change to review.
+    let cases: Vec<(&str, String, Outcome)> = vec![
+        ("empty frame", String::new(), Closed),
+        ("unknown engine type", "9".into(), Closed),
+        ("letter as engine type", "x".into(), Closed),
+        ("client sends open", "0{\"sid\":\"x\"}".into(), Closed),
+        ("client sends upgrade", "5".into(), Closed),
+        ("empty message", "4".into(), Closed),
+        ("unknown socket.io type", "49".into(), Closed),
+        ("letter as socket.io type", "4x".into(), Closed),
+        ("event without payload", "42/iss,".into(), Closed),
+        ("truncated JSON", "42/iss,[\"identify\",".into(), Closed),
+        (
+            "event payload is an object",
+            "42/iss,{\"identify\":\"x\"}".into(),
+            Closed,
+        ),
+        ("event name is a number", "42/iss,[1,\"x\"]".into(), Closed),
+        ("empty event array", "42/iss,[]".into(), Closed),
+        ("ack with garbage", "43/iss,x[]".into(), Closed),
+        // Read as an event with no usable ack id; the name "x" is stored, harmlessly.
+        (
+            "ack id overflow",
+            "42/iss,99999999999999999999999[\"identify\",\"x\"]".into(),
+            StillWorks,
+        ),
+        (
+            "binary event announced, never sent",
+            "451-/iss,[\"identify\",{\"_placeholder\":true,\"num\":0}]".into(),
+            Closed,
+        ),
+        ("JSON depth bomb", bomb, Closed),
+        // No leading slash: read as the main namespace, which this client never joined.
+        (
+            "invalid namespace syntax",
+            "42iss,[\"identify\",\"y\"]".into(),
+            StillWorks,
+        ),
+    ];
+    let mut report = Vec::new();
+    for (case, frame, expected) in cases {
+        let mut attacker = Raw::join(server.addr).await;
+        attacker.send_text(frame).await.expect("send bad frame");
+        let outcome = attacker.outcome().await;
+        report.push(format!("{case}: {outcome:?}"));
+        assert_eq!(outcome, expected, "{case}");
+        assert_unharmed(server.addr, &bystander, case).await;
+    }
+    println!("malformed frame outcomes:\n  {}", report.join("\n  "));
+    assert!(server.state.registry.online().iter().all(|u| u.name != "y"));
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+/// Binary websocket frames (including invalid UTF-8) are not part of our protocol.
+#[tokio::test]
+async fn binary_garbage_harms_no_one() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    for bytes in [
+        vec![0xff, 0xfe, 0x00],
+        vec![0x34, 0x32, 0xc3, 0x28],
+        vec![0u8; 4096],
+    ] {
+        let mut attacker = Raw::join(server.addr).await;
+        attacker
+            .ws
+            .send(Message::binary(bytes))
+            .await
+            .expect("send binary");
+        let _ = attacker.outcome().await;
+        assert_unharmed(server.addr, &bystander, "binary frame").await;
+    }
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+/// A frame above max payload closes that connection only.
+#[tokio::test]
+async fn oversized_frame_closes_only_the_sender() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    let mut attacker = Raw::join(server.addr).await;
+    let huge = EnginePacket::Message(
+        Packet::Event {
+            nsp: NAMESPACE.into(),
+            id: Some(1),
+            name: ClientEvent::Identify {
+                name: String::new(),
+            }
+            .name()
+            .into(),
+            args: vec![json!("a".repeat(64 * 1024))],
+        }
+        .encode(),
+    )
+    .encode();
+    attacker.send_text(huge).await.expect("send");
+    assert_eq!(attacker.outcome().await, Outcome::Closed);
+    assert_unharmed(server.addr, &bystander, "oversized frame").await;
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+/// An event for a namespace the client never joined is ignored, not executed.
+#[tokio::test]
+async fn event_for_an_unjoined_namespace_is_ignored() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    let mut attacker = Raw::open(server.addr).await;
+    attacker
+        .send_text("42/iss,[\"identify\",\"Mallory\"]")
+        .await
+        .expect("send");
+    attacker
+        .send_text("42/other,[\"identify\",\"Mallory\"]")
+        .await
+        .expect("send");
+    assert_unharmed(server.addr, &bystander, "unjoined namespace").await;
+    assert!(server
+        .state
+        .registry
+        .online()
+        .iter()
+        .all(|u| u.name != "Mallory"));
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+/// CONNECT to a namespace we do not serve gets a CONNECT_ERROR, and the
+/// connection can still join `/iss` afterwards.
+#[tokio::test]
+async fn unknown_namespaces_are_refused_with_connect_error() {
+    let server = start_server().await;
+    let mut raw = Raw::open(server.addr).await;
+    for nsp in ["/random", "/"] {
+        raw.send_sio(Packet::Connect {
+            nsp: nsp.into(),
+            data: None,
+        })
+        .await;
+        match raw.next_sio().await {
+            Some(Packet::ConnectError {
+                nsp: got, message, ..
+            }) => {
+                assert_eq!(got, nsp);
+                assert!(!message.is_empty());
+            }
+            other => panic!("expected CONNECT_ERROR for {nsp}, got {other:?}"),
+        }
+    }
+    raw.send_sio(Packet::Connect {
+        nsp: NAMESPACE.into(),
+        data: None,
+    })
+    .await;
+    assert!(matches!(raw.next_sio().await, Some(Packet::Connect { .. })));
+    server.shutdown().await.unwrap();
+}
+
+/// Cross-site websocket hijacking: a foreign Origin gets 403 on both
+/// transports; same-origin and explicitly allowed origins pass.
+#[tokio::test]
+async fn foreign_origin_is_refused_with_403() {
+    let server = start_with(|c| c.allowed_origins = vec!["http://app.example".into()]).await;
+    let addr = server.addr;
+    let handshake = |origin: &'static str| async move {
+        let mut request = ws_url(addr).into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", HeaderValue::from_static(origin));
+        within("ws handshake", connect_async(request)).await
+    };
+    match handshake("http://evil.example").await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("foreign origin was not refused: {:?}", other.map(|_| ())),
+    }
+    assert!(
+        handshake("http://app.example").await.is_ok(),
+        "allowed origin"
+    );
+    let same = Box::leak(format!("http://{addr}").into_boxed_str());
+    assert!(handshake(same).await.is_ok(), "same origin");
+
+    let polling = "/socket.io/?EIO=4&transport=polling";
+    let (status, _) = get(addr, polling, "Origin: http://evil.example\r\n").await;
+    assert_eq!(status, 403);
+    let (status, _) = get(addr, polling, "Origin: null\r\n").await;
+    assert_eq!(status, 403);
+    let (status, body) = get(addr, polling, "").await;
+    assert_eq!(status, 200, "no Origin (non-browser client) passes: {body}");
+    server.shutdown().await.unwrap();
+}
+
+/// A client that never answers pings is dropped and removed from presence.
+#[tokio::test]
+async fn silent_client_is_dropped_after_the_heartbeat_timeout() {
+    let server = start_with(|c| {
+        c.ping_interval_ms = 100;
+        c.ping_timeout_ms = 100;
+    })
+    .await;
+    let (mut ws, _) = connect_async(ws_url(server.addr)).await.expect("connect");
+    ws.send(Message::text("40/iss,")).await.expect("join");
+    common::eventually("the session to register", || {
+        server.state.registry.connected() == 1
+    })
+    .await;
+    // Read without ever answering a ping.
+    within("the server to close a silent client", async {
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    common::eventually("the session to be removed", || {
+        server.state.registry.connected() == 0
+    })
+    .await;
+    server.shutdown().await.unwrap();
+}
+
+/// Graceful shutdown tells connected clients (a Socket.IO disconnect or a close).
+#[tokio::test]
+async fn shutdown_tells_clients() {
+    let server = start_server().await;
+    let mut raw = Raw::join(server.addr).await;
+    let stopping = tokio::spawn(server.shutdown());
+    let told = within("the server to tell us", async {
+        loop {
+            match raw.next_sio().await {
+                None | Some(Packet::Disconnect { .. }) => break true,
+                Some(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(told);
+    within("shutdown", stopping).await.unwrap().unwrap();
+}

@@ -1,0 +1,236 @@
+//! The server against a real third-party Socket.IO client (rust_socketio),
+//! so nothing here depends on our own codec.
+
+mod common;
+
+use common::{start_server, within, SioClient};
+use rust_socketio::TransportType;
+use serde_json::{json, Value};
+use shared::events::{ErrorCode, IdentifyAck, IdentifyError, SessionId};
+
+fn ack_of(args: &[Value]) -> IdentifyAck {
+    IdentifyAck::from_args(args).unwrap_or_else(|e| panic!("bad ack {args:?}: {e}"))
+}
+
+#[tokio::test]
+async fn connect_gets_connected_with_a_v7_uuid() {
+    let server = start_server().await;
+    let client = SioClient::connect(server.addr).await;
+    let uuid = uuid::Uuid::parse_str(&client.session.0).expect("session id is a uuid");
+    assert_eq!(uuid.get_version_num(), 7, "uuid v7: time-ordered, no MAC");
+    assert_eq!(server.state.registry.connected(), 1);
+    client.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn identify_with_ack_stores_and_replies() {
+    let server = start_server().await;
+    let client = SioClient::connect(server.addr).await;
+    let reply = client.identify_ack(vec![json!("  Ada ")]).await;
+    assert_eq!(
+        reply,
+        vec![json!({"ok": true, "uuid": client.session.0, "username": "Ada"})]
+    );
+    assert_eq!(
+        server.state.registry.username(&client.session).as_deref(),
+        Some("Ada")
+    );
+    client.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn identify_without_ack_is_stored_and_seen_by_another_client() {
+    let server = start_server().await;
+    let ada = SioClient::connect(server.addr).await;
+    let mut watcher = SioClient::connect(server.addr).await;
+    ada.identify_no_ack(vec![json!("Ada")]).await;
+    let id = ada.session.clone();
+    watcher
+        .presence_until("Ada in presence", |online| {
+            online.get(&id).map(String::as_str) == Some("Ada")
+        })
+        .await;
+    assert_eq!(
+        server.state.registry.username(&ada.session).as_deref(),
+        Some("Ada")
+    );
+    // A client connecting later gets her in its snapshot.
+    let mut late = SioClient::connect(server.addr).await;
+    let seen = late
+        .presence_until("the snapshot", |online| online.contains_key(&id))
+        .await;
+    assert!(matches!(seen[0], shared::events::Presence::Snapshot { .. }));
+    for c in [ada, watcher, late] {
+        c.disconnect().await;
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_bad_name_and_payload_gets_its_error_and_stores_nothing() {
+    let server = start_server().await;
+    let client = SioClient::connect(server.addr).await;
+    let cases: Vec<(Vec<Value>, ErrorCode, &str)> = vec![
+        (vec![json!(42)], ErrorCode::BadPayload, "got a number"),
+        (
+            vec![json!({"name": "Ada"})],
+            ErrorCode::BadPayload,
+            "got an object",
+        ),
+        (vec![json!(["Ada"])], ErrorCode::BadPayload, "got an array"),
+        (vec![Value::Null], ErrorCode::BadPayload, "got null"),
+        (vec![json!(true)], ErrorCode::BadPayload, "got a boolean"),
+        (vec![], ErrorCode::BadPayload, "got nothing"),
+        (
+            vec![json!("Ada"), json!("Grace")],
+            ErrorCode::BadPayload,
+            "exactly one argument",
+        ),
+        (vec![json!("")], ErrorCode::NameEmpty, "Please enter a name"),
+        (
+            vec![json!("    ")],
+            ErrorCode::NameEmpty,
+            "Please enter a name",
+        ),
+        (
+            vec![json!("x".repeat(33))],
+            ErrorCode::NameTooLong,
+            "at most 32",
+        ),
+        (
+            vec![json!("Ada\u{0}")],
+            ErrorCode::NameControlCharacter,
+            "U+0000",
+        ),
+        (
+            vec![json!("A\nda")],
+            ErrorCode::NameControlCharacter,
+            "U+000A",
+        ),
+        (
+            vec![json!("\u{202E}adA")],
+            ErrorCode::NameBidiOverride,
+            "U+202E",
+        ),
+        (
+            vec![json!("Ada\u{2066}")],
+            ErrorCode::NameBidiOverride,
+            "U+2066",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let reply = client.identify_ack(args.clone()).await;
+        match ack_of(&reply) {
+            IdentifyAck::Err(IdentifyError { code: got, message }) => {
+                assert_eq!(got, code, "{args:?}: {message}");
+                assert!(
+                    message.contains(needle),
+                    "{args:?}: {message:?} lacks {needle:?}"
+                );
+            }
+            ok => panic!("{args:?} was accepted: {ok:?}"),
+        }
+        assert_eq!(
+            server.state.registry.username(&client.session),
+            None,
+            "{args:?}"
+        );
+    }
+    // 32 characters and HTML are fine, and the connection still works.
+    let html = "<img src=x onerror=alert(1)>";
+    assert!(matches!(
+        ack_of(&client.identify_ack(vec![json!(html)]).await),
+        IdentifyAck::Ok { .. }
+    ));
+    let max = "é".repeat(32);
+    assert!(matches!(
+        ack_of(&client.identify_ack(vec![json!(max)]).await),
+        IdentifyAck::Ok { .. }
+    ));
+    client.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn rename_and_disconnect_reach_the_other_client() {
+    let server = start_server().await;
+    let ada = SioClient::connect(server.addr).await;
+    let mut watcher = SioClient::connect(server.addr).await;
+    let id: SessionId = ada.session.clone();
+
+    ada.identify_ack(vec![json!("Ada")]).await;
+    watcher
+        .presence_until("Ada joins", |o| {
+            o.get(&id).map(String::as_str) == Some("Ada")
+        })
+        .await;
+    ada.identify_ack(vec![json!("Grace")]).await;
+    watcher
+        .presence_until("the rename", |o| {
+            o.get(&id).map(String::as_str) == Some("Grace")
+        })
+        .await;
+    assert_eq!(
+        server.state.registry.username(&id).as_deref(),
+        Some("Grace")
+    );
+
+    ada.disconnect().await;
+    watcher
+        .presence_until("Grace leaves", |o| !o.contains_key(&id))
+        .await;
+    common::eventually("the registry to forget her", || {
+        server.state.registry.username(&id).is_none()
+    })
+    .await;
+    assert_eq!(
+        server.state.registry.connected(),
+        1,
+        "only the watcher is left"
+    );
+    watcher.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_burst_of_identifies_is_coalesced_into_few_presence_messages() {
+    let server = start_server().await;
+    let mut watcher = SioClient::connect(server.addr).await;
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        clients.push(SioClient::connect(server.addr).await);
+    }
+    let started = std::time::Instant::now();
+    for (i, c) in clients.iter().enumerate() {
+        c.identify_no_ack(vec![json!(format!("user{i}"))]).await;
+    }
+    let messages = watcher
+        .presence_until("all 20 users", |o| o.len() == 20)
+        .await;
+    // One message per 100 ms window at most (+1 for the snapshot, +1 for a window edge).
+    let windows = started.elapsed().as_millis() / 100 + 1;
+    assert!(
+        messages.len() as u128 <= windows + 1,
+        "{} presence messages for {} windows",
+        messages.len(),
+        windows
+    );
+    assert!(messages.len() < 20, "not one message per join");
+    for c in clients {
+        c.disconnect().await;
+    }
+    watcher.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn polling_transport_works_for_stock_clients() {
+    let server = start_server().await;
+    let client = SioClient::connect_with(server.addr, TransportType::Polling).await;
+    let reply = client.identify_ack(vec![json!("Polly")]).await;
+    assert!(matches!(ack_of(&reply), IdentifyAck::Ok { .. }));
+    within("disconnect", client.disconnect()).await;
+    server.shutdown().await.unwrap();
+}
