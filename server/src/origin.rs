@@ -54,7 +54,7 @@ impl OriginPolicy {
             .get(header::HOST)
             .and_then(|host| host.to_str().ok())
             .is_some_and(|host| authority(&origin) == Some(host.to_ascii_lowercase().as_str()));
-        same_origin || self.allowed.iter().any(|allowed| *allowed == origin)
+        same_origin || self.allowed.contains(&origin)
     }
 }
 

@@ -6,7 +6,7 @@
 //! no build at all, `/` explains how to make one instead of answering 404.
 
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -48,7 +48,7 @@ pub fn router(dist: &Path) -> Router {
         .layer(axum::middleware::from_fn(cache_headers))
 }
 
-fn not_found(index: &PathBuf, path: &str) -> Response {
+fn not_found(index: &Path, path: &str) -> Response {
     let is_root = matches!(path, "/" | "/index.html");
     if is_root && !index.exists() {
         let mut response = Html(NOT_BUILT).into_response();

@@ -85,16 +85,11 @@ impl SioClient {
             .connect()
             .await
             .expect("rust_socketio connects");
-        let session = within("the connected event", async {
-            loop {
-                match events.recv().await {
-                    Some(ServerEvent::Connected(Some(c))) => break c.uuid,
-                    Some(other) => panic!("expected `connected` first, got {other:?}"),
-                    None => panic!("event channel closed before `connected`"),
-                }
-            }
-        })
-        .await;
+        let session = match within("the connected event", events.recv()).await {
+            Some(ServerEvent::Connected(Some(c))) => c.uuid,
+            Some(other) => panic!("expected `connected` first, got {other:?}"),
+            None => panic!("event channel closed before `connected`"),
+        };
         SioClient {
             client,
             session,
