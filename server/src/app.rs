@@ -10,6 +10,7 @@ use serde_json::Value;
 use shared::events::{wire, ClientEvent, ErrorCode, IdentifyAck, IdentifyError, SessionId};
 use shared::names::validate_name;
 
+use crate::arrival::Arrival;
 use crate::fanout::Fanout;
 use crate::registry::{NameChange, Registry, RegistryError};
 
@@ -28,8 +29,8 @@ impl AppState {
 
     /// Handles `identify` with its raw arguments and returns the ack to send
     /// (sent only if the client asked for one).
-    pub fn identify(&self, session: &SessionId, args: &[Value]) -> IdentifyAck {
-        match self.try_identify(session, args) {
+    pub fn identify(&self, session: &SessionId, arrival: Arrival, args: &[Value]) -> IdentifyAck {
+        match self.try_identify(session, arrival, args) {
             Ok(username) => IdentifyAck::Ok {
                 uuid: session.clone(),
                 username,
@@ -48,12 +49,17 @@ impl AppState {
         }
     }
 
-    fn try_identify(&self, session: &SessionId, args: &[Value]) -> Result<String, IdentifyError> {
+    fn try_identify(
+        &self,
+        session: &SessionId,
+        arrival: Arrival,
+        args: &[Value],
+    ) -> Result<String, IdentifyError> {
         let ClientEvent::Identify { name } = ClientEvent::from_parts(wire::IDENTIFY, args)
             .map_err(|err| IdentifyError::from(&err))?;
         let name = validate_name(&name).map_err(|err| IdentifyError::from(&err))?;
-        match self.registry.identify(session, &name) {
-            Ok(NameChange::Unchanged) => {}
+        match self.registry.identify(session, &name, arrival) {
+            Ok(NameChange::Unchanged | NameChange::Superseded) => {}
             Ok(NameChange::First | NameChange::Renamed { .. }) => {
                 self.fanout.record(session.clone(), Some(name.clone()));
             }
@@ -93,7 +99,7 @@ mod tests {
     fn identify_stores_and_acks() {
         let s = SessionId("s1".into());
         let app = state_with(&s);
-        let ack = app.identify(&s, &[json!("  Ada ")]);
+        let ack = app.identify(&s, Arrival(1), &[json!("  Ada ")]);
         assert_eq!(
             ack,
             IdentifyAck::Ok {
@@ -125,7 +131,7 @@ mod tests {
             vec![json!("\u{202E}Ada")],
         ];
         for args in bad {
-            let ack = app.identify(&s, &args);
+            let ack = app.identify(&s, Arrival(1), &args);
             assert!(matches!(ack, IdentifyAck::Err(_)), "{args:?} -> {ack:?}");
         }
         assert_eq!(app.registry.username(&s), None);

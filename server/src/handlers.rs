@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::args::RawArgs;
+use crate::arrival::{Arrival, ArrivalCounter};
 
 /// A socket joined `/iss`: give it a session, wire its handlers, say
 /// `connected`, then send the presence snapshot.
@@ -17,6 +18,7 @@ pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
     // Everything before the first await: events that arrive right after the
     // CONNECT ack must find their handlers and the session already in place.
     socket.extensions.insert(session.clone());
+    socket.extensions.insert(ArrivalCounter::default());
     socket.on(wire::IDENTIFY, on_identify);
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
@@ -38,12 +40,13 @@ pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
 
 /// `identify`: store the name; answer the outcome if an ack was asked for.
 async fn on_identify(
+    arrival: Arrival,
     Data(RawArgs(args)): Data<RawArgs>,
     ack: AckSender,
     State(app): State<AppState>,
     Extension(session): Extension<SessionId>,
 ) {
-    let reply = app.identify(&session, &args);
+    let reply = app.identify(&session, arrival, &args);
     if let Err(err) = ack.send(&reply) {
         tracing::debug!(%session, %err, "could not send identify ack");
     }

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod args;
+pub mod arrival;
 pub mod config;
 pub mod fanout;
 pub mod handlers;

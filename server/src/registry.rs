@@ -10,6 +10,15 @@ use std::sync::Mutex;
 
 use shared::events::{OnlineUser, SessionId};
 
+use crate::arrival::Arrival;
+
+/// A stored name and the arrival position of the identify that set it.
+#[derive(Debug, Clone)]
+struct Named {
+    name: String,
+    arrival: Arrival,
+}
+
 /// What an identify changed, so the caller can tell presence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameChange {
@@ -19,6 +28,9 @@ pub enum NameChange {
     Renamed { previous: String },
     /// Same name again: nothing for presence to say.
     Unchanged,
+    /// A later identify from the same socket was already applied; this older
+    /// one is acknowledged but changes nothing (as if applied, then overwritten).
+    Superseded,
 }
 
 /// Why the registry refused to store a name.
@@ -36,7 +48,7 @@ pub enum RegistryError {
 /// ghost user behind after its socket is gone.
 #[derive(Debug, Default)]
 pub struct Registry {
-    sessions: Mutex<HashMap<SessionId, Option<String>>>,
+    sessions: Mutex<HashMap<SessionId, Option<Named>>>,
 }
 
 impl Registry {
@@ -45,39 +57,52 @@ impl Registry {
         self.lock().insert(id, None);
     }
 
-    /// Stores `users[id] = {username}`; re-identifying renames.
-    pub fn identify(&self, id: &SessionId, name: &str) -> Result<NameChange, RegistryError> {
+    /// Stores `users[id] = {username}`; re-identifying renames. `arrival` is
+    /// the event's position on its socket: the newest identify wins even when
+    /// handlers finish out of order.
+    pub fn identify(
+        &self,
+        id: &SessionId,
+        name: &str,
+        arrival: Arrival,
+    ) -> Result<NameChange, RegistryError> {
         let mut sessions = self.lock();
         let slot = sessions.get_mut(id).ok_or(RegistryError::NotConnected)?;
-        let change = match slot.as_deref() {
+        let change = match slot {
+            Some(current) if current.arrival > arrival => return Ok(NameChange::Superseded),
             None => NameChange::First,
-            Some(previous) if previous == name => NameChange::Unchanged,
-            Some(previous) => NameChange::Renamed {
-                previous: previous.to_owned(),
+            Some(current) if current.name == name => NameChange::Unchanged,
+            Some(current) => NameChange::Renamed {
+                previous: current.name.clone(),
             },
         };
-        *slot = Some(name.to_owned());
+        *slot = Some(Named {
+            name: name.to_owned(),
+            arrival,
+        });
         Ok(change)
     }
 
     /// Forgets the session; returns its name if it had one.
     pub fn disconnect(&self, id: &SessionId) -> Option<String> {
-        self.lock().remove(id).flatten()
+        self.lock().remove(id).flatten().map(|named| named.name)
     }
 
     /// The name a session chose, if any.
     pub fn username(&self, id: &SessionId) -> Option<String> {
-        self.lock().get(id).cloned().flatten()
+        self.lock()
+            .get(id)
+            .and_then(|slot| slot.as_ref().map(|named| named.name.clone()))
     }
 
     /// Every identified session.
     pub fn online(&self) -> Vec<OnlineUser> {
         self.lock()
             .iter()
-            .filter_map(|(id, name)| {
-                name.as_ref().map(|name| OnlineUser {
+            .filter_map(|(id, slot)| {
+                slot.as_ref().map(|named| OnlineUser {
                     id: id.clone(),
-                    name: name.clone(),
+                    name: named.name.clone(),
                 })
             })
             .collect()
@@ -90,7 +115,7 @@ impl Registry {
 
     /// A poisoned lock only means another thread panicked mid-update of a
     /// plain map; the map itself is still valid, so keep serving.
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Option<String>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Option<Named>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -107,13 +132,16 @@ mod tests {
     fn identify_rename_disconnect() {
         let registry = Registry::default();
         registry.connect(id("a"));
-        assert_eq!(registry.identify(&id("a"), "Ada"), Ok(NameChange::First));
         assert_eq!(
-            registry.identify(&id("a"), "Ada"),
+            registry.identify(&id("a"), "Ada", Arrival(1)),
+            Ok(NameChange::First)
+        );
+        assert_eq!(
+            registry.identify(&id("a"), "Ada", Arrival(2)),
             Ok(NameChange::Unchanged)
         );
         assert_eq!(
-            registry.identify(&id("a"), "Grace"),
+            registry.identify(&id("a"), "Grace", Arrival(3)),
             Ok(NameChange::Renamed {
                 previous: "Ada".into()
             })
@@ -124,6 +152,21 @@ mod tests {
     }
 
     #[test]
+    fn an_older_identify_finishing_late_does_not_win() {
+        let registry = Registry::default();
+        registry.connect(id("a"));
+        assert_eq!(
+            registry.identify(&id("a"), "Grace", Arrival(2)),
+            Ok(NameChange::First)
+        );
+        assert_eq!(
+            registry.identify(&id("a"), "Ada", Arrival(1)),
+            Ok(NameChange::Superseded)
+        );
+        assert_eq!(registry.username(&id("a")).as_deref(), Some("Grace"));
+    }
+
+    #[test]
     fn unnamed_sessions_are_not_online_and_late_identify_is_refused() {
         let registry = Registry::default();
         registry.connect(id("a"));
@@ -131,7 +174,7 @@ mod tests {
         assert_eq!(registry.connected(), 1);
         assert_eq!(registry.disconnect(&id("a")), None);
         assert_eq!(
-            registry.identify(&id("a"), "Ada"),
+            registry.identify(&id("a"), "Ada", Arrival(1)),
             Err(RegistryError::NotConnected)
         );
         assert!(registry.online().is_empty());

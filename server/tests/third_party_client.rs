@@ -234,3 +234,39 @@ async fn polling_transport_works_for_stock_clients() {
     within("disconnect", client.disconnect()).await;
     server.shutdown().await.unwrap();
 }
+
+/// socketioxide runs each handler as its own task; back-to-back renames must
+/// still end with the last name sent, not whichever task finished last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_renames_end_with_the_last_name() {
+    let server = start_server().await;
+    let mut watcher = SioClient::connect(server.addr).await;
+    for round in 0..5 {
+        let client = SioClient::connect(server.addr).await;
+        let id = client.session.clone();
+        for i in 0..50 {
+            client
+                .identify_no_ack(vec![json!(format!("n{round}-{i}"))])
+                .await;
+        }
+        let last = format!("n{round}-49");
+        common::eventually("the last name to be stored", || {
+            server.state.registry.username(&id).as_deref() == Some(last.as_str())
+        })
+        .await;
+        watcher
+            .presence_until("the last name in presence", |o| o.get(&id) == Some(&last))
+            .await;
+        // A late, older identify would show up as a rename within a few windows.
+        let late = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            watcher.presence_until("an older name", |o| o.get(&id) != Some(&last)),
+        )
+        .await;
+        assert!(late.is_err(), "an older name overwrote {last}");
+        assert_eq!(server.state.registry.username(&id), Some(last));
+        client.disconnect().await;
+    }
+    watcher.disconnect().await;
+    server.shutdown().await.unwrap();
+}
