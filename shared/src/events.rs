@@ -224,6 +224,28 @@ impl IdentifyAck {
     }
 }
 
+/// A typed reply to an event that asked for an ack. Which variant is decided
+/// by the event that was sent, since ACK packets do not repeat the event name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    Identify(IdentifyAck),
+}
+
+impl Ack {
+    /// Decodes the ACK arguments for an event sent under the wire name `event`.
+    pub fn decode(event: &str, args: &[Value]) -> Result<Ack, EventError> {
+        match event {
+            wire::IDENTIFY => IdentifyAck::from_args(args)
+                .map(Ack::Identify)
+                .map_err(|reason| EventError::BadPayload {
+                    event: wire::IDENTIFY,
+                    reason,
+                }),
+            other => Err(EventError::UnknownEvent(other.to_owned())),
+        }
+    }
+}
+
 /// Why an event array could not be turned into a typed event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {

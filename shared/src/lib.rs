@@ -5,11 +5,14 @@
 //!   each event's wire name written exactly once;
 //! - [`engineio`] and [`socketio`]: sans-IO codecs for Engine.IO v4 and
 //!   Socket.IO v5 text frames (strings in, typed values out, and back);
-//! - [`names`]: the rules a display name must follow.
+//! - [`names`]: the rules a display name must follow;
+//! - [`client`]: our Socket.IO client's logic (sans IO), for the browser page
+//!   and the native load generator alike.
 //!
 //! The crate builds for native targets and for `wasm32-unknown-unknown`; it has
 //! no I/O, no async runtime and no browser bindings, and it never panics on input.
 
+pub mod client;
 pub mod engineio;
 pub mod events;
 pub mod names;
