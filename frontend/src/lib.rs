@@ -1,14 +1,47 @@
-//! The page: components and the browser Socket.IO shell.
+//! The page: components, the connection that feeds them, and the browser
+//! websocket shell under it. `main.rs` only calls [`mount`].
+//!
+//! ```text
+//!  App ── Status, NameForm, OnlineList      (components: signals in, callbacks out)
+//!   │
+//!  Connection (signals, identity, localStorage)
+//!   │  frames + clock
+//!  shared::client::Session (sans IO)  ── Transport (gloo-net websocket) + one gloo timer
+//! ```
+
+pub mod browser;
+pub mod components;
+pub mod connection;
+pub mod transport;
 
 use leptos::prelude::*;
 
-/// Mounts the application on `<body>`.
+use components::{NameForm, OnlineList, Status};
+use connection::{Connection, Options};
+
+/// Mounts the application on `<body>`, connected to the page's own server.
 pub fn mount() {
-    leptos::mount::mount_to_body(App);
+    leptos::mount::mount_to_body(
+        || view! { <App connection=Connection::start(Options::from_location())/> },
+    );
 }
 
-/// The whole page.
+/// The whole page, around one connection.
 #[component]
-pub fn App() -> impl IntoView {
-    view! { <main><h1>"iss"</h1></main> }
+pub fn App(connection: Connection) -> impl IntoView {
+    let signals = connection.signals;
+    let initial = browser::remembered_name().unwrap_or_default();
+    // The connection is not Send; keep it in local arena storage for the callback.
+    let connection = StoredValue::new_local(connection);
+    let on_submit = Callback::new(move |name: String| connection.with_value(|c| c.set_name(name)));
+    view! {
+        <main>
+            <header>
+                <h1>"Who is online"</h1>
+                <Status state=signals.state/>
+            </header>
+            <NameForm me=signals.me on_submit=on_submit initial=initial/>
+            <OnlineList presence=signals.presence/>
+        </main>
+    }
 }

@@ -1,0 +1,83 @@
+//! The few browser facts the page needs: clock, randomness, where the server
+//! is, and the remembered name. Failures degrade quietly (no storage, no name).
+
+use wasm_bindgen::JsValue;
+
+/// localStorage key for the chosen name.
+const NAME_KEY: &str = "iss.name";
+
+/// Monotonic milliseconds (performance.now()), the session's clock.
+pub fn now_ms() -> u64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now) as u64
+}
+
+/// Seed for the reconnect jitter.
+pub fn random_seed() -> u64 {
+    (js_sys::Math::random() * (1u64 << 53) as f64) as u64
+}
+
+/// The websocket URL for the page's server: the same host, or the one named
+/// by `?server=http://host:port` in the page's URL.
+pub fn socket_url() -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let search = location.as_ref().and_then(|l| l.search().ok());
+    if let Some(server) = search.as_deref().and_then(query_server) {
+        return socket_url_for(&server);
+    }
+    let protocol = location.as_ref().and_then(|l| l.protocol().ok());
+    let host = location.as_ref().and_then(|l| l.host().ok());
+    let scheme = if protocol.as_deref() == Some("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
+    format!(
+        "{scheme}://{}/socket.io/?EIO=4&transport=websocket",
+        host.unwrap_or_else(|| "127.0.0.1:3000".to_owned())
+    )
+}
+
+/// `http://h:p` → `ws://h:p/socket.io/?EIO=4&transport=websocket` (https → wss).
+pub fn socket_url_for(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_owned()
+    };
+    format!("{base}/socket.io/?EIO=4&transport=websocket")
+}
+
+/// The value of `server=` in a query string, percent-decoded.
+fn query_server(search: &str) -> Option<String> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("server="))
+        .and_then(|v| js_sys::decode_uri_component(v).ok())
+        .and_then(|v| v.as_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The name chosen on an earlier visit.
+pub fn remembered_name() -> Option<String> {
+    storage()?.get_item(NAME_KEY).ok()?
+}
+
+/// Keeps the chosen name for the next visit.
+pub fn remember_name(name: &str) {
+    if let Some(storage) = storage() {
+        if storage.set_item(NAME_KEY, name).is_err() {
+            web_sys::console::warn_1(&JsValue::from_str("could not store the name"));
+        }
+    }
+}
