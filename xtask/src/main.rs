@@ -3,9 +3,14 @@
 //!
 //! - `test`: formatting, lints and every test; fails if any of them fails or
 //!   if no test ran at all.
+//! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
 
+mod proc;
+mod serve;
 mod setup;
+mod size;
 mod test;
+mod toolchain;
 
 use std::process::ExitCode;
 
@@ -13,14 +18,24 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test     cargo fmt --check, clippy -D warnings, and every test (what CI runs)
-  setup    install the system packages the tests need (apt, when root)
+  setup    install what the tests need: apt packages (when root), the wasm
+           target, wasm-bindgen-cli, trunk, wasm-opt (npm), chromium
+  serve    build the page for release and serve it with the release server
+           on http://127.0.0.1:3000 (--bind ADDR to change; Ctrl-C stops)
+  dev      the server in the background + `trunk serve` with live reload on
+           http://127.0.0.1:8080 (the server stops when trunk does)
+  size     build the page for release (skip with --no-build) and print the
+           raw/gzip/brotli size of every file it loads, against the budget
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
-        Some("setup") => setup::system_packages(),
+        Some("setup") => setup::all(),
+        Some("serve") => serve::serve(&args[1..]),
+        Some("dev") => serve::dev(&args[1..]),
+        Some("size") => size::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -1,11 +1,41 @@
 //! Installing what a fresh machine lacks, so `cargo xtask test` passes on a
-//! machine that has only the base toolchain.
+//! machine that has only the base toolchain (Rust, Node/npm, apt).
+//!
+//! Every check is cheap when the tool is already there; an install prints one
+//! line saying what it installs and why. Nothing here downloads from GitHub:
+//! Rust tools come from crates.io, wasm-opt from npm, Chromium from apt.
+//! The versions and the traps behind them are in the project notes on the
+//! wasm toolchain (trunk 0.21.14 for rustc 1.95, wasm-bindgen-cli equal to
+//! Cargo.lock, binaryen 132 from npm and never Debian's 108).
 
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
+
+use crate::proc::{cargo, repo_root, run_checked, stdout_of, took};
 
 /// Debian packages the native tests build against: rust_socketio (the
 /// third-party client in the server tests) links OpenSSL through pkg-config.
 const SYSTEM_PACKAGES: &[&str] = &["pkg-config", "libssl-dev"];
+
+/// The trunk release that builds with rustc 1.95 (0.22 needs 1.96.1).
+pub const TRUNK_VERSION: &str = "0.21.14";
+
+/// The binaryen major version trunk is pinned to (`wasm_opt = "version_132"`
+/// in Trunk.toml), installed from npm by `tools/package.json`.
+pub const BINARYEN_VERSION: &str = "132";
+
+/// Chromium and its driver, for the browser tests (Debian paths).
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// `cargo xtask setup`: everything the tests and `serve` need.
+pub fn all() -> Result<(), String> {
+    system_packages()?;
+    wasm_toolchain()?;
+    browser()
+}
 
 /// Installs missing [`SYSTEM_PACKAGES`] with apt when running as root;
 /// otherwise says exactly what to install.
@@ -25,11 +55,248 @@ pub fn system_packages() -> Result<(), String> {
         ));
     }
     println!("xtask: installing {}", missing.join(" "));
-    crate::test::run_checked(Command::new("apt-get").arg("update").arg("-q"))?;
-    crate::test::run_checked(
+    apt_install(&missing)
+}
+
+/// Everything a wasm build needs, in order: the Rust target, wasm-bindgen-cli
+/// (matching Cargo.lock), trunk and binaryen's wasm-opt.
+pub fn wasm_toolchain() -> Result<(), String> {
+    wasm_target()?;
+    wasm_bindgen_cli()?;
+    trunk()?;
+    binaryen()
+}
+
+/// What the browser tests need: Chromium and chromedriver.
+pub fn browser() -> Result<(), String> {
+    chromium()
+}
+
+/// Adds the `wasm32-unknown-unknown` target with rustup if it is missing.
+pub fn wasm_target() -> Result<(), String> {
+    const TARGET: &str = "wasm32-unknown-unknown";
+    let installed = stdout_of(Command::new("rustup").args(["target", "list", "--installed"]))
+        .ok_or("cannot run `rustup target list --installed`: is rustup installed?")?;
+    if installed.lines().any(|line| line.trim() == TARGET) {
+        return Ok(());
+    }
+    println!("xtask: installing the Rust target {TARGET} (the page is compiled to WebAssembly)");
+    let started = Instant::now();
+    run_checked(Command::new("rustup").args(["target", "add", TARGET]))?;
+    took("rustup target add", started);
+    Ok(())
+}
+
+/// Makes `wasm-bindgen` and `wasm-bindgen-test-runner` on [`tool_path`] the
+/// exact version of the `wasm-bindgen` crate in Cargo.lock (trunk and the
+/// test runner refuse any other), installing `wasm-bindgen-cli` from
+/// crates.io if needed. Installed *without* `--locked`: its own lockfile names
+/// a crate version the registry does not have.
+pub fn wasm_bindgen_cli() -> Result<(), String> {
+    let lock_path = repo_root().join("Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path)
+        .map_err(|e| format!("cannot read {}: {e}", lock_path.display()))?;
+    let wanted = locked_version(&lock, "wasm-bindgen").ok_or_else(|| {
+        format!(
+            "no wasm-bindgen package in {}: is the frontend in the workspace?",
+            lock_path.display()
+        )
+    })?;
+    let found: Vec<(&str, Option<String>)> = ["wasm-bindgen", "wasm-bindgen-test-runner"]
+        .into_iter()
+        .map(|tool| (tool, tool_version(tool, 1)))
+        .collect();
+    if found
+        .iter()
+        .all(|(_, version)| version.as_deref() == Some(wanted.as_str()))
+    {
+        return Ok(());
+    }
+    println!(
+        "xtask: installing wasm-bindgen-cli {wanted} from crates.io (found {}; it must equal \
+         wasm-bindgen in Cargo.lock) — about 2 min",
+        found_list(&found)
+    );
+    let started = Instant::now();
+    run_checked(cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+    took("cargo install wasm-bindgen-cli", started);
+    for tool in ["wasm-bindgen", "wasm-bindgen-test-runner"] {
+        expect_version(tool, tool_version(tool, 1), &wanted)?;
+    }
+    Ok(())
+}
+
+/// Makes `trunk` on [`tool_path`] version [`TRUNK_VERSION`], installing it
+/// from crates.io (`--locked`) if needed.
+pub fn trunk() -> Result<(), String> {
+    let found = tool_version("trunk", 1);
+    if found.as_deref() == Some(TRUNK_VERSION) {
+        return Ok(());
+    }
+    println!(
+        "xtask: installing trunk {TRUNK_VERSION} from crates.io (found {}; it builds the page, \
+         and newer releases need a newer rustc) — about 10 min",
+        found.as_deref().unwrap_or("none")
+    );
+    let started = Instant::now();
+    run_checked(cargo().args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
+    took("cargo install trunk", started);
+    expect_version("trunk", tool_version("trunk", 1), TRUNK_VERSION)
+}
+
+/// Makes `tools/node_modules/.bin/wasm-opt` binaryen [`BINARYEN_VERSION`],
+/// running `npm ci` in `tools/` if needed. Debian's binaryen is never used:
+/// its wasm-opt 108 silently produces a page that fails at run time.
+pub fn binaryen() -> Result<(), String> {
+    let wasm_opt = tools_bin().join("wasm-opt");
+    let found = wasm_opt_version(&wasm_opt);
+    if found.as_deref() == Some(BINARYEN_VERSION) {
+        return Ok(());
+    }
+    println!(
+        "xtask: installing binaryen {BINARYEN_VERSION} (wasm-opt) from npm with `npm ci` in \
+         tools/ (found {}; trunk shrinks the release wasm with it)",
+        found.as_deref().unwrap_or("none")
+    );
+    let started = Instant::now();
+    run_checked(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(repo_root().join("tools")),
+    )
+    .map_err(|e| format!("{e}\n(wasm-opt comes from npm: is Node.js with npm installed?)"))?;
+    took("npm ci", started);
+    expect_version(
+        &wasm_opt.display().to_string(),
+        wasm_opt_version(&wasm_opt),
+        BINARYEN_VERSION,
+    )
+}
+
+/// Installs Chromium and chromedriver with apt (as root) if either is
+/// missing; otherwise says exactly what to install.
+pub fn chromium() -> Result<(), String> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!(
+            "the browser tests need {CHROMIUM} and {CHROMEDRIVER}\n\
+             install them with: sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
+        ));
+    }
+    println!(
+        "xtask: installing chromium and chromium-driver with apt (the browser tests drive it)"
+    );
+    let started = Instant::now();
+    apt_install(&["chromium", "chromium-driver"])?;
+    took("apt-get install chromium", started);
+    Ok(())
+}
+
+/// `PATH` with `tools/node_modules/.bin` (wasm-opt) and cargo's bin folder
+/// (trunk, wasm-bindgen) in front, so the pinned tools win over anything
+/// else installed. trunk finds its tools only on PATH, so every trunk and
+/// wasm test run should use this.
+pub fn tool_path() -> OsString {
+    let mut dirs = vec![tools_bin(), cargo_bin()];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| std::env::var_os("PATH").unwrap_or_default())
+}
+
+/// `<repo>/tools/node_modules/.bin`.
+fn tools_bin() -> PathBuf {
+    repo_root().join("tools/node_modules/.bin")
+}
+
+/// Where `cargo install` puts binaries: `$CARGO_INSTALL_ROOT/bin`, else
+/// `$CARGO_HOME/bin`, else `~/.cargo/bin`.
+fn cargo_bin() -> PathBuf {
+    if let Some(root) = std::env::var_os("CARGO_INSTALL_ROOT") {
+        return PathBuf::from(root).join("bin");
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
+    home.join("bin")
+}
+
+/// The version a tool on [`tool_path`] reports: word `word` of the first line
+/// of `tool --version` (`trunk 0.21.14` → word 1).
+fn tool_version(tool: &str, word: usize) -> Option<String> {
+    let out = stdout_of(Command::new(tool).arg("--version").env("PATH", tool_path()))?;
+    nth_word(&out, word)
+}
+
+/// The major version of a wasm-opt: `wasm-opt version 132 (version_132)` → 132.
+fn wasm_opt_version(wasm_opt: &Path) -> Option<String> {
+    if !wasm_opt.exists() {
+        return None;
+    }
+    let out = stdout_of(
+        Command::new(wasm_opt)
+            .arg("--version")
+            .env("PATH", tool_path()),
+    )?;
+    nth_word(&out, 2)
+}
+
+fn nth_word(text: &str, n: usize) -> Option<String> {
+    text.lines()
+        .next()?
+        .split_whitespace()
+        .nth(n)
+        .map(|word| word.trim_start_matches('v').to_owned())
+}
+
+fn expect_version(tool: &str, found: Option<String>, wanted: &str) -> Result<(), String> {
+    match found {
+        Some(version) if version == wanted => Ok(()),
+        found => Err(format!(
+            "{tool} is still not version {wanted} after installing it (found {}); \
+             is another copy earlier on PATH, or CARGO_INSTALL_ROOT set elsewhere?",
+            found.as_deref().unwrap_or("none")
+        )),
+    }
+}
+
+fn found_list(found: &[(&str, Option<String>)]) -> String {
+    found
+        .iter()
+        .map(|(tool, version)| format!("{tool} {}", version.as_deref().unwrap_or("none")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The version of package `name` in a Cargo.lock's text (the first entry if
+/// there are several).
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let wanted_name = format!("name = \"{name}\"");
+    let mut in_package = false;
+    for line in lock.lines().map(str::trim) {
+        if line == "[[package]]" {
+            in_package = false;
+        } else if line == wanted_name {
+            in_package = true;
+        } else if in_package {
+            if let Some(version) = line.strip_prefix("version = ") {
+                return Some(version.trim_matches('"').to_owned());
+            }
+        }
+    }
+    None
+}
+
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    run_checked(Command::new("apt-get").arg("update").arg("-q"))?;
+    run_checked(
         Command::new("apt-get")
             .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(&missing)
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
@@ -48,4 +315,62 @@ fn is_root() -> bool {
         .output()
         .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+[[package]]
+name = "wasm-bindgen-macro"
+version = "0.2.99"
+
+[[package]]
+name = "wasm-bindgen"
+version = "0.2.130"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "web-sys"
+version = "0.3.107"
+"#;
+
+    #[test]
+    fn reads_the_locked_version() {
+        assert_eq!(
+            locked_version(LOCK, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(locked_version(LOCK, "web-sys").as_deref(), Some("0.3.107"));
+        assert_eq!(locked_version(LOCK, "trunk"), None);
+    }
+
+    #[test]
+    fn the_workspace_lock_pins_wasm_bindgen() {
+        let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).unwrap();
+        assert!(locked_version(&lock, "wasm-bindgen").is_some());
+    }
+
+    #[test]
+    fn reads_tool_versions() {
+        assert_eq!(nth_word("trunk 0.21.14\n", 1).as_deref(), Some("0.21.14"));
+        assert_eq!(
+            nth_word("wasm-bindgen-test-runner 0.2.130", 1).as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(
+            nth_word("wasm-opt version 132 (version_132)", 2).as_deref(),
+            Some("132")
+        );
+        assert_eq!(nth_word("", 1), None);
+    }
+
+    #[test]
+    fn tool_path_puts_the_pinned_tools_first() {
+        let path = tool_path();
+        let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        assert_eq!(dirs[0], repo_root().join("tools/node_modules/.bin"));
+        assert!(dirs[1].ends_with("bin"));
+    }
 }

@@ -1,34 +1,155 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
 //! failure, and refusing a green result when no test ran.
+//!
+//! 1. install what a fresh machine lacks (system packages, wasm toolchain, Chromium);
+//! 2. `cargo fmt --check`; clippy `-D warnings` for the native crates and for
+//!    the frontend on the wasm target;
+//! 3. native tests (`cargo test --workspace --exclude frontend`);
+//! 4. browser tests: a real server on a free loopback port, then
+//!    `cargo test -p frontend --target wasm32-unknown-unknown` in headless
+//!    Chromium. A host `cargo test` runs no browser test at all, so this step
+//!    fails unless browser tests actually ran.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// Runs the checks. Extra arguments are passed to `cargo test` (e.g. a filter).
+use crate::proc::{cargo, repo_root, run_checked, stop};
+use crate::setup;
+
+const WASM: &str = "wasm32-unknown-unknown";
+
+/// Runs the checks. Extra arguments are passed to the native `cargo test`.
 pub fn run(extra: &[String]) -> Result<(), String> {
-    crate::setup::system_packages()?;
+    setup::system_packages()?;
+    setup::wasm_target()?;
     step(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
     )?;
     step(
-        "cargo clippy",
-        cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
+        "cargo clippy (native)",
+        cargo()
+            .args([
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "frontend",
+                "--all-targets",
+            ])
+            .args(["--", "-D", "warnings"]),
     )?;
-    let counts = cargo_test(cargo().args(["test", "--workspace"]).args(extra))?;
-    if counts.passed == 0 {
-        return Err("no test ran: that is a failure, not a pass".to_owned());
+    step(
+        "cargo clippy (wasm)",
+        cargo()
+            .args([
+                "clippy",
+                "-p",
+                "frontend",
+                "--target",
+                WASM,
+                "--all-targets",
+            ])
+            .args(["--", "-D", "warnings"]),
+    )?;
+    println!("xtask: ── native tests");
+    let native = cargo_test(
+        cargo()
+            .args(["test", "--workspace", "--exclude", "frontend"])
+            .args(extra),
+    )?;
+    let browser = browser_tests()?;
+    if native.passed == 0 || browser.passed == 0 {
+        return Err(format!(
+            "a test group ran no test (native {}, browser {}): that is a failure, not a pass",
+            native.passed, browser.passed
+        ));
     }
+    println!(
+        "xtask: native {} passed; browser (headless Chromium) {} passed",
+        native.passed, browser.passed
+    );
     // The plain closing line CI reads.
-    println!("{} passed, {} failed", counts.passed, counts.failed);
+    println!(
+        "{} passed, {} failed",
+        native.passed + browser.passed,
+        native.failed + browser.failed
+    );
     Ok(())
+}
+
+/// The browser tests, against a live server that is always stopped afterwards.
+fn browser_tests() -> Result<Counts, String> {
+    println!("xtask: ── browser tests");
+    setup::wasm_bindgen_cli()?;
+    setup::chromium()?;
+    run_checked(cargo().args(["build", "-p", "server"]))?;
+    let page = free_port()?;
+    let server = LiveServer::start(page)?;
+    let counts = cargo_test(
+        cargo()
+            .args(["test", "-p", "frontend", "--target", WASM])
+            .env("PATH", setup::tool_path())
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("ISS_TEST_SERVER", format!("http://{}", server.addr))
+            // The test page's own address, so the server can allow its origin.
+            .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    );
+    drop(server);
+    counts
+}
+
+/// A server process for the browser tests; stopped when dropped, even on failure.
+struct LiveServer {
+    addr: SocketAddr,
+    child: Child,
+}
+
+impl LiveServer {
+    /// Starts `target/debug/server` on a free port, allowing the test page's origin.
+    fn start(page: SocketAddr) -> Result<LiveServer, String> {
+        let addr = free_port()?;
+        let binary = repo_root().join("target/debug/server");
+        let child = Command::new(&binary)
+            .args(["--bind", &addr.to_string()])
+            .args(["--allowed-origin", &format!("http://{page}")])
+            .args(["--log", "warn"])
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let server = LiveServer { addr, child };
+        server.wait_ready(Duration::from_secs(20))?;
+        println!("xtask: test server on http://{addr} (page origin http://{page})");
+        Ok(server)
+    }
+
+    fn wait_ready(&self, within: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "the test server did not listen on {} in time",
+            self.addr
+        ))
+    }
+}
+
+impl Drop for LiveServer {
+    fn drop(&mut self) {
+        stop(&mut self.child, Duration::from_secs(5));
+    }
+}
+
+/// A loopback port nobody uses right now.
+fn free_port() -> Result<SocketAddr, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// Test counts summed over every `test result:` line.
@@ -38,30 +159,13 @@ struct Counts {
     failed: u64,
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-}
-
 fn step(name: &str, command: &mut Command) -> Result<(), String> {
     println!("xtask: ── {name}");
     run_checked(command)
 }
 
-/// Runs a command with inherited output; an error names it if it fails.
-pub fn run_checked(command: &mut Command) -> Result<(), String> {
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{command:?} failed ({status})"))
-    }
-}
-
 /// Runs `cargo test`, echoing its output while counting the results.
 fn cargo_test(command: &mut Command) -> Result<Counts, String> {
-    println!("xtask: ── cargo test");
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()

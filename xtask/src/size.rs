@@ -1,0 +1,404 @@
+//! `cargo xtask size`: what the page costs to load, file by file, raw and
+//! compressed, against the page it replaces and the size budget.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What the original page loaded, gzip -9: angular.min.js 1.4.8 (52,400 B)
+/// plus socket.io.js 1.4.4 (46,102 B).
+pub const ORIGINAL_GZIP: u64 = 98_502;
+
+/// The most the whole page may weigh, gzip -9.
+pub const BUDGET_GZIP: u64 = 45_000;
+
+/// Extensions of the files written with `.gz`/`.br` twins (see
+/// [`crate::toolchain::precompress`]).
+pub const TWINNED: &[&str] = &["wasm", "js", "css", "html"];
+
+/// One file the page loads, with its sizes in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeRow {
+    /// The path inside `dist/`, with `/` separators.
+    pub file: String,
+    pub raw: u64,
+    /// gzip, level 9.
+    pub gzip: u64,
+    /// brotli, quality 11.
+    pub brotli: u64,
+}
+
+/// `cargo xtask size [--no-build]`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut build = true;
+    for arg in args {
+        match arg.as_str() {
+            "--no-build" => build = false,
+            other => return Err(format!("size: unknown argument {other:?} (try --no-build)")),
+        }
+    }
+    let dist = if build {
+        crate::setup::wasm_toolchain()?;
+        crate::toolchain::build_frontend_release()?
+    } else {
+        let dist = crate::proc::repo_root().join("dist");
+        if !dist.join("index.html").exists() {
+            return Err(format!(
+                "{} has no index.html: run `cargo xtask size` without --no-build",
+                dist.display()
+            ));
+        }
+        dist
+    };
+    let rows = measure(&dist)?;
+    print!("{}", format_table(&rows));
+    println!("{}", summary(total(&rows).gzip));
+    Ok(())
+}
+
+/// Every file the page loads from `dist` (all files except the `.gz`/`.br`
+/// twins), sorted by path, with raw, gzip -9 and brotli q11 sizes.
+///
+/// A compressed size is the length of the file's twin (what the server
+/// sends) when the twin is at least as new as the file; otherwise the file is
+/// compressed here with the same settings.
+pub fn measure(dist: &Path) -> Result<Vec<SizeRow>, String> {
+    let mut rows = Vec::new();
+    for path in files_under(dist)? {
+        if is_twin(&path) {
+            continue;
+        }
+        let data =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let relative = path.strip_prefix(dist).unwrap_or(&path);
+        let file = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        rows.push(SizeRow {
+            file,
+            raw: data.len() as u64,
+            gzip: compressed_len(&path, &data, "gz", gzip),
+            brotli: compressed_len(&path, &data, "br", brotli),
+        });
+    }
+    rows.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(rows)
+}
+
+/// The length of `file`'s fresh `.suffix` twin, else of `compress(data)`.
+fn compressed_len(file: &Path, data: &[u8], suffix: &str, compress: fn(&[u8]) -> Vec<u8>) -> u64 {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let twin = with_suffix(file, suffix);
+    if let (Some(twin_time), Some(file_time)) = (modified(&twin), modified(file)) {
+        if twin_time >= file_time {
+            if let Ok(meta) = std::fs::metadata(&twin) {
+                return meta.len();
+            }
+        }
+    }
+    compress(data).len() as u64
+}
+
+/// `app.wasm` → `app.wasm.gz`.
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The sum of the rows, named `total`.
+pub fn total(rows: &[SizeRow]) -> SizeRow {
+    rows.iter().fold(
+        SizeRow {
+            file: "total".to_owned(),
+            raw: 0,
+            gzip: 0,
+            brotli: 0,
+        },
+        |sum, row| SizeRow {
+            raw: sum.raw + row.raw,
+            gzip: sum.gzip + row.gzip,
+            brotli: sum.brotli + row.brotli,
+            ..sum
+        },
+    )
+}
+
+/// The rows and a total row as an aligned plain-text table, one line each,
+/// numbers with thousands separators.
+pub fn format_table(rows: &[SizeRow]) -> String {
+    let header = ["file", "raw B", "gzip -9 B", "brotli 11 B"].map(str::to_owned);
+    let total = total(rows);
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .chain(std::iter::once(&total))
+        .map(|row| {
+            [
+                row.file.clone(),
+                thousands(row.raw),
+                thousands(row.gzip),
+                thousands(row.brotli),
+            ]
+        })
+        .collect();
+    let mut widths = header.clone().map(|h| h.len());
+    for line in &cells {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let rule = widths
+        .iter()
+        .map(|w| "-".repeat(*w))
+        .collect::<Vec<_>>()
+        .join("  ");
+    let format_line = |line: &[String; 4]| {
+        format!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}\n",
+            line[0],
+            line[1],
+            line[2],
+            line[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+        )
+    };
+    let mut out = format_line(&header);
+    out.push_str(&rule);
+    out.push('\n');
+    let (total_line, file_lines) = cells.split_last().expect("the total row is always there");
+    for line in file_lines {
+        out.push_str(&format_line(line));
+    }
+    out.push_str(&rule);
+    out.push('\n');
+    out.push_str(&format_line(total_line));
+    out
+}
+
+/// The comparison with the original page and the budget verdict.
+pub fn summary(total_gzip: u64) -> String {
+    let verdict = if total_gzip <= BUDGET_GZIP {
+        format!(
+            "within the {} B gzip budget ({} B to spare)",
+            thousands(BUDGET_GZIP),
+            thousands(BUDGET_GZIP - total_gzip)
+        )
+    } else {
+        format!(
+            "OVER the {} B gzip budget by {} B",
+            thousands(BUDGET_GZIP),
+            thousands(total_gzip - BUDGET_GZIP)
+        )
+    };
+    format!(
+        "original page (AngularJS 1.4.8 + socket.io.js 1.4.4): {} B gzip\n\
+         this page: {} B gzip ({:.0}% of the original), {verdict}",
+        thousands(ORIGINAL_GZIP),
+        thousands(total_gzip),
+        total_gzip as f64 * 100.0 / ORIGINAL_GZIP as f64,
+    )
+}
+
+/// `98502` → `98,502`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// gzip at level 9 (`gzip -9`).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .expect("writing to a Vec cannot fail")
+}
+
+/// brotli at quality 11 (`brotli -q 11`) with a 4 MiB window, larger than any
+/// file the page loads.
+pub fn brotli(data: &[u8]) -> Vec<u8> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        size_hint: data.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params).expect("in-memory brotli");
+    out
+}
+
+/// Whether a path is a `.gz`/`.br` twin of another file.
+pub fn is_twin(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("gz" | "br"))
+}
+
+/// Every regular file under `dir`, recursively, in no particular order.
+pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| format!("cannot stat {}: {e}", entry.path().display()))?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// A fresh, empty folder under the system temp dir, removed on drop.
+    pub(crate) struct TempDir(pub PathBuf);
+
+    impl TempDir {
+        pub(crate) fn new(name: &str) -> Self {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let dir =
+                std::env::temp_dir().join(format!("xtask-{name}-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn row(file: &str, raw: u64, gzip: u64, brotli: u64) -> SizeRow {
+        SizeRow {
+            file: file.to_owned(),
+            raw,
+            gzip,
+            brotli,
+        }
+    }
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(98_502), "98,502");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn measures_every_loaded_file_but_not_the_twins() {
+        let dir = TempDir::new("size");
+        let dist = &dir.0;
+        std::fs::create_dir_all(dist.join("snippets/x")).unwrap();
+        let html = "<!doctype html><title>t</title>".repeat(20);
+        std::fs::write(dist.join("index.html"), &html).unwrap();
+        std::fs::write(dist.join("app.js"), "x".repeat(5_000)).unwrap();
+        std::fs::write(dist.join("snippets/x/inline0.js"), "export {}").unwrap();
+        // A stale twin (older than its file) is ignored; a fresh one is
+        // what the server sends, so its length is the size.
+        let stale = std::fs::File::create(dist.join("index.html.gz")).unwrap();
+        stale.set_len(5).unwrap();
+        stale
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+            .unwrap();
+        std::fs::write(dist.join("app.js.br"), "fresh").unwrap();
+
+        let rows = measure(dist).unwrap();
+        let files: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
+        assert_eq!(files, ["app.js", "index.html", "snippets/x/inline0.js"]);
+        assert_eq!(rows[0].raw, 5_000);
+        assert_eq!(rows[1].raw, html.len() as u64);
+        assert_eq!(rows[2].raw, 9);
+        // Repetitive input compresses well; the numbers are the real
+        // compressed lengths.
+        assert!(rows[0].gzip < 100, "{rows:?}");
+        assert_eq!(rows[0].brotli, 5, "the fresh twin's length");
+        assert_eq!(rows[1].gzip, gzip(html.as_bytes()).len() as u64);
+        assert_eq!(rows[1].brotli, brotli(html.as_bytes()).len() as u64);
+
+        let sum = total(&rows);
+        assert_eq!(sum.file, "total");
+        assert_eq!(sum.raw, 5_000 + html.len() as u64 + 9);
+        assert_eq!(sum.gzip, rows.iter().map(|r| r.gzip).sum::<u64>());
+        assert_eq!(sum.brotli, rows.iter().map(|r| r.brotli).sum::<u64>());
+    }
+
+    #[test]
+    fn compressors_round_trip() {
+        let data = b"hello hello hello hello, the page weighs little".repeat(50);
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gzip(&data)[..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, data);
+        let mut unbrotlied = Vec::new();
+        brotli::Decompressor::new(&brotli(&data)[..], 4096)
+            .read_to_end(&mut unbrotlied)
+            .unwrap();
+        assert_eq!(unbrotlied, data);
+    }
+
+    #[test]
+    fn formats_an_aligned_table_with_a_total() {
+        let rows = [
+            row("index.html", 1_010, 516, 400),
+            row("frontend-1a2b_bg.wasm", 83_131, 34_779, 29_683),
+        ];
+        let table = format_table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 6, "{table}");
+        assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{table}");
+        assert!(lines[0].starts_with("file"));
+        assert!(lines[2].starts_with("index.html") && lines[2].ends_with("400"));
+        assert!(lines[3].contains("83,131") && lines[3].contains("34,779"));
+        assert!(lines[5].starts_with("total"), "{table}");
+        assert!(lines[5].contains("84,141"), "{table}");
+        assert!(lines[5].contains("35,295"), "{table}");
+        assert!(lines[5].ends_with("30,083"), "{table}");
+    }
+
+    #[test]
+    fn an_empty_dist_totals_zero() {
+        let table = format_table(&[]);
+        assert!(table.lines().last().unwrap().starts_with("total"));
+        assert_eq!(total(&[]).gzip, 0);
+    }
+
+    #[test]
+    fn summary_compares_and_checks_the_budget() {
+        let within = summary(40_000);
+        assert!(
+            within.contains("original page (AngularJS 1.4.8 + socket.io.js 1.4.4): 98,502 B gzip")
+        );
+        assert!(within.contains("within the 45,000 B gzip budget (5,000 B to spare)"));
+        assert!(summary(45_000).contains("within"));
+        assert!(summary(45_001).contains("OVER the 45,000 B gzip budget by 1 B"));
+    }
+}
