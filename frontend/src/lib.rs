@@ -12,6 +12,7 @@
 pub mod browser;
 pub mod components;
 pub mod connection;
+pub mod names;
 pub mod transport;
 
 use leptos::prelude::*;

@@ -254,3 +254,26 @@ async fn a_crowd_shows_the_first_hundred_and_a_count() {
         "user1"
     );
 }
+
+#[wasm_bindgen_test]
+async fn the_browser_normalises_to_nfc_before_counting() {
+    let root = container();
+    let submitted = name_form(&root, RwSignal::new(Me::Anonymous));
+    tick().await;
+    let input: HtmlInputElement = find(&root, "input#name");
+    let button: HtmlButtonElement = find(&root, "button");
+    // 32 × ("e" + combining acute) is 64 scalars typed, 32 after NFC: allowed.
+    type_into(&input, &"e\u{0301}".repeat(32));
+    tick().await;
+    assert!(
+        !button.disabled(),
+        "{}",
+        text(&root, "[data-testid=problem]")
+    );
+    press_enter(&input);
+    tick().await;
+    assert_eq!(submitted.get_untracked(), vec!["\u{00E9}".repeat(32)]);
+    type_into(&input, &"e\u{0301}".repeat(33));
+    tick().await;
+    assert!(button.disabled());
+}

@@ -2,11 +2,12 @@
 //!
 //! The browser runs them as the user types (so an invalid name is never sent)
 //! and the server runs them again before storing anything (so a hand-written
-//! client cannot bypass them). Both call [`validate_name`].
+//! client cannot bypass them). The server calls [`validate_name`]; the browser
+//! normalises with its own `String.prototype.normalize("NFC")` (sparing the
+//! page the Unicode tables) and calls [`validate_normalised`]. The server's
+//! verdict is the one that counts.
 
 use std::fmt;
-
-use unicode_normalization::UnicodeNormalization;
 
 /// The longest name accepted, counted in Unicode scalar values after NFC.
 pub const MAX_NAME_CHARS: usize = 32;
@@ -68,8 +69,15 @@ impl std::error::Error for NameError {}
 ///
 /// Positions in errors are 1-based character positions in the normalised,
 /// trimmed name, which is what a person sees in the text field.
+#[cfg(feature = "nfc")]
 pub fn validate_name(raw: &str) -> Result<String, NameError> {
+    use unicode_normalization::UnicodeNormalization;
     let normalised: String = raw.nfc().collect();
+    validate_normalised(&normalised)
+}
+
+/// The same rules for a name the caller has already NFC-normalised.
+pub fn validate_normalised(normalised: &str) -> Result<String, NameError> {
     let name = normalised.trim();
     if name.is_empty() {
         return Err(NameError::Empty);
@@ -95,7 +103,7 @@ fn is_bidi_override(ch: char) -> bool {
     matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "nfc"))]
 mod tests {
     use super::*;
 

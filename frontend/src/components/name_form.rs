@@ -4,7 +4,8 @@
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::prelude::*;
 use shared::client::Me;
-use shared::names::validate_name;
+
+use crate::names::validate;
 
 /// `on_submit` receives the normalised name, only ever a valid one.
 #[component]
@@ -17,7 +18,7 @@ pub fn NameForm(
 ) -> impl IntoView {
     let text = RwSignal::new(initial);
     let touched = RwSignal::new(false);
-    let checked = Memo::new(move |_| text.with(|t| validate_name(t)));
+    let checked = Memo::new(move |_| text.with(|t| validate(t)));
     let problem = move || match (touched.get(), checked.get()) {
         (true, Err(err)) => Some(err.to_string()),
         _ => None,
