@@ -13,12 +13,14 @@ use shared::names::validate_name;
 use crate::arrival::Arrival;
 use crate::fanout::Fanout;
 use crate::registry::{NameChange, Registry, RegistryError};
+use crate::stats::Stats;
 
 /// State every handler can reach (socketioxide's `State<AppState>`).
 #[derive(Debug, Clone, Default)]
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub fanout: Arc<Fanout>,
+    pub stats: Arc<Stats>,
 }
 
 impl AppState {
@@ -30,12 +32,14 @@ impl AppState {
     /// Handles `identify` with its raw arguments and returns the ack to send
     /// (sent only if the client asked for one).
     pub fn identify(&self, session: &SessionId, arrival: Arrival, args: &[Value]) -> IdentifyAck {
+        self.stats.identify_received();
         match self.try_identify(session, arrival, args) {
             Ok(username) => IdentifyAck::Ok {
                 uuid: session.clone(),
                 username,
             },
             Err(err) => {
+                self.stats.identify_was_refused();
                 tracing::debug!(%session, code = ?err.code, "identify refused: {}", err.message);
                 IdentifyAck::Err(err)
             }
@@ -136,5 +140,7 @@ mod tests {
         }
         assert_eq!(app.registry.username(&s), None);
         assert_eq!(published(&app), 0);
+        let stats = app.stats.view(1, 0);
+        assert_eq!((stats.identify_events, stats.identify_refused), (11, 11));
     }
 }

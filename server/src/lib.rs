@@ -17,12 +17,15 @@ pub mod origin;
 pub mod presence;
 pub mod registry;
 pub mod static_files;
+pub mod stats;
 
 use std::future::Future;
 use std::net::SocketAddr;
 
+use axum::extract::State;
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use axum::Json;
 use axum::Router;
 use shared::events::NAMESPACE;
 use socketioxide::SocketIo;
@@ -69,6 +72,7 @@ pub fn build(config: &Config) -> Result<App, StartError> {
     io.ns(NAMESPACE, handlers::on_connect);
     let router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/api/stats", get(stats).with_state(state.clone()))
         .fallback_service(static_files::router(&config.dist))
         .layer(layer)
         .layer(axum::middleware::from_fn_with_state(policy, origin::guard));
@@ -77,6 +81,14 @@ pub fn build(config: &Config) -> Result<App, StartError> {
 
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Totals only (see [`stats::StatsView`]); the public presence list is on the socket.
+async fn stats(State(app): State<AppState>) -> Json<stats::StatsView> {
+    Json(
+        app.stats
+            .view(app.registry.connected(), app.registry.identified()),
+    )
 }
 
 /// A running server: where it listens and how to stop it.

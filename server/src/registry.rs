@@ -108,6 +108,11 @@ impl Registry {
             .collect()
     }
 
+    /// How many sessions have a name.
+    pub fn identified(&self) -> usize {
+        self.lock().values().filter(|slot| slot.is_some()).count()
+    }
+
     /// How many sessions are connected (named or not).
     pub fn connected(&self) -> usize {
         self.lock().len()

@@ -56,6 +56,23 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
+async fn stats_count_sessions_and_identifies() {
+    let server = start_server().await;
+    let client = common::SioClient::connect(server.addr).await;
+    client.identify_ack(vec![serde_json::json!("Ada")]).await;
+    client.identify_ack(vec![serde_json::json!("")]).await;
+    let (status, response) = get(server.addr, "/api/stats", "").await;
+    assert_eq!(status, 200);
+    let stats: serde_json::Value = serde_json::from_str(body(&response)).unwrap();
+    assert_eq!(
+        stats,
+        serde_json::json!({"connected": 1, "identified": 1, "identify_events": 2, "identify_refused": 1})
+    );
+    client.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn without_a_build_the_root_explains_how_to_make_one() {
     let server = start_server().await;
     let (status, response) = get(server.addr, "/", "").await;

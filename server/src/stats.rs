@@ -1,0 +1,52 @@
+//! Counters an operator (or an end-to-end test) can read at `/api/stats`.
+//!
+//! Only totals, nothing about any one user: presence is the public list.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Monotonic event counters.
+#[derive(Debug, Default)]
+pub struct Stats {
+    identify_events: AtomicU64,
+    identify_refused: AtomicU64,
+}
+
+impl Stats {
+    pub fn identify_received(&self) {
+        self.identify_events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn identify_was_refused(&self) {
+        self.identify_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn identify_events(&self) -> u64 {
+        self.identify_events.load(Ordering::Relaxed)
+    }
+}
+
+/// The JSON body of `/api/stats`.
+#[derive(Debug, Serialize)]
+pub struct StatsView {
+    /// Sockets joined to `/iss` right now.
+    pub connected: usize,
+    /// Of those, how many have a name.
+    pub identified: usize,
+    /// `identify` events received since start (accepted or not).
+    pub identify_events: u64,
+    /// Of those, how many were refused.
+    pub identify_refused: u64,
+}
+
+impl Stats {
+    pub fn view(&self, connected: usize, identified: usize) -> StatsView {
+        StatsView {
+            connected,
+            identified,
+            identify_events: self.identify_events.load(Ordering::Relaxed),
+            identify_refused: self.identify_refused.load(Ordering::Relaxed),
+        }
+    }
+}
