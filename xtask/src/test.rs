@@ -8,7 +8,9 @@
 //! 4. browser tests: a real server on a free loopback port, then
 //!    `cargo test -p frontend --target wasm32-unknown-unknown` in headless
 //!    Chromium. A host `cargo test` runs no browser test at all, so this step
-//!    fails unless browser tests actually ran.
+//!    fails unless browser tests actually ran;
+//! 5. end to end: the release page (trunk) served by the server process, in
+//!    Chromium over WebDriver (`cargo test -p e2e`), one scenario at a time.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -56,27 +58,54 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     println!("xtask: ── native tests");
     let native = cargo_test(
         cargo()
-            .args(["test", "--workspace", "--exclude", "frontend"])
+            .args([
+                "test",
+                "--workspace",
+                "--exclude",
+                "frontend",
+                "--exclude",
+                "e2e",
+            ])
             .args(extra),
     )?;
     let browser = browser_tests()?;
-    if native.passed == 0 || browser.passed == 0 {
+    let e2e = end_to_end()?;
+    if native.passed == 0 || browser.passed == 0 || e2e.passed == 0 {
         return Err(format!(
-            "a test group ran no test (native {}, browser {}): that is a failure, not a pass",
-            native.passed, browser.passed
+            "a test group ran no test (native {}, browser {}, end-to-end {}): \
+             that is a failure, not a pass",
+            native.passed, browser.passed, e2e.passed
         ));
     }
     println!(
-        "xtask: native {} passed; browser (headless Chromium) {} passed",
-        native.passed, browser.passed
+        "xtask: native {} passed; browser (headless Chromium) {} passed; end-to-end {} passed",
+        native.passed, browser.passed, e2e.passed
     );
     // The plain closing line CI reads.
     println!(
         "{} passed, {} failed",
-        native.passed + browser.passed,
-        native.failed + browser.failed
+        native.passed + browser.passed + e2e.passed,
+        native.failed + browser.failed + e2e.failed
     );
     Ok(())
+}
+
+/// The release page in real Chromium against the server process.
+fn end_to_end() -> Result<Counts, String> {
+    println!("xtask: ── end-to-end tests");
+    setup::wasm_toolchain()?;
+    let dist = crate::toolchain::build_frontend_release()?;
+    let root = repo_root();
+    let out = root.join("target/e2e");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    cargo_test(
+        cargo()
+            .args(["test", "-p", "e2e", "--", "--test-threads=1"])
+            .env("ISS_E2E_DIST", &dist)
+            .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
+            .env("ISS_E2E_SCREENSHOT", out.join("screenshot.png"))
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    )
 }
 
 /// The browser tests, against a live server that is always stopped afterwards.

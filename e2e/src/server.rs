@@ -1,0 +1,95 @@
+//! The server as a child process on a fixed loopback port, so a test can
+//! SIGKILL it and start it again on the same port.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+
+use crate::wait::eventually;
+
+/// A running (or killed) server. Killed when dropped.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    binary: String,
+    dist: String,
+    child: Option<Child>,
+}
+
+impl ServerProcess {
+    /// Starts the server on a free port, serving `dist`.
+    pub async fn start(binary: &str, dist: &str) -> ServerProcess {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let mut server = ServerProcess {
+            addr,
+            binary: binary.to_owned(),
+            dist: dist.to_owned(),
+            child: None,
+        };
+        server.restart().await;
+        server
+    }
+
+    /// Starts it (again) on the same address and waits for `/healthz`.
+    pub async fn restart(&mut self) {
+        let child = Command::new(&self.binary)
+            .args(["--bind", &self.addr.to_string(), "--dist", &self.dist])
+            .args(["--log", "warn"])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary));
+        self.child = Some(child);
+        let addr = self.addr;
+        eventually("the server's /healthz", || async move {
+            Ok(get(addr, "/healthz")
+                .await
+                .ok()
+                .filter(|b| b.contains("ok")))
+        })
+        .await;
+    }
+
+    /// SIGKILL: no goodbye to anyone.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("SIGKILL the server");
+        }
+    }
+
+    /// The page's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// `/api/stats` as JSON.
+    pub async fn stats(&self) -> serde_json::Value {
+        let body = get(self.addr, "/api/stats").await.expect("GET /api/stats");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("stats {body:?}: {e}"))
+    }
+}
+
+/// A minimal `GET` over HTTP/1.1; returns the body of a 200.
+pub async fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
+    let io = async {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await?;
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        tcp.write_all(head.as_bytes()).await?;
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(5), io)
+        .await
+        .map_err(|_| "timeout".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let (head, body) = response.split_once("\r\n\r\n").ok_or("no body")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(head.lines().next().unwrap_or_default().to_owned());
+    }
+    Ok(body.to_owned())
+}

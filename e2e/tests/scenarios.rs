@@ -1,0 +1,241 @@
+//! What a person sees, in real Chromium, on the release page served by the
+//! real server process — and what the server holds (`/api/stats`).
+//!
+//! Run by `cargo xtask test` (one at a time: `--test-threads=1`).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use e2e::{env, eventually, Browser, Page, ServerProcess};
+use fantoccini::Locator;
+use tokio::sync::Mutex;
+
+/// One test's world: a server process, a chromedriver, the pages it opened.
+struct World {
+    server: Mutex<ServerProcess>,
+    browser: Browser,
+    pages: Mutex<Vec<Page>>,
+    url: String,
+}
+
+impl World {
+    async fn open(&self) -> Page {
+        let page = self.browser.open(&self.url).await;
+        self.pages.lock().await.push(page.clone());
+        page
+    }
+
+    async fn stats(&self, key: &str) -> u64 {
+        let stats = self.server.lock().await.stats().await;
+        stats[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {key} in {stats}"))
+    }
+}
+
+/// Runs `body`, then closes every session, stops chromedriver, Chromium and
+/// the server — also when `body` panics — and only then reports the panic.
+async fn scenario<F, Fut>(body: F)
+where
+    F: FnOnce(Arc<World>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let server = ServerProcess::start(&env("ISS_E2E_SERVER_BIN"), &env("ISS_E2E_DIST")).await;
+    let world = Arc::new(World {
+        url: server.url(),
+        server: Mutex::new(server),
+        browser: Browser::start().await,
+        pages: Mutex::new(Vec::new()),
+    });
+    let outcome = tokio::spawn(body(world.clone())).await;
+    let world = Arc::try_unwrap(world).unwrap_or_else(|_| panic!("the scenario kept the world"));
+    for page in world.pages.into_inner() {
+        page.close().await;
+    }
+    world.browser.stop().await;
+    world.server.into_inner().kill().await;
+    if let Err(err) = outcome {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}
+
+async fn wait_connected(page: &Page) {
+    page.wait_text("[data-testid=status]", "status Connected", |t| {
+        t == "Connected"
+    })
+    .await;
+}
+
+async fn wait_me(page: &Page, expected: &str) {
+    let what = format!("\"{expected}\"");
+    page.wait_text("[data-testid=me]", &what, |t| t == expected)
+        .await;
+}
+
+#[tokio::test]
+async fn s1_connect_type_a_name_press_enter() {
+    scenario(|w| async move {
+        let page = w.open().await;
+        wait_connected(&page).await;
+        page.set_name("Ada").await;
+        wait_me(&page, "You are Ada").await;
+        assert_eq!(w.stats("identified").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s2_second_session_sees_ada_and_sees_her_leave() {
+    scenario(|w| async move {
+        let ada = w.open().await;
+        wait_connected(&ada).await;
+        ada.set_name("Ada").await;
+        wait_me(&ada, "You are Ada").await;
+
+        let grace = w.open().await;
+        grace.wait_online("Ada", true).await;
+        grace.set_name("Grace").await;
+        wait_me(&grace, "You are Grace").await;
+        ada.wait_online("Grace", true).await;
+        grace
+            .wait_text("[data-testid=online-count]", "2 online", |t| t == "2")
+            .await;
+        if let Ok(path) = std::env::var("ISS_E2E_SCREENSHOT") {
+            // No caret in the picture: move focus away first.
+            grace
+                .client
+                .execute(
+                    "document.activeElement && document.activeElement.blur()",
+                    vec![],
+                )
+                .await
+                .expect("blur");
+            let png = grace.client.screenshot().await.expect("screenshot");
+            std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {path}: {e}"));
+        }
+
+        ada.client.close_window().await.expect("close Ada's window");
+        grace.wait_online("Ada", false).await;
+        eventually("the server to forget Ada", || async {
+            Ok((w.stats("identified").await == 1).then_some(()))
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s3_server_killed_and_restarted_everyone_comes_back() {
+    scenario(|w| async move {
+        let ada = w.open().await;
+        wait_connected(&ada).await;
+        ada.set_name("Ada").await;
+        wait_me(&ada, "You are Ada").await;
+        let watcher = w.open().await;
+        watcher.wait_online("Ada", true).await;
+
+        w.server.lock().await.kill().await;
+        ada.wait_text("[data-testid=status]", "Reconnecting…", |t| {
+            t.starts_with("Reconnecting")
+        })
+        .await;
+        w.server.lock().await.restart().await;
+
+        wait_connected(&ada).await;
+        wait_me(&ada, "You are Ada").await;
+        watcher.wait_online("Ada", true).await;
+        assert_eq!(
+            w.stats("identified").await,
+            1,
+            "Ada, identified again by herself"
+        );
+        assert_eq!(w.stats("connected").await, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s4_reload_keeps_the_name() {
+    scenario(|w| async move {
+        let page = w.open().await;
+        wait_connected(&page).await;
+        page.set_name("Ada").await;
+        wait_me(&page, "You are Ada").await;
+        page.client.refresh().await.expect("reload");
+        wait_connected(&page).await;
+        wait_me(&page, "You are Ada").await;
+        let field = page.client.find(Locator::Css("#name")).await.unwrap();
+        assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("Ada"));
+        eventually("one identified session after the reload", || async {
+            Ok((w.stats("identified").await == 1 && w.stats("connected").await == 1).then_some(()))
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s5_invalid_name_sends_nothing_and_html_is_text() {
+    scenario(|w| async move {
+        let page = w.open().await;
+        wait_connected(&page).await;
+        page.type_name(&"x".repeat(33)).await;
+        page.wait_text("[data-testid=problem]", "the length rule", |t| {
+            t == "Names can be at most 32 characters long (this one has 33)."
+        })
+        .await;
+        let button = page.client.find(Locator::Css("button")).await.unwrap();
+        assert!(
+            button.attr("disabled").await.unwrap().is_some(),
+            "submit is disabled"
+        );
+        // Enter does nothing either.
+        let field = page.client.find(Locator::Css("#name")).await.unwrap();
+        field.send_keys("\u{E007}").await.unwrap();
+        page.type_name(" ").await;
+        page.wait_text("[data-testid=problem]", "the empty rule", |t| {
+            t == "Please enter a name."
+        })
+        .await;
+        field.send_keys("\u{E007}").await.unwrap();
+        assert_eq!(
+            w.stats("identify_events").await,
+            0,
+            "the server saw no identify"
+        );
+
+        let html = "<img src=x onerror=alert(1)>";
+        page.set_name(html).await;
+        wait_me(&page, &format!("You are {html}")).await;
+        page.wait_online(html, true).await;
+        let images = page.client.find_all(Locator::Css("img")).await.unwrap();
+        assert!(images.is_empty(), "the name became markup");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s6_a_name_set_while_the_server_is_down_arrives_when_it_is_back() {
+    scenario(|w| async move {
+        let ada = w.open().await;
+        wait_connected(&ada).await;
+        ada.set_name("Ada").await;
+        wait_me(&ada, "You are Ada").await;
+        let watcher = w.open().await;
+        watcher.wait_online("Ada", true).await;
+
+        w.server.lock().await.kill().await;
+        ada.wait_text("[data-testid=status]", "Reconnecting…", |t| {
+            t.starts_with("Reconnecting")
+        })
+        .await;
+        ada.set_name("Grace").await;
+        w.server.lock().await.restart().await;
+
+        watcher.wait_online("Grace", true).await;
+        wait_me(&ada, "You are Grace").await;
+        let names = watcher.online_names().await.unwrap();
+        assert!(!names.contains(&"Ada".to_owned()), "{names:?}");
+    })
+    .await;
+}
