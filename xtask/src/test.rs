@@ -118,7 +118,9 @@ fn browser_tests() -> Result<Counts, String> {
     let server = LiveServer::start(page)?;
     let counts = cargo_test(
         cargo()
+            // The interop suite needs the foreign peers; `interop` runs it.
             .args(["test", "-p", "frontend", "--target", WASM])
+            .args(["--test", "components", "--test", "live"])
             .env("PATH", setup::tool_path())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("ISS_TEST_SERVER", format!("http://{}", server.addr))
