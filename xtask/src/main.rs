@@ -5,6 +5,7 @@
 //!   if no test ran at all.
 //! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
 
+mod interop;
 mod proc;
 mod serve;
 mod setup;
@@ -18,6 +19,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test     cargo fmt --check, clippy -D warnings, and every test (what CI runs)
+  interop  the interop matrix: our client (headless Chromium) against our
+           server, Flask-SocketIO 5.7 and node socket.io 4.8, and stock
+           socket.io-client / python-socketio against our server
   setup    install what the tests need: apt packages (when root), the wasm
            target, wasm-bindgen-cli, trunk, wasm-opt (npm), chromium
   serve    build the page for release and serve it with the release server
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
+        Some("interop") => interop::run(&args[1..]),
         Some("setup") => setup::all(),
         Some("serve") => serve::serve(&args[1..]),
         Some("dev") => serve::dev(&args[1..]),

@@ -10,7 +10,8 @@
 //!    Chromium. A host `cargo test` runs no browser test at all, so this step
 //!    fails unless browser tests actually ran;
 //! 5. end to end: the release page (trunk) served by the server process, in
-//!    Chromium over WebDriver (`cargo test -p e2e`), one scenario at a time.
+//!    Chromium over WebDriver (`cargo test -p e2e`), one scenario at a time;
+//! 6. the interop matrix against the real peers (`cargo xtask interop`).
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -70,6 +71,8 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     )?;
     let browser = browser_tests()?;
     let e2e = end_to_end()?;
+    println!("xtask: ── interop matrix");
+    crate::interop::matrix()?;
     if native.passed == 0 || browser.passed == 0 || e2e.passed == 0 {
         return Err(format!(
             "a test group ran no test (native {}, browser {}, end-to-end {}): \

@@ -1,0 +1,112 @@
+"""The original app's server, as Flask-SocketIO runs it: the reference peer for
+`cargo xtask interop`.
+
+Same behaviour as the 2016 Flask app, plus the reply the Rust server gives:
+namespace /iss; on connect, emit `connected` with {"uuid": uuid1}; `identify`
+stores users[uuid] = {"username": name} and, when the client asked for an ack,
+answers {"ok": true, "uuid": ..., "username": ...} (python-socketio sends a
+handler's return value only when the event carried an ack id).
+
+Flask-SocketIO runs in its DEFAULT mode (always_connect=False): it emits
+`connected` from the connect handler BEFORE the namespace CONNECT ack, the
+order a client must cope with. Threading async mode on Werkzeug's dev server.
+
+    python flask_server.py --port 5000 --origin http://127.0.0.1:8000
+
+GET /users returns what `identify` stored, as JSON, for the tests (readable
+from the allowed origin).
+"""
+
+import argparse
+import socket
+import sys
+import threading
+import time
+import uuid
+from importlib.metadata import version
+
+from flask import Flask, jsonify, session
+from flask_socketio import SocketIO, emit
+
+NAMESPACE = "/iss"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--origin",
+        required=True,
+        help="the one browser origin allowed (e.g. http://127.0.0.1:8000)",
+    )
+    return parser.parse_args()
+
+
+args = parse_args()
+app = Flask(__name__)
+app.config["SECRET_KEY"] = "interop-only"
+socketio = SocketIO(
+    app,
+    async_mode="threading",
+    cors_allowed_origins=[args.origin],
+)
+users = {}
+users_lock = threading.Lock()
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def on_connect(auth=None):
+    session["uuid"] = str(uuid.uuid1())
+    emit("connected", {"uuid": session["uuid"]})
+
+
+@socketio.on("identify", namespace=NAMESPACE)
+def on_identify(user):
+    print("Identify: " + str(user), flush=True)
+    with users_lock:
+        users[session["uuid"]] = {"username": user}
+    return {"ok": True, "uuid": session["uuid"], "username": user}
+
+
+@app.get("/users")
+def get_users():
+    with users_lock:
+        response = jsonify(dict(users))
+    # The browser test reads it from the test page's origin.
+    response.headers["Access-Control-Allow-Origin"] = args.origin
+    return response
+
+
+def announce_when_listening(port, within_s=20.0):
+    """Prints the ready line once the port accepts connections (bounded)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                print(
+                    f"flask peer ready on http://127.0.0.1:{port} "
+                    f"(Flask-SocketIO {version('Flask-SocketIO')}, "
+                    f"python-socketio {version('python-socketio')}, "
+                    f"python-engineio {version('python-engineio')}, "
+                    f"simple-websocket {version('simple-websocket')}; "
+                    f"allowed origin {args.origin})",
+                    flush=True,
+                )
+                return
+        except OSError:
+            time.sleep(0.05)
+    print(f"flask peer: not listening on port {port} after {within_s} s", flush=True)
+
+
+if __name__ == "__main__":
+    threading.Thread(
+        target=announce_when_listening, args=(args.port,), daemon=True
+    ).start()
+    socketio.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        allow_unsafe_werkzeug=True,
+        log_output=False,
+    )
+    sys.exit(0)
