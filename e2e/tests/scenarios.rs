@@ -139,17 +139,23 @@ async fn s3_server_killed_and_restarted_everyone_comes_back() {
             t.starts_with("Reconnecting")
         })
         .await;
+        // While the server is gone the watcher shows nobody, not a stale list.
+        watcher.wait_online("Ada", false).await;
         w.server.lock().await.restart().await;
 
         wait_connected(&ada).await;
         wait_me(&ada, "You are Ada").await;
         watcher.wait_online("Ada", true).await;
+        wait_connected(&watcher).await;
         assert_eq!(
             w.stats("identified").await,
             1,
             "Ada, identified again by herself"
         );
-        assert_eq!(w.stats("connected").await, 2);
+        eventually("both sessions back on the new server", || async {
+            Ok((w.stats("connected").await == 2).then_some(()))
+        })
+        .await;
     })
     .await;
 }

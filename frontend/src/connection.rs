@@ -232,6 +232,11 @@ impl Connection {
         if !matches!(state, ConnectionState::Connected) {
             self.driver.borrow_mut().identity.on_disconnected();
             self.signals.session.set(None);
+            // Who was online is unknown until the next snapshot: show nobody
+            // rather than a list that silently goes stale.
+            if self.signals.presence.with_untracked(|p| !p.is_empty()) {
+                self.signals.presence.update(PresenceView::clear);
+            }
         }
         self.signals.state.set(state);
     }
