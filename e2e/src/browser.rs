@@ -132,27 +132,19 @@ impl Page {
 
     /// Types into the name field (replacing what is there) and presses Enter.
     pub async fn set_name(&self, name: &str) {
-        let input = self
-            .client
-            .find(Locator::Css("#name"))
-            .await
-            .expect("the name field");
-        input.clear().await.expect("clear the field");
-        input
-            .send_keys(&format!("{name}\u{E007}"))
-            .await
-            .expect("type the name and press Enter");
+        self.type_name(&format!("{name}\u{E007}")).await;
     }
 
-    /// Types without submitting.
-    pub async fn type_name(&self, name: &str) {
+    /// Replaces what is in the name field with `keys`, without submitting
+    /// (unless `keys` ends with Enter, U+E007).
+    pub async fn type_name(&self, keys: &str) {
         let input = self
             .client
             .find(Locator::Css("#name"))
             .await
             .expect("the name field");
         input.clear().await.expect("clear the field");
-        input.send_keys(name).await.expect("type");
+        input.send_keys(keys).await.expect("type");
     }
 
     /// The names in the online list.

@@ -72,6 +72,26 @@ async fn wait_me(page: &Page, expected: &str) {
         .await;
 }
 
+/// Ada has set her name; a second person sees her online.
+async fn ada_and_a_watcher(w: &World) -> (Page, Page) {
+    let ada = w.open().await;
+    wait_connected(&ada).await;
+    ada.set_name("Ada").await;
+    wait_me(&ada, "You are Ada").await;
+    let watcher = w.open().await;
+    watcher.wait_online("Ada", true).await;
+    (ada, watcher)
+}
+
+/// SIGKILLs the server and waits until `page` says it is reconnecting.
+async fn kill_and_see_reconnecting(w: &World, page: &Page) {
+    w.server.lock().await.kill().await;
+    page.wait_text("[data-testid=status]", "Reconnecting…", |t| {
+        t.starts_with("Reconnecting")
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn s1_connect_type_a_name_press_enter() {
     scenario(|w| async move {
@@ -127,18 +147,8 @@ async fn s2_second_session_sees_ada_and_sees_her_leave() {
 #[tokio::test]
 async fn s3_server_killed_and_restarted_everyone_comes_back() {
     scenario(|w| async move {
-        let ada = w.open().await;
-        wait_connected(&ada).await;
-        ada.set_name("Ada").await;
-        wait_me(&ada, "You are Ada").await;
-        let watcher = w.open().await;
-        watcher.wait_online("Ada", true).await;
-
-        w.server.lock().await.kill().await;
-        ada.wait_text("[data-testid=status]", "Reconnecting…", |t| {
-            t.starts_with("Reconnecting")
-        })
-        .await;
+        let (ada, watcher) = ada_and_a_watcher(&w).await;
+        kill_and_see_reconnecting(&w, &ada).await;
         // While the server is gone the watcher shows nobody, not a stale list.
         watcher.wait_online("Ada", false).await;
         w.server.lock().await.restart().await;
@@ -223,18 +233,8 @@ async fn s5_invalid_name_sends_nothing_and_html_is_text() {
 #[tokio::test]
 async fn s6_a_name_set_while_the_server_is_down_arrives_when_it_is_back() {
     scenario(|w| async move {
-        let ada = w.open().await;
-        wait_connected(&ada).await;
-        ada.set_name("Ada").await;
-        wait_me(&ada, "You are Ada").await;
-        let watcher = w.open().await;
-        watcher.wait_online("Ada", true).await;
-
-        w.server.lock().await.kill().await;
-        ada.wait_text("[data-testid=status]", "Reconnecting…", |t| {
-            t.starts_with("Reconnecting")
-        })
-        .await;
+        let (ada, watcher) = ada_and_a_watcher(&w).await;
+        kill_and_see_reconnecting(&w, &ada).await;
         ada.set_name("Grace").await;
         w.server.lock().await.restart().await;
 

@@ -494,21 +494,7 @@ impl Session {
     }
 
     fn expire_acks(&mut self, now_ms: u64) {
-        let expired: Vec<AckId> = self
-            .acks
-            .iter()
-            .filter(|(_, pending)| now_ms >= pending.deadline_ms)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            self.acks.remove(&id);
-            // A buffered emit whose reply can no longer be awaited is not sent either.
-            self.outbox.retain(|q| q.ack != Some(id));
-            self.outputs.push_back(Output::Ack {
-                id,
-                result: Err(AckError::Timeout),
-            });
-        }
+        self.fail_acks(|pending| now_ms >= pending.deadline_ms, AckError::Timeout);
     }
 
     fn open_transport(&mut self, now_ms: u64) {
@@ -555,6 +541,8 @@ impl Session {
         self.set_state(ConnectionState::Offline { reason });
     }
 
+    /// Ends the acks matching `which` with `error`; a still-buffered emit
+    /// whose reply can no longer be awaited is not sent either.
     fn fail_acks(&mut self, which: impl Fn(&PendingAck) -> bool, error: AckError) {
         let failed: Vec<AckId> = self
             .acks
