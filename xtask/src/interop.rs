@@ -227,7 +227,7 @@ pub fn matrix() -> Result<(), String> {
 
 /// The venv's python with `interop/requirements.txt` installed; `pip install`
 /// runs only when the requirements changed since the last install.
-fn python_peers(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn python_peers(root: &Path) -> Result<PathBuf, String> {
     let requirements_path = root.join("interop/requirements.txt");
     let requirements = read(&requirements_path)?;
     let venv = root.join("target/interop/venv");
@@ -283,7 +283,7 @@ fn python_peers(root: &Path) -> Result<PathBuf, String> {
 
 /// `npm ci` in `interop/` unless `node_modules` already holds exactly the
 /// committed lockfile's packages (a stamp written after the last `npm ci`).
-fn node_peers(root: &Path) -> Result<(), String> {
+pub(crate) fn node_peers(root: &Path) -> Result<(), String> {
     let dir = root.join("interop");
     let lock = read(&dir.join("package-lock.json"))?;
     let stamp = dir.join("node_modules/.iss-package-lock.json");
@@ -358,7 +358,7 @@ fn json_string_field(json: &str, field: &str) -> Option<String> {
 
 /// A server of the matrix, stopped (SIGTERM, then kill) when dropped, even
 /// when the run fails or panics.
-struct Server {
+pub(crate) struct Server {
     name: &'static str,
     addr: SocketAddr,
     log: PathBuf,
@@ -368,7 +368,11 @@ struct Server {
 impl Server {
     /// Starts `command` (which binds the address in its arguments) with its
     /// output in `log`, and waits until it listens.
-    fn start(name: &'static str, command: &mut Command, log: &Path) -> Result<Server, String> {
+    pub(crate) fn start(
+        name: &'static str,
+        command: &mut Command,
+        log: &Path,
+    ) -> Result<Server, String> {
         let addr = bound_address(command)
             .ok_or_else(|| format!("no --port/--bind in `{}`", describe(command)))?;
         let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -444,6 +448,15 @@ impl Server {
         }
     }
 
+    /// The process id (for /proc: CPU time, peak memory).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     fn still_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -480,7 +493,7 @@ fn bound_address(command: &Command) -> Option<SocketAddr> {
 }
 
 /// A loopback port nobody uses right now.
-fn free_port() -> Result<SocketAddr, String> {
+pub(crate) fn free_port() -> Result<SocketAddr, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))

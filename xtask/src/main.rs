@@ -5,6 +5,7 @@
 //!   if no test ran at all.
 //! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
 
+mod bench;
 mod interop;
 mod proc;
 mod serve;
@@ -30,6 +31,9 @@ commands:
            http://127.0.0.1:8080 (the server stops when trunk does)
   size     build the page for release (skip with --no-build) and print the
            raw/gzip/brotli size of every file it loads, against the budget
+  bench    S1 throughput/latency side by side: our server, node socket.io,
+           Flask-SocketIO and a raw websocket echo (release builds, pinned
+           CPUs; writes bench/results/s1.md). --quick: a smoke run
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Some("serve") => serve::serve(&args[1..]),
         Some("dev") => serve::dev(&args[1..]),
         Some("size") => size::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,187 @@
+//! Scenario S1: every client, once connected and identified, sends
+//! `identify` with an ack and waits for the reply, again and again, until the
+//! deadline. Against the echo ceiling the same frame is sent and its echo
+//! awaited.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use shared::client::{ClientConfig, Output};
+use shared::events::{Ack, ClientEvent, IdentifyAck, ServerEvent};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::report::{ClientResult, Summary};
+use crate::shell::{connect, Client, Ended, SOCKET_PATH};
+
+/// What the target speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A Socket.IO server with the `/iss` behaviour.
+    SocketIo,
+    /// A websocket echo server: the physical ceiling.
+    Echo,
+}
+
+/// One closed-loop run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub addr: SocketAddr,
+    pub target: Target,
+    pub clients: usize,
+    pub duration: Duration,
+    /// Source addresses to spread connections over (127.0.0.x); empty: any.
+    pub sources: Vec<IpAddr>,
+}
+
+/// Connects everyone, runs the loop for `duration`, and summarises.
+pub async fn run(plan: Plan) -> Summary {
+    let ready = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let (go, go_rx) = watch::channel::<Option<Instant>>(None);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(plan.clients);
+    for i in 0..plan.clients {
+        let source = (!plan.sources.is_empty()).then(|| plan.sources[i % plan.sources.len()]);
+        let (ready, failed, go_rx, plan) =
+            (ready.clone(), failed.clone(), go_rx.clone(), plan.clone());
+        tasks.push(tokio::spawn(async move {
+            let result = match plan.target {
+                Target::SocketIo => socketio_client(&plan, source, &ready, go_rx).await,
+                Target::Echo => echo_client(&plan, source, &ready, go_rx).await,
+            };
+            if result.is_err() {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+            result.unwrap_or_else(ClientResult::failed)
+        }));
+    }
+    // Bounded wait for every client to be ready (or to have failed).
+    let connect_deadline = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < plan.clients
+        && Instant::now() < connect_deadline
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let connect_time = started.elapsed();
+    let end = Instant::now() + plan.duration;
+    let _ = go.send(Some(end));
+    let mut results = Vec::with_capacity(plan.clients);
+    for task in tasks {
+        results.push(
+            task.await
+                .unwrap_or_else(|_| ClientResult::failed("task panicked".into())),
+        );
+    }
+    Summary::new(&results, plan.duration, connect_time)
+}
+
+/// Waits for the start signal; returns the end of the run.
+async fn wait_go(go: &mut watch::Receiver<Option<Instant>>) -> Result<Instant, String> {
+    loop {
+        if let Some(end) = *go.borrow() {
+            return Ok(end);
+        }
+        go.changed()
+            .await
+            .map_err(|_| "no start signal".to_owned())?;
+    }
+}
+
+async fn socketio_client(
+    plan: &Plan,
+    source: Option<IpAddr>,
+    ready: &AtomicUsize,
+    mut go: watch::Receiver<Option<Instant>>,
+) -> Result<ClientResult, String> {
+    let epoch = Instant::now();
+    let ws = connect(plan.addr, source, SOCKET_PATH).await?;
+    let mut client = Client::new(ws, ClientConfig::default(), epoch);
+    let name = format!("bench{}", ready.load(Ordering::Relaxed));
+    let identify = ClientEvent::Identify { name };
+    // Connected and identified once before the clock starts.
+    let timeout = 10_000;
+    let mut connected = false;
+    while !connected {
+        for output in client.flush().await.map_err(ended)? {
+            if let Output::Event(ServerEvent::Connected(_)) = output {
+                connected = true;
+            }
+        }
+        if !connected {
+            client.step().await.map_err(ended)?;
+        }
+    }
+    let now = client.now_ms();
+    client
+        .session
+        .emit_with_ack(now, identify.clone(), timeout)
+        .map_err(|e| e.to_string())?;
+    wait_ack(&mut client).await?;
+    ready.fetch_add(1, Ordering::Relaxed);
+
+    let end = wait_go(&mut go).await?;
+    let mut result = ClientResult::new();
+    while Instant::now() < end {
+        let sent = Instant::now();
+        let now = client.now_ms();
+        client
+            .session
+            .emit_with_ack(now, identify.clone(), timeout)
+            .map_err(|e| e.to_string())?;
+        wait_ack(&mut client).await?;
+        result.record(sent.elapsed());
+    }
+    Ok(result)
+}
+
+/// Drives the client until an ack arrives; an error ack is a failure.
+async fn wait_ack(client: &mut Client) -> Result<(), String> {
+    loop {
+        for output in client.flush().await.map_err(ended)? {
+            if let Output::Ack { result, .. } = output {
+                return match result {
+                    Ok(Ack::Identify(IdentifyAck::Ok { .. })) => Ok(()),
+                    other => Err(format!("identify failed: {other:?}")),
+                };
+            }
+        }
+        client.step().await.map_err(ended)?;
+    }
+}
+
+fn ended(e: Ended) -> String {
+    format!("{e:?}")
+}
+
+async fn echo_client(
+    plan: &Plan,
+    source: Option<IpAddr>,
+    ready: &AtomicUsize,
+    mut go: watch::Receiver<Option<Instant>>,
+) -> Result<ClientResult, String> {
+    let mut ws = connect(plan.addr, source, "/").await?;
+    let frame = r#"42/iss,0["identify","bench"]"#;
+    ready.fetch_add(1, Ordering::Relaxed);
+    let end = wait_go(&mut go).await?;
+    let mut result = ClientResult::new();
+    while Instant::now() < end {
+        let sent = Instant::now();
+        ws.send(Message::text(frame))
+            .await
+            .map_err(|e| e.to_string())?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(_))) => break,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Err("echo server closed".into()),
+            }
+        }
+        result.record(sent.elapsed());
+    }
+    Ok(result)
+}

@@ -1,0 +1,160 @@
+//! What a run measured: an HDR latency histogram, per-client counts (to see
+//! starvation), and the generator's own CPU, so readers can judge whether the
+//! generator was the bottleneck.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// One client's share of a run.
+#[derive(Debug)]
+pub struct ClientResult {
+    pub acks: u64,
+    pub latency_us: Histogram<u64>,
+    pub error: Option<String>,
+}
+
+impl ClientResult {
+    pub fn new() -> Self {
+        ClientResult {
+            acks: 0,
+            // 1 µs .. 60 s, 3 significant digits.
+            latency_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+            error: None,
+        }
+    }
+
+    pub fn failed(error: String) -> Self {
+        ClientResult {
+            error: Some(error),
+            ..Self::new()
+        }
+    }
+
+    pub fn record(&mut self, latency: Duration) {
+        self.acks += 1;
+        let us = (latency.as_micros() as u64).clamp(1, 60_000_000);
+        let _ = self.latency_us.record(us);
+    }
+}
+
+impl Default for ClientResult {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The summary printed as one JSON line.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub clients: usize,
+    pub failed_clients: usize,
+    pub first_error: Option<String>,
+    pub acks: u64,
+    pub acks_per_sec: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    /// Fewest and median acks per client: fairness (no starvation).
+    pub min_client_acks: u64,
+    pub median_client_acks: u64,
+    pub connect_secs: f64,
+    /// This process's CPU time over the run, in seconds (user + system).
+    pub generator_cpu_secs: f64,
+}
+
+impl Summary {
+    pub fn new(results: &[ClientResult], duration: Duration, connect: Duration) -> Summary {
+        let mut merged = ClientResult::new().latency_us;
+        let mut per_client: Vec<u64> = Vec::with_capacity(results.len());
+        for r in results.iter().filter(|r| r.error.is_none()) {
+            let _ = merged.add(&r.latency_us);
+            per_client.push(r.acks);
+        }
+        per_client.sort_unstable();
+        let acks: u64 = per_client.iter().sum();
+        let ms = |us: u64| us as f64 / 1000.0;
+        Summary {
+            clients: results.len(),
+            failed_clients: results.iter().filter(|r| r.error.is_some()).count(),
+            first_error: results.iter().find_map(|r| r.error.clone()),
+            acks,
+            acks_per_sec: acks as f64 / duration.as_secs_f64(),
+            mean_ms: merged.mean() / 1000.0,
+            p50_ms: ms(merged.value_at_quantile(0.50)),
+            p99_ms: ms(merged.value_at_quantile(0.99)),
+            p999_ms: ms(merged.value_at_quantile(0.999)),
+            max_ms: ms(merged.max()),
+            min_client_acks: per_client.first().copied().unwrap_or(0),
+            median_client_acks: per_client.get(per_client.len() / 2).copied().unwrap_or(0),
+            connect_secs: connect.as_secs_f64(),
+            generator_cpu_secs: own_cpu_secs(),
+        }
+    }
+}
+
+/// utime + stime of this process from /proc/self/stat (0 where unavailable).
+pub fn own_cpu_secs() -> f64 {
+    proc_cpu_secs("self")
+}
+
+/// utime + stime of a process, in seconds, from /proc/<pid>/stat.
+pub fn proc_cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after ") ".
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_and_percentiles() {
+        let mut a = ClientResult::new();
+        let mut b = ClientResult::new();
+        for _ in 0..90 {
+            a.record(Duration::from_millis(1));
+        }
+        for _ in 0..10 {
+            b.record(Duration::from_millis(10));
+        }
+        let s = Summary::new(
+            &[a, b, ClientResult::failed("x".into())],
+            Duration::from_secs(1),
+            Duration::ZERO,
+        );
+        assert_eq!(s.acks, 100);
+        assert_eq!(s.failed_clients, 1);
+        assert_eq!(s.min_client_acks, 10);
+        assert!((s.p50_ms - 1.0).abs() < 0.01, "{}", s.p50_ms);
+        assert!((s.p99_ms - 10.0).abs() < 0.05, "{}", s.p99_ms);
+        assert!(s.generator_cpu_secs >= 0.0);
+    }
+
+    #[test]
+    fn reads_own_cpu() {
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_add(i * i);
+        }
+        assert!(x > 0);
+        assert!(own_cpu_secs() > 0.0);
+    }
+}

@@ -1,0 +1,128 @@
+//! One Socket.IO client on tokio: a websocket plus the shared sans-IO session.
+//! Everything protocol-related is decided by [`Session`]; this only moves
+//! frames and runs the one timer it asks for.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use shared::client::{ClientConfig, Output, Session};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{client_async_with_config, WebSocketStream};
+
+/// A websocket with small buffers: thousands of them share one process.
+pub type Ws = WebSocketStream<TcpStream>;
+
+/// Opens a websocket to `addr` from `source` (to spread ports over 127.0.0.x).
+pub async fn connect(addr: SocketAddr, source: Option<IpAddr>, path: &str) -> Result<Ws, String> {
+    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    if let Some(ip) = source {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| format!("bind {ip}: {e}"))?;
+    }
+    let tcp = socket.connect(addr).await.map_err(|e| e.to_string())?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let url = format!("ws://{addr}{path}");
+    let (ws, _) = client_async_with_config(url, tcp, Some(config))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+/// The Socket.IO path our client uses.
+pub const SOCKET_PATH: &str = "/socket.io/?EIO=4&transport=websocket";
+
+/// A session bound to one websocket, with a clock.
+pub struct Client {
+    pub session: Session,
+    ws: Ws,
+    epoch: Instant,
+}
+
+/// Why a client stopped.
+#[derive(Debug)]
+pub enum Ended {
+    Closed,
+    Error(String),
+}
+
+impl Client {
+    pub fn new(ws: Ws, config: ClientConfig, epoch: Instant) -> Client {
+        let now = epoch.elapsed().as_millis() as u64;
+        let mut session = Session::new(config, now);
+        // The websocket is already open: skip the session's first OpenTransport.
+        while let Some(output) = session.poll_output() {
+            if output == Output::OpenTransport {
+                break;
+            }
+        }
+        Client { session, ws, epoch }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Sends what the session queued and returns the other outputs, in order.
+    pub async fn flush(&mut self) -> Result<Vec<Output>, Ended> {
+        let mut delivered = Vec::new();
+        let mut wrote = false;
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Send(frame) => {
+                    self.ws
+                        .feed(Message::text(frame))
+                        .await
+                        .map_err(|e| Ended::Error(e.to_string()))?;
+                    wrote = true;
+                }
+                Output::CloseTransport | Output::OpenTransport => return Err(Ended::Closed),
+                other => delivered.push(other),
+            }
+        }
+        if wrote {
+            self.ws
+                .flush()
+                .await
+                .map_err(|e| Ended::Error(e.to_string()))?;
+        }
+        Ok(delivered)
+    }
+
+    /// Waits for the next frame or the session's timer, feeds it in.
+    pub async fn step(&mut self) -> Result<(), Ended> {
+        let timeout = self
+            .session
+            .next_timeout()
+            .map(|at| Duration::from_millis(at.saturating_sub(self.now_ms())))
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            message = self.ws.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let now = self.now_ms();
+                    self.session.handle_text(now, &text);
+                    Ok(())
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let now = self.now_ms();
+                    self.session.handle_binary(now);
+                    Ok(())
+                }
+                Some(Ok(_)) => Ok(()),
+                Some(Err(e)) => Err(Ended::Error(e.to_string())),
+                None => Err(Ended::Closed),
+            },
+            _ = tokio::time::sleep(timeout) => {
+                let now = self.now_ms();
+                self.session.handle_timeout(now);
+                Ok(())
+            }
+        }
+    }
+}
