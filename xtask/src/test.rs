@@ -11,7 +11,9 @@
 //!    fails unless browser tests actually ran;
 //! 5. end to end: the release page (trunk) served by the server process, in
 //!    Chromium over WebDriver (`cargo test -p e2e`), one scenario at a time;
-//! 6. the interop matrix against the real peers (`cargo xtask interop`).
+//! 6. the interop matrix against the real peers (`cargo xtask interop`);
+//! 7. a smoke run of the benchmark (`cargo xtask bench --quick`), so the
+//!    load generator cannot rot.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -73,6 +75,8 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     let e2e = end_to_end()?;
     println!("xtask: ── interop matrix");
     crate::interop::matrix()?;
+    println!("xtask: ── benchmark smoke run");
+    crate::bench::run(&["--quick".to_owned()])?;
     if native.passed == 0 || browser.passed == 0 || e2e.passed == 0 {
         return Err(format!(
             "a test group ran no test (native {}, browser {}, end-to-end {}): \
