@@ -249,8 +249,10 @@ impl Connection {
                 let session = payload.as_ref().map(|c| c.uuid.clone());
                 self.signals.session.set(session.clone());
                 let again = self.driver.borrow_mut().identity.on_connected(session);
-                if let Some(ClientEvent::Identify { name }) = again.clone() {
-                    self.identify(ClientEvent::Identify { name: name.clone() }, name);
+                if let Some(event) = again {
+                    let ClientEvent::Identify { name } = &event;
+                    let name = name.clone();
+                    self.identify(event, name);
                 }
             }
             ServerEvent::Presence(presence) => {

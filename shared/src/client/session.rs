@@ -263,7 +263,7 @@ impl Session {
             },
         )?;
         self.next_ack += 1;
-        // enqueue may already have sent it; only record if no Ack output consumed it.
+        // Written at once when joined; otherwise buffered until the CONNECT ack.
         let sent = matches!(self.phase, Phase::Joined { .. });
         self.acks.insert(id, PendingAck { sent, ..pending });
         Ok(id)
