@@ -14,7 +14,7 @@ use shared::events::{Ack, ClientEvent, IdentifyAck, ServerEvent};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::report::{ClientResult, Summary};
+use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
 use crate::shell::{connect, Client, Ended, SOCKET_PATH};
 
 /// What the target speaks.
@@ -35,6 +35,8 @@ pub struct Plan {
     pub duration: Duration,
     /// Source addresses to spread connections over (127.0.0.x); empty: any.
     pub sources: Vec<IpAddr>,
+    /// The server's process id, to read its CPU and memory from /proc.
+    pub server_pid: Option<u32>,
 }
 
 /// Connects everyone, runs the loop for `duration`, and summarises.
@@ -67,6 +69,8 @@ pub async fn run(plan: Plan) -> Summary {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let connect_time = started.elapsed();
+    let server = plan.server_pid.map(|pid| pid.to_string());
+    let server_cpu_before = server.as_deref().map(proc_cpu_secs);
     let end = Instant::now() + plan.duration;
     let _ = go.send(Some(end));
     let mut results = Vec::with_capacity(plan.clients);
@@ -76,7 +80,12 @@ pub async fn run(plan: Plan) -> Summary {
                 .unwrap_or_else(|_| ClientResult::failed("task panicked".into())),
         );
     }
-    Summary::new(&results, plan.duration, connect_time)
+    let mut summary = Summary::new(&results, plan.duration, connect_time);
+    if let (Some(pid), Some(before)) = (server.as_deref(), server_cpu_before) {
+        summary.server_cpu_secs = Some(proc_cpu_secs(pid) - before);
+        summary.server_peak_rss_kib = peak_rss_kib(pid);
+    }
+    summary
 }
 
 /// Waits for the start signal; returns the end of the run.
@@ -103,7 +112,6 @@ async fn socketio_client(
     let name = format!("bench{}", ready.load(Ordering::Relaxed));
     let identify = ClientEvent::Identify { name };
     // Connected and identified once before the clock starts.
-    let timeout = 10_000;
     let mut connected = false;
     while !connected {
         for output in client.flush().await.map_err(ended)? {
@@ -115,28 +123,31 @@ async fn socketio_client(
             client.step().await.map_err(ended)?;
         }
     }
-    let now = client.now_ms();
-    client
-        .session
-        .emit_with_ack(now, identify.clone(), timeout)
-        .map_err(|e| e.to_string())?;
-    wait_ack(&mut client).await?;
+    identify_once(&mut client, &identify).await?;
     ready.fetch_add(1, Ordering::Relaxed);
 
     let end = wait_go(&mut go).await?;
     let mut result = ClientResult::new();
     while Instant::now() < end {
         let sent = Instant::now();
-        let now = client.now_ms();
-        client
-            .session
-            .emit_with_ack(now, identify.clone(), timeout)
-            .map_err(|e| e.to_string())?;
-        wait_ack(&mut client).await?;
+        identify_once(&mut client, &identify).await?;
         result.record(sent.elapsed());
     }
     Ok(result)
 }
+
+/// One identify with ack, start to reply.
+async fn identify_once(client: &mut Client, identify: &ClientEvent) -> Result<(), String> {
+    let now = client.now_ms();
+    client
+        .session
+        .emit_with_ack(now, identify.clone(), ACK_TIMEOUT_MS)
+        .map_err(|e| e.to_string())?;
+    wait_ack(client).await
+}
+
+/// How long one reply may take before the client counts as failed.
+const ACK_TIMEOUT_MS: u64 = 10_000;
 
 /// Drives the client until an ack arrives; an error ack is a failure.
 async fn wait_ack(client: &mut Client) -> Result<(), String> {

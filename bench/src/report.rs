@@ -64,6 +64,10 @@ pub struct Summary {
     pub connect_secs: f64,
     /// This process's CPU time over the run, in seconds (user + system).
     pub generator_cpu_secs: f64,
+    /// The server's CPU time during the measured loop (with `--server-pid`).
+    pub server_cpu_secs: Option<f64>,
+    /// The server's peak resident set so far, KiB (with `--server-pid`).
+    pub server_peak_rss_kib: Option<u64>,
 }
 
 impl Summary {
@@ -92,6 +96,8 @@ impl Summary {
             median_client_acks: per_client.get(per_client.len() / 2).copied().unwrap_or(0),
             connect_secs: connect.as_secs_f64(),
             generator_cpu_secs: own_cpu_secs(),
+            server_cpu_secs: None,
+            server_peak_rss_kib: None,
         }
     }
 }
@@ -119,6 +125,18 @@ pub fn proc_cpu_secs(pid: &str) -> f64 {
     };
     // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after ") ".
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// VmHWM (peak resident set) of a process in KiB, from /proc/<pid>/status.
+pub fn peak_rss_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        line.strip_prefix("VmHWM:")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 #[cfg(test)]
@@ -156,5 +174,6 @@ mod tests {
         }
         assert!(x > 0);
         assert!(own_cpu_secs() > 0.0);
+        assert!(peak_rss_kib("self").is_some_and(|kib| kib > 0));
     }
 }

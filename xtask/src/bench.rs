@@ -2,9 +2,9 @@
 //! side by side against our server, node socket.io 4.8, Flask-SocketIO 5.7
 //! and a raw websocket echo server (the ceiling), in one run.
 //!
-//! Servers are pinned to CPU 0 and the load generator to CPU 1 (taskset),
-//! server CPU and peak RSS come from /proc/<pid>, and the generator reports
-//! its own CPU. Results go to `bench/results/s1.md`. `--quick` (run by
+//! Servers are pinned to CPU 0 and the load generator to CPU 1 (taskset);
+//! the generator reads the server's CPU and peak RSS from /proc/<pid> and
+//! reports its own CPU. Results go to `bench/results/s1.md`. `--quick` (run by
 //! `cargo xtask test` so the tool cannot rot) uses debug builds, our server
 //! and the echo only, and a second per run: it checks that the tool works,
 //! not how fast anything is.
@@ -26,8 +26,6 @@ struct Row {
     contender: &'static str,
     clients: usize,
     summary: serde_json::Value,
-    server_cpu_secs: f64,
-    server_peak_rss_kib: u64,
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -146,8 +144,6 @@ fn measure(
     clients: usize,
     seconds: &str,
 ) -> Result<Row, String> {
-    let pid = contender.server.pid().to_string();
-    let cpu_before = crate::bench::proc_cpu_secs(&pid);
     let target = if contender.name.starts_with("raw") {
         "echo"
     } else {
@@ -164,6 +160,7 @@ fn measure(
         .args(["--clients", &clients.to_string()])
         .args(["--seconds", seconds])
         .args(["--sources", "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5"])
+        .args(["--server-pid", &contender.server.pid().to_string()])
         .output()
         .map_err(|e| format!("cannot run {}: {e}", loadgen.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -184,41 +181,7 @@ fn measure(
         contender: contender.name,
         clients,
         summary,
-        server_cpu_secs: crate::bench::proc_cpu_secs(&pid) - cpu_before,
-        server_peak_rss_kib: peak_rss_kib(&pid),
     })
-}
-
-/// utime + stime of a process in seconds, from /proc/<pid>/stat.
-pub fn proc_cpu_secs(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    let Some((_, rest)) = stat.rsplit_once(") ") else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// VmHWM (peak resident set) of a process, KiB.
-fn peak_rss_kib(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status.lines().find_map(|line| {
-                line.strip_prefix("VmHWM:")
-                    .and_then(|v| v.split_whitespace().next())
-                    .and_then(|v| v.parse().ok())
-            })
-        })
-        .unwrap_or(0)
 }
 
 /// CPU pinning with taskset when there are at least two CPUs.
@@ -274,8 +237,8 @@ fn table(rows: &[Row], pin: &Pinning) -> String {
             s["min_client_acks"],
             s["median_client_acks"],
             f("connect_secs"),
-            row.server_cpu_secs,
-            row.server_peak_rss_kib as f64 / 1024.0,
+            f("server_cpu_secs"),
+            f("server_peak_rss_kib") / 1024.0,
             f("generator_cpu_secs"),
         ));
     }

@@ -1,7 +1,8 @@
 //! `loadgen`: runs one closed-loop scenario and prints a JSON summary line.
 //!
 //! ```text
-//! loadgen --addr 127.0.0.1:3000 --target socketio|echo --clients 1000 --seconds 20 [--sources 127.0.0.2,127.0.0.3]
+//! loadgen --addr 127.0.0.1:3000 --target socketio|echo --clients 1000 --seconds 20
+//!         [--sources 127.0.0.2,127.0.0.3] [--server-pid PID]
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +38,7 @@ fn parse(args: Vec<String>) -> Result<Plan, String> {
         clients: 100,
         duration: Duration::from_secs(5),
         sources: Vec::new(),
+        server_pid: None,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -65,6 +67,9 @@ fn parse(args: Vec<String>) -> Result<Plan, String> {
                             .map_err(|e| format!("--sources {ip}: {e}"))
                     })
                     .collect::<Result<_, _>>()?;
+            }
+            "--server-pid" => {
+                plan.server_pid = Some(value()?.parse().map_err(|e| format!("--server-pid: {e}"))?)
             }
             other => return Err(format!("unknown flag {other:?}")),
         }
