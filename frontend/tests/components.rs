@@ -4,12 +4,12 @@
 use leptos::prelude::*;
 use leptos::task::tick;
 use shared::client::{ConnectionState, Me, PresenceView};
-use shared::events::{OnlineUser, Presence, SessionId};
+use shared::events::{OnlineUser, Presence, SessionId, PRESENCE_WINDOW};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlButtonElement, HtmlElement, HtmlInputElement};
 
-use frontend::components::{status_text, NameForm, OnlineList, Status, SHOWN};
+use frontend::components::{status_text, NameForm, OnlineList, Status};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -199,6 +199,7 @@ async fn names_are_text_never_html() {
     let evil = "<img src=x onerror=alert(1)>";
     view.apply(&Presence::Snapshot {
         seq: 0,
+        total: 2,
         users: vec![user(0, evil), user(1, "Ada")],
     });
     let presence = RwSignal::new(view);
@@ -222,11 +223,18 @@ async fn names_are_text_never_html() {
 }
 
 #[wasm_bindgen_test]
-async fn a_crowd_shows_the_first_hundred_and_a_count() {
+async fn a_crowd_shows_the_window_and_a_count() {
     let root = container();
     let mut view = PresenceView::default();
-    let users = (0..20_000).map(|i| user(i, &format!("user{i}"))).collect();
-    view.apply(&Presence::Snapshot { seq: 0, users });
+    // The server names the first PRESENCE_WINDOW users and counts the rest.
+    let users = (0..PRESENCE_WINDOW)
+        .map(|i| user(i, &format!("user{i}")))
+        .collect();
+    view.apply(&Presence::Snapshot {
+        seq: 0,
+        total: 20_000,
+        users,
+    });
     let presence = RwSignal::new(view);
     leptos::mount::mount_to(
         root.clone(),
@@ -235,16 +243,23 @@ async fn a_crowd_shows_the_first_hundred_and_a_count() {
     .forget();
     tick().await;
     let list: HtmlElement = find(&root, "[data-testid=online-list]");
-    assert_eq!(list.children().length() as usize, SHOWN);
+    assert_eq!(list.children().length() as usize, PRESENCE_WINDOW);
     assert_eq!(text(&root, "[data-testid=online-count]"), "20000");
     assert_eq!(text(&root, "[data-testid=online-more]"), "and 19900 more");
     // A delta updates it in place.
     presence.update(|p| {
         p.apply(&Presence::Delta {
             seq: 1,
-            changes: vec![shared::events::PresenceChange::Left {
-                id: SessionId("s0".into()),
-            }],
+            total: 19_999,
+            changes: vec![
+                shared::events::PresenceChange::Left {
+                    id: SessionId("s0".into()),
+                },
+                shared::events::PresenceChange::Joined {
+                    id: SessionId("s100".into()),
+                    name: "user100".into(),
+                },
+            ],
         });
     });
     tick().await;
@@ -253,6 +268,11 @@ async fn a_crowd_shows_the_first_hundred_and_a_count() {
         list.first_element_child().unwrap().text_content().unwrap(),
         "user1"
     );
+    assert_eq!(
+        list.last_element_child().unwrap().text_content().unwrap(),
+        "user100"
+    );
+    assert_eq!(text(&root, "[data-testid=online-more]"), "and 19899 more");
 }
 
 #[wasm_bindgen_test]

@@ -94,7 +94,7 @@ mod tests {
     fn published(app: &AppState) -> usize {
         app.fanout.flush_book_for_tests();
         match app.fanout.snapshot() {
-            Presence::Snapshot { users, .. } => users.len(),
+            Presence::Snapshot { total, .. } => total as usize,
             Presence::Delta { .. } => unreachable!(),
         }
     }

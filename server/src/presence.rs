@@ -5,19 +5,32 @@
 //! state of a session; once per window the fan-out takes one coalesced
 //! [`Presence::Delta`] from [`take_delta`](PresenceBook::take_delta). A burst
 //! of changes to one session collapses to at most one change (join then leave
-//! within a window says nothing at all), so a burst of 20,000 joins is one
-//! message per client, not 20,000.
+//! within a window says nothing at all).
+//!
+//! Clients are told about the first [`PRESENCE_WINDOW`] users in join order
+//! and the total; a delta is the difference between the window before and
+//! after, so a burst of 20,000 joins is one small message per client (the
+//! window fills, the total grows), not 20,000 names.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use indexmap::IndexMap;
-use shared::events::{OnlineUser, Presence, PresenceChange, SessionId};
+use shared::events::{OnlineUser, Presence, PresenceChange, SessionId, PRESENCE_WINDOW};
 
 /// Published presence plus the changes not yet published.
 #[derive(Debug, Default)]
 pub struct PresenceBook {
     /// Number of deltas taken so far; a snapshot carries it.
     seq: u64,
-    /// Exactly what clients have been told (the result of every delta so far).
-    published: IndexMap<SessionId, String>,
+    /// Everyone online as of the last delta, keyed by join order.
+    online: BTreeMap<u64, OnlineUser>,
+    /// Join-order key of each online session.
+    keys: HashMap<SessionId, u64>,
+    /// The next join-order key.
+    next_key: u64,
+    /// Exactly the window clients have been told about (the first
+    /// [`PRESENCE_WINDOW`] of `online`).
+    shown: Vec<OnlineUser>,
     /// The latest wanted state per session since the last delta: `Some(name)`
     /// to be online under that name, `None` to be gone.
     pending: IndexMap<SessionId, Option<String>>,
@@ -29,65 +42,97 @@ impl PresenceBook {
         self.pending.insert(id, name);
     }
 
-    /// What a newly connected client needs: the published list and its seq.
+    /// What a newly connected client needs: the published window, total and seq.
     ///
     /// It is the *published* state (not the registry's latest), so the next
     /// delta applies to it exactly.
     pub fn snapshot(&self) -> Presence {
         Presence::Snapshot {
             seq: self.seq,
-            users: self
-                .published
-                .iter()
-                .map(|(id, name)| OnlineUser {
-                    id: id.clone(),
-                    name: name.clone(),
-                })
-                .collect(),
+            total: self.total(),
+            users: self.shown.clone(),
         }
     }
 
     /// Publishes everything pending as one delta; `None` when nothing changed.
     pub fn take_delta(&mut self) -> Option<Presence> {
-        let pending = std::mem::take(&mut self.pending);
-        let changes: Vec<PresenceChange> = pending
-            .into_iter()
-            .filter_map(|(id, wanted)| self.publish(id, wanted))
+        let total_before = self.total();
+        for (id, wanted) in std::mem::take(&mut self.pending) {
+            self.apply(id, wanted);
+        }
+        let window: Vec<OnlineUser> = self
+            .online
+            .values()
+            .take(PRESENCE_WINDOW)
+            .cloned()
             .collect();
-        if changes.is_empty() {
+        let changes = diff(&self.shown, &window);
+        self.shown = window;
+        if changes.is_empty() && self.total() == total_before {
             return None;
         }
         self.seq += 1;
         Some(Presence::Delta {
             seq: self.seq,
+            total: self.total(),
             changes,
         })
     }
 
-    /// How many users clients currently see.
+    /// How many users clients currently see online (named or counted).
     pub fn published_len(&self) -> usize {
-        self.published.len()
+        self.online.len()
     }
 
-    /// Applies one wanted state to `published`; returns the change, if any.
-    fn publish(&mut self, id: SessionId, wanted: Option<String>) -> Option<PresenceChange> {
-        match (self.published.get(&id), wanted) {
-            (None, None) => None,
-            (Some(_), None) => {
-                self.published.swap_remove(&id);
-                Some(PresenceChange::Left { id })
+    fn total(&self) -> u64 {
+        self.online.len() as u64
+    }
+
+    /// Applies one wanted state to `online`.
+    fn apply(&mut self, id: SessionId, wanted: Option<String>) {
+        match (self.keys.get(&id).copied(), wanted) {
+            (None, None) => {}
+            (Some(key), None) => {
+                self.keys.remove(&id);
+                self.online.remove(&key);
             }
-            (Some(old), Some(name)) if *old == name => None,
-            (Some(_), Some(name)) => {
-                self.published.insert(id.clone(), name.clone());
-                Some(PresenceChange::Renamed { id, name })
+            (Some(key), Some(name)) => {
+                if let Some(user) = self.online.get_mut(&key) {
+                    user.name = name;
+                }
             }
             (None, Some(name)) => {
-                self.published.insert(id.clone(), name.clone());
-                Some(PresenceChange::Joined { id, name })
+                let key = self.next_key;
+                self.next_key += 1;
+                self.keys.insert(id.clone(), key);
+                self.online.insert(key, OnlineUser { id, name });
             }
         }
     }
+}
+
+/// The changes that turn window `old` into window `new`: who left it, then
+/// who was renamed or entered it, in window order.
+///
+/// Entrants always sort after everyone who stays (they joined later, or were
+/// further down the line), so a client that appends them keeps join order.
+fn diff(old: &[OnlineUser], new: &[OnlineUser]) -> Vec<PresenceChange> {
+    let new_ids: HashSet<&SessionId> = new.iter().map(|u| &u.id).collect();
+    let old_names: HashMap<&SessionId, &str> =
+        old.iter().map(|u| (&u.id, u.name.as_str())).collect();
+    let left = old
+        .iter()
+        .filter(|u| !new_ids.contains(&u.id))
+        .map(|u| PresenceChange::Left { id: u.id.clone() });
+    let entered_or_renamed = new.iter().filter_map(|u| {
+        let (id, name) = (u.id.clone(), u.name.clone());
+        match old_names.get(&u.id) {
+            None => Some(PresenceChange::Joined { id, name }),
+            Some(old) if *old != u.name => Some(PresenceChange::Renamed { id, name }),
+            Some(_) => None,
+        }
+    });
+    left.chain(entered_or_renamed).collect()
 }
 
 #[cfg(test)]
@@ -135,6 +180,7 @@ mod tests {
             book.snapshot(),
             Presence::Snapshot {
                 seq: 0,
+                total: 0,
                 users: vec![]
             }
         );
@@ -164,21 +210,128 @@ mod tests {
     }
 
     #[test]
-    fn burst_of_joins_is_one_delta_and_snapshot_matches() {
+    fn burst_of_joins_is_one_small_delta_and_snapshot_matches() {
         let mut book = PresenceBook::default();
         for i in 0..20_000 {
             book.record(id(&i.to_string()), Some(format!("user{i}")));
         }
-        let delta = book.take_delta();
-        assert!(
-            matches!(&delta, Some(Presence::Delta { seq: 1, changes }) if changes.len() == 20_000)
-        );
-        match book.snapshot() {
-            Presence::Snapshot { seq, users } => {
-                assert_eq!(seq, 1);
-                assert_eq!(users.len(), 20_000);
+        match book.take_delta() {
+            Some(Presence::Delta {
+                seq: 1,
+                total: 20_000,
+                changes,
+            }) => {
+                assert_eq!(changes.len(), PRESENCE_WINDOW);
+                assert_eq!(
+                    changes[0],
+                    PresenceChange::Joined {
+                        id: id("0"),
+                        name: "user0".into()
+                    }
+                );
             }
             other => panic!("{other:?}"),
         }
+        match book.snapshot() {
+            Presence::Snapshot { seq, total, users } => {
+                assert_eq!((seq, total), (1, 20_000));
+                assert_eq!(users.len(), PRESENCE_WINDOW);
+                assert_eq!(users[99].name, "user99");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Joins beyond the window only move the total.
+        book.record(id("late"), Some("Late".into()));
+        assert_eq!(
+            book.take_delta(),
+            Some(Presence::Delta {
+                seq: 2,
+                total: 20_001,
+                changes: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn the_next_in_line_enters_when_someone_in_the_window_leaves() {
+        let mut book = PresenceBook::default();
+        for i in 0..=PRESENCE_WINDOW {
+            book.record(id(&i.to_string()), Some(format!("user{i}")));
+        }
+        book.take_delta();
+        book.record(id("5"), None);
+        book.record(id("7"), Some("Seven".into()));
+        let expected = vec![
+            PresenceChange::Left { id: id("5") },
+            PresenceChange::Renamed {
+                id: id("7"),
+                name: "Seven".into(),
+            },
+            PresenceChange::Joined {
+                id: id("100"),
+                name: "user100".into(),
+            },
+        ];
+        assert_eq!(
+            book.take_delta(),
+            Some(Presence::Delta {
+                seq: 2,
+                total: 100,
+                changes: expected
+            })
+        );
+        // A client applying snapshot + deltas ends with the server's window.
+        let Presence::Snapshot { users, .. } = book.snapshot() else {
+            unreachable!()
+        };
+        assert_eq!(users.len(), PRESENCE_WINDOW);
+        assert_eq!(users.last().map(|u| u.id.clone()), Some(id("100")));
+        assert!(!users.iter().any(|u| u.id == id("5")));
+    }
+
+    /// Random joins, renames and leaves: a client that starts from any
+    /// snapshot and applies every later delta always holds the server's window.
+    #[test]
+    fn clients_following_deltas_match_every_snapshot() {
+        use shared::client::PresenceView;
+        let mut book = PresenceBook::default();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut followers: Vec<PresenceView> = Vec::new();
+        for round in 0..300 {
+            for _ in 0..next(40) {
+                let who = id(&next(400).to_string());
+                let name = (next(3) > 0).then(|| format!("n{}", next(5)));
+                book.record(who, name);
+            }
+            if let Some(delta) = book.take_delta() {
+                for view in &mut followers {
+                    view.apply(&delta);
+                }
+            }
+            let snapshot = book.snapshot();
+            let mut fresh = PresenceView::default();
+            fresh.apply(&snapshot);
+            for (i, view) in followers.iter().enumerate() {
+                assert_eq!(view.len(), fresh.len(), "round {round}, follower {i}");
+                assert_eq!(
+                    view.first(PRESENCE_WINDOW),
+                    fresh.first(PRESENCE_WINDOW),
+                    "round {round}, follower {i}"
+                );
+            }
+            if round % 30 == 0 {
+                followers.push(fresh);
+            }
+        }
+        assert!(
+            book.published_len() > PRESENCE_WINDOW,
+            "the window overflowed"
+        );
     }
 }

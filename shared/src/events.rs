@@ -67,7 +67,21 @@ pub struct OnlineUser {
     pub name: String,
 }
 
+/// How many users presence names: the first `PRESENCE_WINDOW` online users in
+/// join order. Everyone else is only counted (`total`).
+///
+/// A window keeps presence O(1) per client: naming all 19,000 users of a busy
+/// server would make every connect cost a megabyte and every burst of joins a
+/// megabyte per client, which is O(n²) bytes for the server to send — and the
+/// page shows only the first 100 names anyway.
+pub const PRESENCE_WINDOW: usize = 100;
+
 /// Payload of [`wire::PRESENCE`].
+///
+/// `users`/`changes` describe the [`PRESENCE_WINDOW`]: the first users in
+/// join order. A user entering the window (a join while there is room, or the
+/// next in line when someone in it leaves) is `joined` and goes to the end of
+/// the window; `total` counts everyone online, named or not.
 ///
 /// `seq` counts the deltas the server has flushed. A snapshot carries the seq
 /// of the last delta it already contains, so a client can drop a delta with a
@@ -78,10 +92,12 @@ pub struct OnlineUser {
 pub enum Presence {
     Snapshot {
         seq: u64,
+        total: u64,
         users: Vec<OnlineUser>,
     },
     Delta {
         seq: u64,
+        total: u64,
         changes: Vec<PresenceChange>,
     },
 }
@@ -494,6 +510,7 @@ mod tests {
     fn presence_wire_shape() {
         let delta = ServerEvent::Presence(Presence::Delta {
             seq: 3,
+            total: 250,
             changes: vec![
                 PresenceChange::Joined {
                     id: SessionId("a".into()),
@@ -507,7 +524,7 @@ mod tests {
         let array = delta.to_array();
         assert_eq!(
             array,
-            json!(["presence", {"kind": "delta", "seq": 3, "changes": [
+            json!(["presence", {"kind": "delta", "seq": 3, "total": 250, "changes": [
                 {"op": "joined", "id": "a", "name": "Ada"},
                 {"op": "left", "id": "b"}
             ]}])

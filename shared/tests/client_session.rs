@@ -513,7 +513,7 @@ fn presence_events_decode() {
     let mut h = Harness::default();
     h.join(OXIDE_OPEN);
     let out = h.recv(
-        r#"42/iss,["presence",{"kind":"snapshot","seq":0,"users":[{"id":"a","name":"Ada"}]}]"#,
+        r#"42/iss,["presence",{"kind":"snapshot","seq":0,"total":1,"users":[{"id":"a","name":"Ada"}]}]"#,
     );
     assert!(matches!(&events(&out)[..], [ServerEvent::Presence(_)]));
 }

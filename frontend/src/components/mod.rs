@@ -6,5 +6,5 @@ mod online_list;
 mod status;
 
 pub use name_form::NameForm;
-pub use online_list::{OnlineList, SHOWN};
+pub use online_list::OnlineList;
 pub use status::{status_text, Status};

@@ -1,17 +1,15 @@
-//! Who is online: the count, and at most [`SHOWN`] names so a crowd of
-//! 20,000 does not freeze the page.
+//! Who is online: the count, and the names in the server's presence window
+//! (at most [`PRESENCE_WINDOW`]), so a crowd of 20,000 does not freeze the page.
 
 use leptos::prelude::*;
 use shared::client::PresenceView;
-
-/// How many names are rendered.
-pub const SHOWN: usize = 100;
+use shared::events::PRESENCE_WINDOW;
 
 #[component]
 pub fn OnlineList(#[prop(into)] presence: Signal<PresenceView>) -> impl IntoView {
     let count = move || presence.with(PresenceView::len);
-    let shown = move || presence.with(|p| p.first(SHOWN));
-    let more = move || count().saturating_sub(SHOWN);
+    let shown = move || presence.with(|p| p.first(PRESENCE_WINDOW));
+    let more = move || presence.with(|p| p.len().saturating_sub(p.named()));
     view! {
         <section class="online" aria-labelledby="online-title">
             <h2 id="online-title">
