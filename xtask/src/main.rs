@@ -4,9 +4,11 @@
 //! - `test`: formatting, lints and every test; fails if any of them fails or
 //!   if no test ran at all.
 //! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
+//! - `bench`, `payload`: benchmark scenarios S1 and S5.
 
 mod bench;
 mod interop;
+mod payload;
 mod proc;
 mod serve;
 mod setup;
@@ -34,6 +36,10 @@ commands:
   bench    S1 throughput/latency side by side: our server, node socket.io,
            Flask-SocketIO and a raw websocket echo (release builds, pinned
            CPUs; writes bench/results/s1.md). --quick: a smoke run
+  payload  S5: the built page's first-load bytes (gzip -9, brotli) next to
+           the original AngularJS 1.4.8 + socket.io.js 1.4.4, fetched with
+           npm pack (needs dist/ from `cargo xtask size`; writes
+           bench/results/s5.md)
 ";
 
 fn main() -> ExitCode {
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
         Some("dev") => serve::dev(&args[1..]),
         Some("size") => size::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("payload") => payload::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

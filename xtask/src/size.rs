@@ -182,7 +182,20 @@ pub fn format_table(rows: &[SizeRow]) -> String {
 
 /// The comparison with the original page and the budget verdict.
 pub fn summary(total_gzip: u64) -> String {
-    let verdict = if total_gzip <= BUDGET_GZIP {
+    let verdict = verdict(total_gzip);
+    format!(
+        "original page (AngularJS 1.4.8 + socket.io.js 1.4.4): {} B gzip\n\
+         this page: {} B gzip ({:.0}% of the original), {verdict}",
+        thousands(ORIGINAL_GZIP),
+        thousands(total_gzip),
+        total_gzip as f64 * 100.0 / ORIGINAL_GZIP as f64,
+    )
+}
+
+/// Whether a page of `total_gzip` bytes (gzip -9) fits the budget, and by
+/// how much.
+pub fn verdict(total_gzip: u64) -> String {
+    if total_gzip <= BUDGET_GZIP {
         format!(
             "within the {} B gzip budget ({} B to spare)",
             thousands(BUDGET_GZIP),
@@ -194,14 +207,7 @@ pub fn summary(total_gzip: u64) -> String {
             thousands(BUDGET_GZIP),
             thousands(total_gzip - BUDGET_GZIP)
         )
-    };
-    format!(
-        "original page (AngularJS 1.4.8 + socket.io.js 1.4.4): {} B gzip\n\
-         this page: {} B gzip ({:.0}% of the original), {verdict}",
-        thousands(ORIGINAL_GZIP),
-        thousands(total_gzip),
-        total_gzip as f64 * 100.0 / ORIGINAL_GZIP as f64,
-    )
+    }
 }
 
 /// `98502` → `98,502`.
