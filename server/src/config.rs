@@ -57,6 +57,12 @@ pub struct Config {
     /// On SIGINT/SIGTERM, how long to wait for connections to drain, in seconds.
     #[arg(long, env = "ISS_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+
+    /// Most TCP connections open at once (sockets, polling and page requests
+    /// alike); one more gets `503` and is closed. Keep it below the process's
+    /// open-file limit (`ulimit -n`) minus a few dozen for the server itself.
+    #[arg(long, env = "ISS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -72,6 +78,7 @@ impl Config {
             ping_timeout_ms: 20_000,
             presence_window_ms: 100,
             shutdown_grace_secs: 10,
+            max_connections: 10_000,
         }
     }
 

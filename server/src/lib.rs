@@ -13,6 +13,7 @@ pub mod arrival;
 pub mod config;
 pub mod fanout;
 pub mod handlers;
+pub mod limit;
 pub mod origin;
 pub mod presence;
 pub mod registry;
@@ -159,6 +160,7 @@ pub async fn spawn(
             tracing::debug!(%err, "could not set TCP_NODELAY");
         }
     });
+    let listener = limit::Limited::new(listener, config.max_connections);
     let ticker = state
         .fanout
         .clone()

@@ -114,3 +114,47 @@ async fn dist_is_served_with_cache_rules_and_precompressed_twins() {
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dist);
 }
+
+/// One connection over `--max-connections` gets a 503 and is closed; the
+/// connections already open are untouched, and a freed slot admits again.
+#[tokio::test]
+async fn the_connection_limit_refuses_with_503_and_frees_slots() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_with(|c| c.max_connections = 2).await;
+    let addr = server.addr;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // Let the server accept (and admit) both before the third arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (status, response) = get(addr, "/healthz", "").await;
+    assert_eq!(status, 503, "{response}");
+    assert!(body(&response).contains("connection limit"), "{response}");
+
+    // The held connections still work.
+    let mut first = held.remove(0);
+    first
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    first.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    drop(first);
+
+    // Its slot is free again (bounded retry: the close is asynchronous).
+    let mut status = 0;
+    for _ in 0..50 {
+        status = get(addr, "/healthz", "").await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200);
+    server.shutdown().await.unwrap();
+}
