@@ -78,7 +78,7 @@ impl<L> Limited<L> {
         Io: AsyncWrite + Unpin + Send + 'static,
     {
         let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        if refused == 1 || refused % 1000 == 0 {
+        if refused == 1 || refused.is_multiple_of(1000) {
             tracing::warn!(
                 refused,
                 "connection limit reached (--max-connections): refusing new connections with 503"
