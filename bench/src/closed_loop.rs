@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use shared::client::{ClientConfig, Output};
-use shared::events::{Ack, ClientEvent, IdentifyAck, ServerEvent};
+use shared::events::ClientEvent;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
-use crate::shell::{connect, Client, Ended, SOCKET_PATH};
+use crate::shell::{connect, Client};
 
 /// What the target speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +88,7 @@ pub async fn run(plan: Plan) -> Summary {
 }
 
 /// Waits for the start signal; returns the end of the run.
-async fn wait_go(go: &mut watch::Receiver<Option<Instant>>) -> Result<Instant, String> {
+pub async fn wait_go(go: &mut watch::Receiver<Option<Instant>>) -> Result<Instant, String> {
     loop {
         if let Some(end) = *go.borrow() {
             return Ok(end);
@@ -106,66 +105,21 @@ async fn socketio_client(
     ready: &AtomicUsize,
     mut go: watch::Receiver<Option<Instant>>,
 ) -> Result<ClientResult, String> {
-    let epoch = Instant::now();
-    let ws = connect(plan.addr, source, SOCKET_PATH).await?;
-    let mut client = Client::new(ws, ClientConfig::default(), epoch);
+    // Connected and identified once before the clock starts.
+    let mut client = Client::joined(plan.addr, source).await?;
     let name = format!("bench{}", ready.load(Ordering::Relaxed));
     let identify = ClientEvent::Identify { name };
-    // Connected and identified once before the clock starts.
-    let mut connected = false;
-    while !connected {
-        for output in client.flush().await.map_err(ended)? {
-            if let Output::Event(ServerEvent::Connected(_)) = output {
-                connected = true;
-            }
-        }
-        if !connected {
-            client.step().await.map_err(ended)?;
-        }
-    }
-    identify_once(&mut client, &identify).await?;
+    client.identify(&identify).await?;
     ready.fetch_add(1, Ordering::Relaxed);
 
     let end = wait_go(&mut go).await?;
     let mut result = ClientResult::new();
     while Instant::now() < end {
         let sent = Instant::now();
-        identify_once(&mut client, &identify).await?;
+        client.identify(&identify).await?;
         result.record(sent.elapsed());
     }
     Ok(result)
-}
-
-/// One identify with ack, start to reply.
-async fn identify_once(client: &mut Client, identify: &ClientEvent) -> Result<(), String> {
-    let now = client.now_ms();
-    client
-        .session
-        .emit_with_ack(now, identify.clone(), ACK_TIMEOUT_MS)
-        .map_err(|e| e.to_string())?;
-    wait_ack(client).await
-}
-
-/// How long one reply may take before the client counts as failed.
-const ACK_TIMEOUT_MS: u64 = 10_000;
-
-/// Drives the client until an ack arrives; an error ack is a failure.
-async fn wait_ack(client: &mut Client) -> Result<(), String> {
-    loop {
-        for output in client.flush().await.map_err(ended)? {
-            if let Output::Ack { result, .. } = output {
-                return match result {
-                    Ok(Ack::Identify(IdentifyAck::Ok { .. })) => Ok(()),
-                    other => Err(format!("identify failed: {other:?}")),
-                };
-            }
-        }
-        client.step().await.map_err(ended)?;
-    }
-}
-
-fn ended(e: Ended) -> String {
-    format!("{e:?}")
 }
 
 async fn echo_client(

@@ -4,8 +4,16 @@
 //!
 //! - [`shell`]: one Socket.IO client over tokio-tungstenite;
 //! - [`closed_loop`]: scenario S1, identify-with-ack in a closed loop;
-//! - [`report`]: latency histogram, per-client counts, CPU.
+//! - [`open_loop`]: scenario S2, identify-with-ack on a fixed schedule;
+//! - [`crowd`]: many identified clients at once, for S3 and S4;
+//! - [`hold`]: scenario S3, thousands of connections held through heartbeats;
+//! - [`fanout`]: scenario S4, one presence change reaching everyone;
+//! - [`report`]: latency histogram, per-client counts, CPU and memory.
 
 pub mod closed_loop;
+pub mod crowd;
+pub mod fanout;
+pub mod hold;
+pub mod open_loop;
 pub mod report;
 pub mod shell;

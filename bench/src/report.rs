@@ -68,7 +68,12 @@ pub struct Summary {
     pub server_cpu_secs: Option<f64>,
     /// The server's peak resident set so far, KiB (with `--server-pid`).
     pub server_peak_rss_kib: Option<u64>,
+    /// `[quantile, ms]` pairs at [`CHART_QUANTILES`], for the latency chart.
+    pub percentiles: Vec<[f64; 2]>,
 }
+
+/// Where the latency chart samples each run's distribution.
+pub const CHART_QUANTILES: [f64; 8] = [0.5, 0.75, 0.9, 0.99, 0.999, 0.9999, 0.99999, 1.0];
 
 impl Summary {
     pub fn new(results: &[ClientResult], duration: Duration, connect: Duration) -> Summary {
@@ -98,6 +103,10 @@ impl Summary {
             generator_cpu_secs: own_cpu_secs(),
             server_cpu_secs: None,
             server_peak_rss_kib: None,
+            percentiles: CHART_QUANTILES
+                .iter()
+                .map(|&q| [q, ms(merged.value_at_quantile(q))])
+                .collect(),
         }
     }
 }
@@ -129,9 +138,18 @@ pub fn proc_cpu_secs(pid: &str) -> f64 {
 
 /// VmHWM (peak resident set) of a process in KiB, from /proc/<pid>/status.
 pub fn peak_rss_kib(pid: &str) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// VmRSS (current resident set) of a process in KiB, from /proc/<pid>/status.
+pub fn rss_kib(pid: &str) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+fn status_kib(pid: &str, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find_map(|line| {
-        line.strip_prefix("VmHWM:")?
+        line.strip_prefix(field)?
             .split_whitespace()
             .next()?
             .parse()
@@ -175,5 +193,6 @@ mod tests {
         assert!(x > 0);
         assert!(own_cpu_secs() > 0.0);
         assert!(peak_rss_kib("self").is_some_and(|kib| kib > 0));
+        assert!(rss_kib("self").is_some_and(|kib| kib > 0));
     }
 }

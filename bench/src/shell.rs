@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use shared::client::{ClientConfig, Output, Session};
+use shared::client::{ClientConfig, Output, PresenceView, Session};
+use shared::engineio::EnginePacket;
+use shared::events::{Ack, ClientEvent, IdentifyAck, ServerEvent};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -43,7 +45,14 @@ pub struct Client {
     pub session: Session,
     ws: Ws,
     epoch: Instant,
+    /// Engine.IO pings received (heartbeats the server sent us).
+    pub pings: u64,
+    /// Who is online, kept up to date from every presence message, as the page does.
+    pub presence: PresenceView,
 }
+
+/// How long one reply may take before the client counts as failed.
+pub const ACK_TIMEOUT_MS: u64 = 10_000;
 
 /// Why a client stopped.
 #[derive(Debug)]
@@ -62,7 +71,76 @@ impl Client {
                 break;
             }
         }
-        Client { session, ws, epoch }
+        Client {
+            session,
+            ws,
+            epoch,
+            pings: 0,
+            presence: PresenceView::default(),
+        }
+    }
+
+    /// Connects to a Socket.IO server and waits for `connected`.
+    pub async fn joined(addr: SocketAddr, source: Option<IpAddr>) -> Result<Client, String> {
+        let epoch = Instant::now();
+        let ws = connect(addr, source, SOCKET_PATH).await?;
+        let mut client = Client::new(ws, ClientConfig::default(), epoch);
+        client
+            .until(|output| {
+                matches!(output, Output::Event(ServerEvent::Connected(_))).then_some(())
+            })
+            .await
+            .map_err(ended)?;
+        Ok(client)
+    }
+
+    /// Drives the session, handing every output to `f`, until `f` returns a value.
+    pub async fn until<T>(&mut self, mut f: impl FnMut(Output) -> Option<T>) -> Result<T, Ended> {
+        loop {
+            for output in self.flush().await? {
+                if let Some(done) = f(output) {
+                    return Ok(done);
+                }
+            }
+            self.step().await?;
+        }
+    }
+
+    /// Drives the session until presence counts at least `n` users online.
+    pub async fn until_online(&mut self, n: usize) -> Result<(), Ended> {
+        loop {
+            self.flush().await?;
+            if self.presence.len() >= n {
+                return Ok(());
+            }
+            self.step().await?;
+        }
+    }
+
+    /// Keeps the connection alive (pings, presence) until it ends: only
+    /// returns on an error or a close, so race it against a deadline.
+    pub async fn live(&mut self) -> Ended {
+        match self.until(|_| None::<()>).await {
+            Ok(()) => Ended::Closed,
+            Err(ended) => ended,
+        }
+    }
+
+    /// One identify with an ack, start to reply; an error ack is a failure.
+    pub async fn identify(&mut self, identify: &ClientEvent) -> Result<(), String> {
+        let now = self.now_ms();
+        self.session
+            .emit_with_ack(now, identify.clone(), ACK_TIMEOUT_MS)
+            .map_err(|e| e.to_string())?;
+        self.until(|output| match output {
+            Output::Ack { result, .. } => Some(match result {
+                Ok(Ack::Identify(IdentifyAck::Ok { .. })) => Ok(()),
+                other => Err(format!("identify failed: {other:?}")),
+            }),
+            _ => None,
+        })
+        .await
+        .map_err(ended)?
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -83,6 +161,10 @@ impl Client {
                     wrote = true;
                 }
                 Output::CloseTransport | Output::OpenTransport => return Err(Ended::Closed),
+                Output::Event(ServerEvent::Presence(presence)) => {
+                    self.presence.apply(&presence);
+                    delivered.push(Output::Event(ServerEvent::Presence(presence)));
+                }
                 other => delivered.push(other),
             }
         }
@@ -105,6 +187,9 @@ impl Client {
         tokio::select! {
             message = self.ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
+                    if matches!(EnginePacket::decode(&text), Ok(EnginePacket::Ping(_))) {
+                        self.pings += 1;
+                    }
                     let now = self.now_ms();
                     self.session.handle_text(now, &text);
                     Ok(())
@@ -125,4 +210,9 @@ impl Client {
             }
         }
     }
+}
+
+/// An [`Ended`] as the error text of a failed client.
+pub fn ended(e: Ended) -> String {
+    format!("{e:?}")
 }

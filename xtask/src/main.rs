@@ -7,6 +7,7 @@
 //! - `bench`, `payload`: benchmark scenarios S1 and S5.
 
 mod bench;
+mod chart;
 mod interop;
 mod payload;
 mod proc;

@@ -1,42 +1,122 @@
-//! `loadgen`: runs one closed-loop scenario and prints a JSON summary line.
+//! `loadgen`: runs one scenario and prints its summary as one JSON line.
 //!
 //! ```text
-//! loadgen --addr 127.0.0.1:3000 --target socketio|echo --clients 1000 --seconds 20
+//! loadgen --scenario s1 --addr 127.0.0.1:3000 --target socketio|echo --clients 1000 --seconds 20
+//! loadgen --scenario s2 --addr … --clients 1000 --rate 20000 --seconds 20
+//! loadgen --scenario s3 --addr … --clients 9500 --seconds 60     (prints a `ready` line first)
+//! loadgen --scenario s4 --addr … --clients 10000
 //!         [--sources 127.0.0.2,127.0.0.3] [--server-pid PID]
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
 use std::time::Duration;
 
-use bench::closed_loop::{run, Plan, Target};
+use bench::closed_loop::Target;
+use bench::{closed_loop, fanout, hold, open_loop};
+use serde::Serialize;
 
-fn main() -> std::process::ExitCode {
-    let plan = match parse(std::env::args().skip(1).collect()) {
-        Ok(plan) => plan,
+/// Everything the flags can say; each scenario takes what it needs.
+struct Args {
+    scenario: String,
+    addr: SocketAddr,
+    target: Target,
+    clients: usize,
+    duration: Duration,
+    rate: f64,
+    sources: Vec<IpAddr>,
+    server_pid: Option<u32>,
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1).collect()) {
+        Ok(args) => args,
         Err(err) => {
             eprintln!("loadgen: {err}");
-            return std::process::ExitCode::from(2);
+            return ExitCode::from(2);
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let summary = runtime.block_on(run(plan));
-    println!("{}", serde_json::to_string(&summary).expect("json"));
-    if summary.failed_clients > 0 || summary.acks == 0 {
-        std::process::ExitCode::FAILURE
-    } else {
-        std::process::ExitCode::SUCCESS
+    runtime.block_on(run(args))
+}
+
+async fn run(a: Args) -> ExitCode {
+    match a.scenario.as_str() {
+        "s1" => {
+            let s = closed_loop::run(closed_loop::Plan {
+                addr: a.addr,
+                target: a.target,
+                clients: a.clients,
+                duration: a.duration,
+                sources: a.sources,
+                server_pid: a.server_pid,
+            })
+            .await;
+            print(&s, s.failed_clients == 0 && s.acks > 0)
+        }
+        "s2" => {
+            let s = open_loop::run(open_loop::Plan {
+                addr: a.addr,
+                clients: a.clients,
+                rate: a.rate,
+                duration: a.duration,
+                sources: a.sources,
+                server_pid: a.server_pid,
+            })
+            .await;
+            print(&s, s.failed_clients == 0 && s.acks > 0)
+        }
+        "s3" => {
+            let plan = hold::Plan {
+                addr: a.addr,
+                clients: a.clients,
+                hold: a.duration,
+                sources: a.sources,
+                server_pid: a.server_pid,
+            };
+            let s = hold::run(plan, |ready, ramp| {
+                println!(r#"{{"ready":{ready},"ramp_secs":{}}}"#, ramp.as_secs_f64());
+            })
+            .await;
+            print(&s, s.connect_failed == 0 && s.dropped == 0 && s.kept > 0)
+        }
+        "s4" => {
+            let s = fanout::run(fanout::Plan {
+                addr: a.addr,
+                clients: a.clients,
+                sources: a.sources,
+                server_pid: a.server_pid,
+            })
+            .await;
+            print(&s, s.missed == 0 && s.saw > 0 && s.connect_failed == 0)
+        }
+        other => {
+            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3 or s4");
+            ExitCode::from(2)
+        }
     }
 }
 
-fn parse(args: Vec<String>) -> Result<Plan, String> {
-    let mut plan = Plan {
+fn print(summary: &impl Serialize, ok: bool) -> ExitCode {
+    println!("{}", serde_json::to_string(summary).expect("json"));
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn parse(args: Vec<String>) -> Result<Args, String> {
+    let mut a = Args {
+        scenario: "s1".into(),
         addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
         target: Target::SocketIo,
         clients: 100,
         duration: Duration::from_secs(5),
+        rate: 1000.0,
         sources: Vec::new(),
         server_pid: None,
     };
@@ -44,23 +124,29 @@ fn parse(args: Vec<String>) -> Result<Plan, String> {
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--addr" => plan.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--scenario" => a.scenario = value()?,
+            "--addr" => a.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
             "--target" => {
-                plan.target = match value()?.as_str() {
+                a.target = match value()?.as_str() {
                     "socketio" => Target::SocketIo,
                     "echo" => Target::Echo,
                     other => return Err(format!("--target {other:?}: socketio or echo")),
                 }
             }
-            "--clients" => {
-                plan.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?
-            }
+            "--clients" => a.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?,
             "--seconds" => {
                 let secs: f64 = value()?.parse().map_err(|e| format!("--seconds: {e}"))?;
-                plan.duration = Duration::from_secs_f64(secs.clamp(0.1, 3600.0));
+                a.duration = Duration::from_secs_f64(secs.clamp(0.1, 3600.0));
+            }
+            "--rate" => {
+                let rate: f64 = value()?.parse().map_err(|e| format!("--rate: {e}"))?;
+                if !(rate > 0.0 && rate.is_finite()) {
+                    return Err(format!("--rate {rate}: must be a positive number"));
+                }
+                a.rate = rate;
             }
             "--sources" => {
-                plan.sources = value()?
+                a.sources = value()?
                     .split(',')
                     .map(|ip| {
                         ip.parse::<IpAddr>()
@@ -69,10 +155,10 @@ fn parse(args: Vec<String>) -> Result<Plan, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--server-pid" => {
-                plan.server_pid = Some(value()?.parse().map_err(|e| format!("--server-pid: {e}"))?)
+                a.server_pid = Some(value()?.parse().map_err(|e| format!("--server-pid: {e}"))?)
             }
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
-    Ok(plan)
+    Ok(a)
 }

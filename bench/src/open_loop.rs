@@ -1,0 +1,145 @@
+//! Scenario S2: latency under load, open loop.
+//!
+//! A closed loop measures how fast the server can go, but its latencies hide
+//! queueing: a slow reply delays the next request. Here every client sends
+//! `identify` with an ack on a fixed schedule (the total `rate` spread evenly
+//! over clients and phases), whether or not earlier replies have come back,
+//! and each latency is measured from the *scheduled* send time, so a stall
+//! shows up in the percentiles instead of silently lowering the rate
+//! (no coordinated omission).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shared::client::{AckId, Output};
+use shared::events::{Ack, ClientEvent, IdentifyAck};
+use tokio::sync::watch;
+
+use crate::closed_loop::wait_go;
+use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
+use crate::shell::{ended, Client, ACK_TIMEOUT_MS};
+
+/// One open-loop run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub addr: SocketAddr,
+    pub clients: usize,
+    /// Requests per second over all clients.
+    pub rate: f64,
+    pub duration: Duration,
+    pub sources: Vec<IpAddr>,
+    pub server_pid: Option<u32>,
+}
+
+/// How long replies may still arrive after the last scheduled send.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Connects and identifies everyone, then sends on schedule for `duration`.
+pub async fn run(plan: Plan) -> Summary {
+    let ready = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let (go, go_rx) = watch::channel::<Option<Instant>>(None);
+    let started = Instant::now();
+    let interval = Duration::from_secs_f64(plan.clients as f64 / plan.rate.max(0.001));
+    let mut tasks = Vec::with_capacity(plan.clients);
+    for i in 0..plan.clients {
+        let source = (!plan.sources.is_empty()).then(|| plan.sources[i % plan.sources.len()]);
+        let (ready, failed, go_rx, plan) =
+            (ready.clone(), failed.clone(), go_rx.clone(), plan.clone());
+        // Client i starts i/clients of an interval in, so sends are spread evenly.
+        let phase = interval.mul_f64(i as f64 / plan.clients as f64);
+        tasks.push(tokio::spawn(async move {
+            let result = client(&plan, source, interval, phase, &ready, go_rx).await;
+            if result.is_err() {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+            result.unwrap_or_else(ClientResult::failed)
+        }));
+    }
+    let connect_deadline = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < plan.clients
+        && Instant::now() < connect_deadline
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let connect_time = started.elapsed();
+    let server = plan.server_pid.map(|pid| pid.to_string());
+    let server_cpu_before = server.as_deref().map(proc_cpu_secs);
+    let _ = go.send(Some(Instant::now() + plan.duration));
+    let mut results = Vec::with_capacity(plan.clients);
+    for task in tasks {
+        results.push(
+            task.await
+                .unwrap_or_else(|_| ClientResult::failed("task panicked".into())),
+        );
+    }
+    let mut summary = Summary::new(&results, plan.duration, connect_time);
+    if let (Some(pid), Some(before)) = (server.as_deref(), server_cpu_before) {
+        summary.server_cpu_secs = Some(proc_cpu_secs(pid) - before);
+        summary.server_peak_rss_kib = peak_rss_kib(pid);
+    }
+    summary
+}
+
+async fn client(
+    plan: &Plan,
+    source: Option<IpAddr>,
+    interval: Duration,
+    phase: Duration,
+    ready: &AtomicUsize,
+    mut go: watch::Receiver<Option<Instant>>,
+) -> Result<ClientResult, String> {
+    let mut client = Client::joined(plan.addr, source).await?;
+    let identify = ClientEvent::Identify {
+        name: format!("open{}", ready.load(Ordering::Relaxed)),
+    };
+    client.identify(&identify).await?;
+    ready.fetch_add(1, Ordering::Relaxed);
+
+    let end = wait_go(&mut go).await?;
+    let start = end - plan.duration;
+    let mut next = start + phase;
+    let mut in_flight: HashMap<AckId, Instant> = HashMap::new();
+    let mut result = ClientResult::new();
+    loop {
+        let now = Instant::now();
+        while next < end && next <= now {
+            let id = client
+                .session
+                .emit_with_ack(client.now_ms(), identify.clone(), ACK_TIMEOUT_MS)
+                .map_err(|e| e.to_string())?;
+            in_flight.insert(id, next);
+            next += interval;
+        }
+        for output in client.flush().await.map_err(ended)? {
+            if let Output::Ack { id, result: reply } = output {
+                let Some(scheduled) = in_flight.remove(&id) else {
+                    continue;
+                };
+                match reply {
+                    Ok(Ack::Identify(IdentifyAck::Ok { .. })) => {
+                        result.record(scheduled.elapsed());
+                    }
+                    other => return Err(format!("identify failed: {other:?}")),
+                }
+            }
+        }
+        if next >= end && in_flight.is_empty() {
+            return Ok(result);
+        }
+        if Instant::now() >= end + DRAIN {
+            return Err(format!(
+                "{} replies still missing {DRAIN:?} after the run",
+                in_flight.len()
+            ));
+        }
+        let wake = if next < end { next } else { end + DRAIN };
+        tokio::select! {
+            stepped = client.step() => stepped.map_err(ended)?,
+            _ = tokio::time::sleep_until(wake.into()) => {}
+        }
+    }
+}

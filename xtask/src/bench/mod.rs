@@ -1,0 +1,350 @@
+//! `cargo xtask bench [--quick]`: the benchmark scenarios of issue 5, side by
+//! side against the peers, in one run.
+//!
+//! - S1 throughput: closed-loop identify-with-ack against our server, node
+//!   socket.io 4.8, Flask-SocketIO 5.7 and a raw websocket echo (the ceiling);
+//! - S2 latency under load: open loop at half of our S1 peak;
+//! - S3 connections: 19,000 identified connections from two generator
+//!   processes (one process may hold < 20,000 files), held through heartbeats;
+//! - S4 presence fan-out: one identify seen by 10,000 clients;
+//! - S5 payload: the page against AngularJS + socket.io.js ([`crate::payload`]).
+//!
+//! Each scenario gets fresh server processes, so one scenario's memory does
+//! not count against the next. Servers are pinned to CPU 0 and generators to
+//! CPU 1. The full run writes `bench/results/latest.md` and
+//! `bench/results/latency.svg`; `--quick` (run by `cargo xtask test` so the
+//! tool cannot rot) uses debug builds, our server and the echo, a few hundred
+//! clients and a second or two per scenario, and fails if any client fails.
+
+mod pin;
+mod tables;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::interop::{free_port, node_peers, python_peers, Server};
+use crate::proc::{cargo, describe, repo_root, run_checked};
+use pin::Pinning;
+pub(crate) use tables::Run;
+
+/// Connections the server may hold in S3/S4: 19,000 clients plus slack,
+/// below the machine's 20,000 open files per process.
+const MAX_CONNECTIONS: &str = "19800";
+
+/// Sizes and durations of one run.
+struct Sizes {
+    s1_loads: &'static [usize],
+    s1_seconds: &'static str,
+    s2_clients: usize,
+    s2_seconds: &'static str,
+    /// Clients per generator process (two processes).
+    s3_per_generator: usize,
+    s3_hold_seconds: &'static str,
+    s4_clients: usize,
+}
+
+const FULL: Sizes = Sizes {
+    s1_loads: &[1000, 100],
+    s1_seconds: "20",
+    s2_clients: 1000,
+    s2_seconds: "20",
+    s3_per_generator: 9500,
+    s3_hold_seconds: "60",
+    s4_clients: 10_000,
+};
+
+const QUICK: Sizes = Sizes {
+    s1_loads: &[50],
+    s1_seconds: "1",
+    s2_clients: 50,
+    s2_seconds: "1",
+    s3_per_generator: 100,
+    s3_hold_seconds: "2",
+    s4_clients: 200,
+};
+
+/// What every scenario needs: binaries, logs, pinning.
+struct Bench {
+    root: PathBuf,
+    profile: &'static str,
+    logs: PathBuf,
+    pin: Pinning,
+    quick: bool,
+    sizes: Sizes,
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let quick = match args.first().map(String::as_str) {
+        None => false,
+        Some("--quick") => true,
+        Some(other) => return Err(format!("bench: unknown argument {other:?} (try --quick)")),
+    };
+    let bench = Bench::prepare(quick)?;
+    let s1 = bench.s1()?;
+    let peak = tables::ours_peak(&s1).ok_or("S1 measured no rate for our server")?;
+    let s2 = bench.s2(peak / 2.0)?;
+    let s3 = bench.s3()?;
+    let s4 = bench.s4()?;
+    let s5 = (!quick).then(|| crate::payload::s5_table(&bench.root));
+    let report = tables::report(&s1, &s2, &s3, &s4, s5, bench.pin.describe());
+    println!("{report}");
+    if quick {
+        let failed: Vec<String> = [&s1, &s2, &s3, &s4]
+            .into_iter()
+            .flatten()
+            .filter(|run| !run.ok)
+            .map(|run| format!("{} {}: {}", run.scenario, run.label, run.summary))
+            .collect();
+        if !failed.is_empty() {
+            return Err(format!("bench --quick: {}", failed.join("\n")));
+        }
+        return Ok(());
+    }
+    bench.write(&report, &s1, &s2)
+}
+
+impl Bench {
+    fn prepare(quick: bool) -> Result<Bench, String> {
+        let root = repo_root();
+        let mut build = cargo();
+        build
+            .args(["build", "-p", "server", "-p", "bench"])
+            .current_dir(&root);
+        if !quick {
+            build.arg("--release");
+        }
+        run_checked(&mut build)?;
+        let logs = root.join("target/bench/logs");
+        std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+        Ok(Bench {
+            root,
+            profile: if quick { "debug" } else { "release" },
+            logs,
+            pin: Pinning::detect(),
+            quick,
+            sizes: if quick { QUICK } else { FULL },
+        })
+    }
+
+    fn bin(&self, name: &str) -> PathBuf {
+        self.root.join("target").join(self.profile).join(name)
+    }
+
+    // ── contenders ──────────────────────────────────────────────────────
+
+    fn ours(&self, tag: &str) -> Result<Server, String> {
+        Server::start(
+            "our server",
+            self.pin
+                .server(&self.bin("server"))
+                .args(["--bind", &free_port()?.to_string()])
+                .args(["--log", "warn"])
+                .args(["--max-connections", MAX_CONNECTIONS]),
+            &self.logs.join(format!("ours-{tag}.log")),
+        )
+    }
+
+    fn echo(&self) -> Result<Server, String> {
+        Server::start(
+            "echo",
+            self.pin
+                .server(&self.bin("echo"))
+                .args(["--bind", &free_port()?.to_string()]),
+            &self.logs.join("echo.log"),
+        )
+    }
+
+    fn node(&self, tag: &str) -> Result<Server, String> {
+        node_peers(&self.root)?;
+        Server::start(
+            "node socket.io",
+            self.pin
+                .server(Path::new("node"))
+                .arg(self.root.join("interop/node_server.js"))
+                .args(["--port", &free_port()?.port().to_string()])
+                .args(["--origin", "http://127.0.0.1:1"]),
+            &self.logs.join(format!("node-{tag}.log")),
+        )
+    }
+
+    fn flask(&self) -> Result<Server, String> {
+        let python = python_peers(&self.root)?;
+        Server::start(
+            "Flask-SocketIO",
+            self.pin
+                .server(&python)
+                .arg(self.root.join("interop/flask_server.py"))
+                .args(["--port", &free_port()?.port().to_string()])
+                .args(["--origin", "http://127.0.0.1:1"])
+                .env("PYTHONUNBUFFERED", "1"),
+            &self.logs.join("flask.log"),
+        )
+    }
+
+    // ── scenarios ───────────────────────────────────────────────────────
+
+    /// S1 against every contender at every load (Flask only at 100 clients:
+    /// it collapses at 1,000, issue 5's reference figures).
+    fn s1(&self) -> Result<Vec<Run>, String> {
+        let mut contenders = vec![
+            ("raw websocket echo (ceiling)", self.echo()?),
+            ("our server", self.ours("s1")?),
+        ];
+        if !self.quick {
+            contenders.push(("node socket.io 4.8", self.node("s1")?));
+            contenders.push(("Flask-SocketIO 5.7 (threading)", self.flask()?));
+        }
+        let mut runs = Vec::new();
+        for (label, server) in &contenders {
+            let target = if label.starts_with("raw") {
+                "echo"
+            } else {
+                "socketio"
+            };
+            for &clients in self.sizes.s1_loads {
+                if label.starts_with("Flask") && clients > 100 {
+                    continue;
+                }
+                runs.push(self.loadgen(
+                    "S1",
+                    label,
+                    server,
+                    clients,
+                    &["--target", target, "--seconds", self.sizes.s1_seconds],
+                )?);
+            }
+        }
+        Ok(runs)
+    }
+
+    /// S2: our server, open loop at `rate` requests per second.
+    fn s2(&self, rate: f64) -> Result<Vec<Run>, String> {
+        let server = self.ours("s2")?;
+        let rate = format!("{rate:.0}");
+        let run = self.loadgen(
+            "S2",
+            "our server",
+            &server,
+            self.sizes.s2_clients,
+            &["--rate", &rate, "--seconds", self.sizes.s2_seconds],
+        )?;
+        Ok(vec![run])
+    }
+
+    /// S3: two generator processes hold connections to a fresh server.
+    fn s3(&self) -> Result<Vec<Run>, String> {
+        let mut runs = vec![self.hold("our server", &self.ours("s3")?)?];
+        if !self.quick {
+            runs.push(self.hold("node socket.io 4.8 (no presence)", &self.node("s3")?)?);
+        }
+        Ok(runs)
+    }
+
+    /// S4: our server (the peers have no presence to fan out).
+    fn s4(&self) -> Result<Vec<Run>, String> {
+        let server = self.ours("s4")?;
+        let run = self.loadgen("S4", "our server", &server, self.sizes.s4_clients, &[])?;
+        Ok(vec![run])
+    }
+
+    // ── the load generator ─────────────────────────────────────────────
+
+    fn loadgen_command(&self, scenario: &str, server: &Server, clients: usize) -> Command {
+        let mut command = self.pin.generator(&self.bin("loadgen"));
+        command
+            .args(["--scenario", &scenario.to_lowercase()])
+            .args(["--addr", &server.addr().to_string()])
+            .args(["--clients", &clients.to_string()])
+            .args(["--server-pid", &server.pid().to_string()]);
+        command
+    }
+
+    /// Runs one generator process to the end.
+    fn loadgen(
+        &self,
+        scenario: &'static str,
+        label: &str,
+        server: &Server,
+        clients: usize,
+        args: &[&str],
+    ) -> Result<Run, String> {
+        println!("xtask: ── {scenario} {label} × {clients} clients");
+        let mut command = self.loadgen_command(scenario, server, clients);
+        command
+            .args(args)
+            .args(["--sources", "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5"]);
+        let output = command
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", describe(&command)))?;
+        Run::from_output(scenario, label, clients, &output)
+    }
+
+    /// S3 for one server: baseline memory, then two generators at once, each
+    /// from its own four source addresses.
+    fn hold(&self, label: &str, server: &Server) -> Result<Run, String> {
+        let per = self.sizes.s3_per_generator;
+        println!("xtask: ── S3 {label} × {} clients (2 generators)", 2 * per);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let baseline = rss_kib(server.pid());
+        let children = [
+            "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5",
+            "127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9",
+        ]
+        .into_iter()
+        .map(|sources| {
+            let mut command = self.loadgen_command("S3", server, per);
+            command
+                .args([
+                    "--seconds",
+                    self.sizes.s3_hold_seconds,
+                    "--sources",
+                    sources,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot run {}: {e}", describe(&command)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+        let outputs = children
+            .into_iter()
+            .map(|child| child.wait_with_output().map_err(|e| e.to_string()))
+            .collect::<Result<Vec<Output>, _>>()?;
+        let halves = outputs
+            .iter()
+            .map(|output| Run::from_output("S3", label, per, output))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Run::merge_holds(label, halves, baseline))
+    }
+
+    // ── output ──────────────────────────────────────────────────────────
+
+    fn write(&self, report: &str, s1: &[Run], s2: &[Run]) -> Result<(), String> {
+        let out = self.root.join("bench/results");
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let path = out.join("latest.md");
+        std::fs::write(&path, report).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("xtask: wrote {}", path.display());
+        let chart = out.join("latency.svg");
+        let series = tables::chart_series(s1, s2);
+        crate::chart::latency_chart(&chart, "identify-with-ack latency by percentile", &series)?;
+        println!("xtask: wrote {}", chart.display());
+        Ok(())
+    }
+}
+
+/// VmRSS of a process in KiB (0 when unreadable).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                line.strip_prefix("VmRSS:")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+        })
+        .unwrap_or(0)
+}
