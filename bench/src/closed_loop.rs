@@ -68,6 +68,7 @@ pub async fn run(plan: Plan) -> Summary {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let connect_time = started.elapsed();
+    settle().await;
     let server = plan.server_pid.map(|pid| pid.to_string());
     let server_cpu_before = server.as_deref().map(proc_cpu_secs);
     let end = Instant::now() + plan.duration;
@@ -85,6 +86,12 @@ pub async fn run(plan: Plan) -> Summary {
         summary.server_peak_rss_kib = peak_rss_kib(pid);
     }
     summary
+}
+
+/// Lets the ramp's last presence messages go out before the clock starts:
+/// they are sent within one 100 ms presence window; three windows is ample.
+pub async fn settle() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 /// Waits for the start signal; returns the end of the run.
@@ -112,7 +119,7 @@ async fn socketio_client(
     client.identify(&identify).await?;
     ready.fetch_add(1, Ordering::Relaxed);
 
-    let end = wait_go(&mut go).await?;
+    let end = client.live_until(&mut go).await?;
     let mut result = ClientResult::new();
     while Instant::now() < end {
         let sent = Instant::now();

@@ -129,15 +129,7 @@ async fn watch_for_newcomer(
     mut expect: watch::Receiver<Option<usize>>,
     settled: Arc<AtomicUsize>,
 ) -> Result<(Instant, Client), String> {
-    let everyone = loop {
-        if let Some(n) = *expect.borrow() {
-            break n;
-        }
-        tokio::select! {
-            lost = client.live() => return Err(ended(lost)),
-            changed = expect.changed() => changed.map_err(|_| "no start signal".to_owned())?,
-        }
-    };
+    let everyone = client.live_until(&mut expect).await?;
     let limit = SEE_LIMIT * 3;
     tokio::time::timeout(limit, client.until_online(everyone))
         .await

@@ -117,15 +117,7 @@ async fn hold(
     mut client: Client,
     mut go: watch::Receiver<Option<Instant>>,
 ) -> Result<Held, String> {
-    let end = loop {
-        if let Some(end) = *go.borrow() {
-            break end;
-        }
-        tokio::select! {
-            lost = client.live() => return Err(ended(lost)),
-            changed = go.changed() => changed.map_err(|_| "no start signal".to_owned())?,
-        }
-    };
+    let end = client.live_until(&mut go).await?;
     tokio::select! {
         lost = client.live() => return Err(ended(lost)),
         _ = tokio::time::sleep_until(end.into()) => {}

@@ -18,7 +18,7 @@ use shared::client::{AckId, Output};
 use shared::events::{Ack, ClientEvent, IdentifyAck};
 use tokio::sync::watch;
 
-use crate::closed_loop::wait_go;
+use crate::closed_loop::settle;
 use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
 use crate::shell::{ended, Client, ACK_TIMEOUT_MS};
 
@@ -33,6 +33,9 @@ pub struct Plan {
     pub sources: Vec<IpAddr>,
     pub server_pid: Option<u32>,
 }
+
+/// Between the start signal and the first scheduled send.
+const WAKE_UP: Duration = Duration::from_millis(500);
 
 /// How long replies may still arrive after the last scheduled send.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -52,11 +55,13 @@ pub async fn run(plan: Plan) -> Summary {
         // Client i starts i/clients of an interval in, so sends are spread evenly.
         let phase = interval.mul_f64(i as f64 / plan.clients as f64);
         tasks.push(tokio::spawn(async move {
-            let result = client(&plan, source, interval, phase, &ready, go_rx).await;
-            if result.is_err() {
-                failed.fetch_add(1, Ordering::Relaxed);
+            match client(&plan, source, interval, phase, &ready, go_rx).await {
+                Ok(done) => done,
+                Err(error) => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    (ClientResult::failed(error), None)
+                }
             }
-            result.unwrap_or_else(ClientResult::failed)
         }));
     }
     let connect_deadline = Instant::now() + Duration::from_secs(60);
@@ -66,16 +71,25 @@ pub async fn run(plan: Plan) -> Summary {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let connect_time = started.elapsed();
+    settle().await;
     let server = plan.server_pid.map(|pid| pid.to_string());
     let server_cpu_before = server.as_deref().map(proc_cpu_secs);
-    let _ = go.send(Some(Instant::now() + plan.duration));
+    // Waking 1,000 clients takes the generator tens of milliseconds; the
+    // schedule starts after that, so no send is late because of it.
+    let _ = go.send(Some(Instant::now() + WAKE_UP + plan.duration));
     let mut results = Vec::with_capacity(plan.clients);
+    // Clients stay connected until everyone is done: a client that finishes
+    // early must not make the server handle its disconnect while others
+    // are still measuring.
+    let mut finished = Vec::with_capacity(plan.clients);
     for task in tasks {
-        results.push(
-            task.await
-                .unwrap_or_else(|_| ClientResult::failed("task panicked".into())),
-        );
+        let (result, client) = task
+            .await
+            .unwrap_or_else(|_| (ClientResult::failed("task panicked".into()), None));
+        results.push(result);
+        finished.push(client);
     }
+    drop(finished);
     let mut summary = Summary::new(&results, plan.duration, connect_time);
     if let (Some(pid), Some(before)) = (server.as_deref(), server_cpu_before) {
         summary.server_cpu_secs = Some(proc_cpu_secs(pid) - before);
@@ -91,7 +105,7 @@ async fn client(
     phase: Duration,
     ready: &AtomicUsize,
     mut go: watch::Receiver<Option<Instant>>,
-) -> Result<ClientResult, String> {
+) -> Result<(ClientResult, Option<Client>), String> {
     let mut client = Client::joined(plan.addr, source).await?;
     let identify = ClientEvent::Identify {
         name: format!("open{}", ready.load(Ordering::Relaxed)),
@@ -99,7 +113,7 @@ async fn client(
     client.identify(&identify).await?;
     ready.fetch_add(1, Ordering::Relaxed);
 
-    let end = wait_go(&mut go).await?;
+    let end = client.live_until(&mut go).await?;
     let start = end - plan.duration;
     let mut next = start + phase;
     let mut in_flight: HashMap<AckId, Instant> = HashMap::new();
@@ -128,7 +142,7 @@ async fn client(
             }
         }
         if next >= end && in_flight.is_empty() {
-            return Ok(result);
+            return Ok((result, Some(client)));
         }
         if Instant::now() >= end + DRAIN {
             return Err(format!(

@@ -10,6 +10,7 @@ use shared::client::{ClientConfig, Output, PresenceView, Session};
 use shared::engineio::EnginePacket;
 use shared::events::{Ack, ClientEvent, IdentifyAck, ServerEvent};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{client_async_with_config, WebSocketStream};
@@ -123,6 +124,23 @@ impl Client {
         match self.until(|_| None::<()>).await {
             Ok(()) => Ended::Closed,
             Err(ended) => ended,
+        }
+    }
+
+    /// Keeps the connection alive (reading presence and pings as they come,
+    /// so nothing piles up unread) until `signal` carries a value.
+    pub async fn live_until<T: Copy>(
+        &mut self,
+        signal: &mut watch::Receiver<Option<T>>,
+    ) -> Result<T, String> {
+        loop {
+            if let Some(value) = *signal.borrow() {
+                return Ok(value);
+            }
+            tokio::select! {
+                lost = self.live() => return Err(ended(lost)),
+                changed = signal.changed() => changed.map_err(|_| "no start signal".to_owned())?,
+            }
         }
     }
 
