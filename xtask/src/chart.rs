@@ -33,13 +33,15 @@ const TICKS: [(f64, &str); 6] = [
     (MAX_X, "max"),
 ];
 /// Tableau 10: distinct on white, none of them pale.
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
 ];
 
 /// Writes an SVG "latency by percentile" chart (HdrHistogram style) to `path`.
@@ -211,12 +213,15 @@ fn nines(q: f64) -> f64 {
     (-(1.0 - q).log10()).min(MAX_X)
 }
 
-/// Half the smallest to twice the largest latency, never below 0.01 ms.
+/// Half the smallest latency (never below 0.01 ms) up to well above the
+/// largest: one decade per ~5 legend lines of headroom, so the legend in the
+/// upper left sits above the data instead of on it.
 fn y_range(series: &[Series]) -> Range<f64> {
     let all = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let lo = all().fold(f64::INFINITY, f64::min);
     let hi = all().fold(0.0, f64::max);
-    (lo / 2.0).max(0.01)..(hi * 2.0).max(0.02)
+    let headroom = 10f64.powf(1.0 + series.len() as f64 / 5.0);
+    (lo / 2.0).max(0.01)..(hi * headroom).max(0.02)
 }
 
 fn tick_label(x: f64) -> String {
@@ -325,7 +330,9 @@ mod tests {
         assert_eq!(ms_label(2.0), "2");
         assert_eq!(ms_label(1500.0), "1500");
         let r = y_range(&[series("a", 0.01)]);
-        assert_eq!((r.start, r.end), (0.01, 0.4));
+        // Headroom above the largest point (0.2) for a one-line legend.
+        assert_eq!(r.start, 0.01);
+        assert!((r.end - 0.2 * 10f64.powf(1.2)).abs() < 1e-9, "{r:?}");
         let ticks = decade_steps(&(0.3..12.0), &[1.0, 2.0, 5.0]);
         let labels: Vec<_> = ticks.into_iter().map(ms_label).collect();
         assert_eq!(labels, ["0.5", "1", "2", "5", "10"]);

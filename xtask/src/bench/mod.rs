@@ -100,7 +100,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         return Ok(());
     }
-    bench.write(&report, &s1, &s2)
+    bench.write(&report, &[&s1, &s2, &s3, &s4])
 }
 
 impl Bench {
@@ -319,14 +319,25 @@ impl Bench {
 
     // ── output ──────────────────────────────────────────────────────────
 
-    fn write(&self, report: &str, s1: &[Run], s2: &[Run]) -> Result<(), String> {
+    /// `latest.md` (the report), `latest.json` (every generator summary, for
+    /// anyone who wants more than the tables) and `latency.svg`.
+    fn write(&self, report: &str, scenarios: &[&[Run]; 4]) -> Result<(), String> {
         let out = self.root.join("bench/results");
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         let path = out.join("latest.md");
         std::fs::write(&path, report).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("xtask: wrote {}", path.display());
+        let raw: Vec<serde_json::Value> = scenarios
+            .iter()
+            .flat_map(|runs| runs.iter())
+            .map(Run::to_json)
+            .collect();
+        let path = out.join("latest.json");
+        let json = serde_json::to_string_pretty(&raw).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("xtask: wrote {}", path.display());
         let chart = out.join("latency.svg");
-        let series = tables::chart_series(s1, s2);
+        let series = tables::chart_series(scenarios[0], scenarios[1]);
         crate::chart::latency_chart(&chart, "identify-with-ack latency by percentile", &series)?;
         println!("xtask: wrote {}", chart.display());
         Ok(())
