@@ -6,6 +6,10 @@ use wasm_bindgen::JsValue;
 /// localStorage key for the chosen name.
 const NAME_KEY: &str = "iss.name";
 
+/// sessionStorage key for the resume token: per tab, gone with the tab, so
+/// a reload resumes the session but a second tab gets its own.
+const RESUME_KEY: &str = "iss.resume";
+
 /// Monotonic milliseconds (performance.now()), the session's clock.
 pub fn now_ms() -> u64 {
     web_sys::window()
@@ -79,5 +83,22 @@ pub fn remember_name(name: &str) {
         if storage.set_item(NAME_KEY, name).is_err() {
             web_sys::console::warn_1(&JsValue::from_str("could not store the name"));
         }
+    }
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The resume token this tab was given last.
+pub fn resume_token() -> Option<String> {
+    session_storage()?.get_item(RESUME_KEY).ok()?
+}
+
+/// Keeps the resume token for a reload of this tab.
+pub fn remember_resume_token(token: &str) {
+    if let Some(storage) = session_storage() {
+        // Quietly: without storage a reload simply starts a fresh session.
+        let _ = storage.set_item(RESUME_KEY, token);
     }
 }

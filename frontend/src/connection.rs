@@ -18,7 +18,7 @@ use shared::client::{
     AckError, AckId, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView,
     Session,
 };
-use shared::events::{Ack, ClientEvent, ServerEvent, SessionId};
+use shared::events::{Ack, ClientEvent, ResumeAuth, ResumeToken, ServerEvent, SessionId};
 
 use crate::browser;
 use crate::transport::{Transport, TransportEvent};
@@ -111,9 +111,15 @@ impl Connection {
             .flatten();
         let mut config = options.config;
         config.seed = browser::random_seed();
+        let mut session = Session::new(config, browser::now_ms());
+        if options.persist_name {
+            // A reload of this tab asks for its session back.
+            let token = browser::resume_token().map(ResumeToken);
+            session.set_auth(token.map(|t| resume_auth(Some(t))));
+        }
         let driver = Driver {
             url: options.url,
-            session: Session::new(config, browser::now_ms()),
+            session,
             identity: Identity::new(remembered.clone()),
             transport: None,
             timer: None,
@@ -248,6 +254,8 @@ impl Connection {
                 web_sys::console::log_1(&"Connected".into());
                 let session = payload.as_ref().map(|c| c.uuid.clone());
                 self.signals.session.set(session.clone());
+                let token = payload.as_ref().and_then(|c| c.resume.clone());
+                self.keep_resume_token(token);
                 let again = self.driver.borrow_mut().identity.on_connected(session);
                 if let Some(event) = again {
                     let ClientEvent::Identify { name } = &event;
@@ -266,6 +274,19 @@ impl Connection {
         for listener in listeners {
             listener(event);
         }
+    }
+
+    /// Every later CONNECT (reconnects) carries the newest token, and so does
+    /// a reload when the name is persisted. Without one (other servers), the
+    /// name is re-identified as before.
+    fn keep_resume_token(&self, token: Option<ResumeToken>) {
+        let mut driver = self.driver.borrow_mut();
+        if driver.persist {
+            if let Some(token) = &token {
+                browser::remember_resume_token(&token.0);
+            }
+        }
+        driver.session.set_auth(token.map(|t| resume_auth(Some(t))));
     }
 
     fn on_ack(&self, id: AckId, result: Result<Ack, AckError>) {
@@ -322,4 +343,9 @@ impl Connection {
         });
         self.driver.borrow_mut().timer = timer;
     }
+}
+
+/// The CONNECT auth for a token (`None`: no auth at all).
+fn resume_auth(token: Option<ResumeToken>) -> serde_json::Value {
+    ResumeAuth { resume: token }.to_json()
 }

@@ -5,6 +5,7 @@
 //! here, in one function that is easy to test without a socket.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use shared::events::{wire, ClientEvent, ErrorCode, IdentifyAck, IdentifyError, SessionId};
@@ -13,17 +14,47 @@ use shared::names::validate_name;
 use crate::arrival::Arrival;
 use crate::fanout::Fanout;
 use crate::registry::{NameChange, Registry, RegistryError};
+use crate::resume::ResumeBook;
 use crate::stats::Stats;
 
 /// State every handler can reach (socketioxide's `State<AppState>`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub fanout: Arc<Fanout>,
     pub stats: Arc<Stats>,
+    pub resume: Arc<ResumeBook>,
+}
+
+/// How long a departed session can be resumed by default.
+pub const DEFAULT_RESUME_TTL: Duration = Duration::from_secs(600);
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState::new(DEFAULT_RESUME_TTL)
+    }
 }
 
 impl AppState {
+    /// Empty state; departed sessions stay resumable for `resume_ttl`.
+    pub fn new(resume_ttl: Duration) -> Self {
+        AppState {
+            registry: Arc::default(),
+            fanout: Arc::default(),
+            stats: Arc::default(),
+            resume: Arc::new(ResumeBook::new(resume_ttl)),
+        }
+    }
+
+    /// A resumed session is back: restore its name (already valid when it
+    /// was first given) as if it had never left.
+    pub fn restore(&self, session: &SessionId, name: String) {
+        // Arrival 0: any identify the client sends on this socket is newer.
+        if let Ok(NameChange::First) = self.registry.identify(session, &name, Arrival(0)) {
+            self.fanout.record(session.clone(), Some(name));
+        }
+    }
+
     /// A session joined `/iss`.
     pub fn connect(&self, session: SessionId) {
         self.registry.connect(session);
@@ -46,11 +77,14 @@ impl AppState {
         }
     }
 
-    /// A session left: forget it and tell presence if it was shown.
+    /// A session left: forget it, tell presence if it was shown, and keep
+    /// it resumable (with its name) for the TTL.
     pub fn disconnect(&self, session: &SessionId) {
-        if self.registry.disconnect(session).is_some() {
+        let name = self.registry.disconnect(session);
+        if name.is_some() {
             self.fanout.record(session.clone(), None);
         }
+        self.resume.left(session, name, Instant::now());
     }
 
     fn try_identify(

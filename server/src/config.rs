@@ -63,6 +63,11 @@ pub struct Config {
     /// open-file limit (`ulimit -n`) minus a few dozen for the server itself.
     #[arg(long, env = "ISS_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+
+    /// How long after a disconnect a client may resume its session (id and
+    /// name) with its resume token, in seconds.
+    #[arg(long, env = "ISS_RESUME_TTL_SECS", default_value_t = 600)]
+    pub resume_ttl_secs: u64,
 }
 
 impl Config {
@@ -79,6 +84,7 @@ impl Config {
             presence_window_ms: 100,
             shutdown_grace_secs: 10,
             max_connections: 10_000,
+            resume_ttl_secs: 600,
         }
     }
 
@@ -92,6 +98,10 @@ impl Config {
 
     pub fn presence_window(&self) -> Duration {
         Duration::from_millis(self.presence_window_ms.max(1))
+    }
+
+    pub fn resume_ttl(&self) -> Duration {
+        Duration::from_secs(self.resume_ttl_secs)
     }
 
     pub fn shutdown_grace(&self) -> Duration {

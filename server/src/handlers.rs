@@ -1,8 +1,12 @@
 //! Socket.IO handlers for `/iss`, socketioxide-example style: each is a named
 //! `async fn` taking extractors, all registered in [`on_connect`].
 
-use shared::events::{wire, Connected, ErrorCode, IdentifyAck, IdentifyError, SessionId};
-use socketioxide::extract::{AckSender, Data, Event, Extension, SocketRef, State};
+use std::time::Instant;
+
+use shared::events::{
+    wire, Connected, ErrorCode, IdentifyAck, IdentifyError, ResumeAuth, SessionId,
+};
+use socketioxide::extract::{AckSender, Data, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 use uuid::Uuid;
 
@@ -10,11 +14,25 @@ use crate::app::AppState;
 use crate::args::RawArgs;
 use crate::arrival::{Arrival, ArrivalCounter};
 
-/// A socket joined `/iss`: give it a session, wire its handlers, say
-/// `connected`, then send the presence snapshot.
-pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
-    // uuid v7: time-ordered like the original's uuid1, without a MAC address.
-    let session = SessionId(Uuid::now_v7().to_string());
+/// A socket joined `/iss`: give it a session (a resumed one if its auth
+/// carries a valid resume token), wire its handlers, say `connected` with
+/// the session's next resume token, then send the presence snapshot.
+pub async fn on_connect(
+    socket: SocketRef,
+    State(app): State<AppState>,
+    TryData(auth): TryData<ResumeAuth>,
+) {
+    // A missing, malformed, wrong or expired token all mean the same: a fresh
+    // session, with the same reply shape (no oracle).
+    let resumed = auth
+        .ok()
+        .and_then(|auth| auth.resume)
+        .and_then(|token| app.resume.resume(&token, Instant::now()));
+    let (session, name) = match resumed {
+        Some(back) => (back.session, back.name),
+        // uuid v7: time-ordered like the original's uuid1, without a MAC address.
+        None => (SessionId(Uuid::now_v7().to_string()), None),
+    };
     // Everything before the first await: events that arrive right after the
     // CONNECT ack must find their handlers and the session already in place.
     socket.extensions.insert(session.clone());
@@ -23,6 +41,10 @@ pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
     app.connect(session.clone());
+    if let Some(name) = name {
+        app.restore(&session, name);
+    }
+    let token = app.resume.issue(&session, Instant::now());
     if !socket.connected() {
         // It went away before its disconnect handler was in place.
         app.disconnect(&session);
@@ -31,6 +53,7 @@ pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
     tracing::info!(sid = %socket.id, %session, "connected");
     let welcome = Connected {
         uuid: session.clone(),
+        resume: Some(token),
     };
     if let Err(err) = socket.emit(wire::CONNECTED, &welcome) {
         tracing::debug!(%session, %err, "could not send connected");

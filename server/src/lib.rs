@@ -18,6 +18,7 @@ pub mod limit;
 pub mod origin;
 pub mod presence;
 pub mod registry;
+pub mod resume;
 pub mod static_files;
 pub mod stats;
 
@@ -64,7 +65,7 @@ pub struct App {
 /// Builds the router: `/healthz`, Socket.IO behind the origin guard, and the static frontend.
 pub fn build(config: &Config) -> Result<App, StartError> {
     let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
-    let state = AppState::default();
+    let state = AppState::new(config.resume_ttl());
     let (layer, io) = SocketIo::builder()
         .with_state(state.clone())
         // max_payload bounds polling bodies; websocket frames have their own limits.

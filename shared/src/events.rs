@@ -55,9 +55,52 @@ pub enum ServerEvent {
 }
 
 /// Payload of [`wire::CONNECTED`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connected {
     pub uuid: SessionId,
+    /// A secret that brings this session (id and name) back after a
+    /// reconnect or reload: send it as [`ResumeAuth`] in the next CONNECT.
+    /// Only our server issues one; other peers' `connected` has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeToken>,
+}
+
+/// A resume token: at least 128 random bits. Unlike the [`SessionId`] (which
+/// presence shows to everyone) it is a credential, so its `Debug` is redacted
+/// and it never appears in presence or logs.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResumeToken(pub String);
+
+impl fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResumeToken(…)")
+    }
+}
+
+impl fmt::Debug for Connected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connected")
+            .field("uuid", &self.uuid)
+            .field("resume", &self.resume)
+            .finish()
+    }
+}
+
+/// The Socket.IO CONNECT auth payload: `{"resume": "<token>"}`, or `{}`.
+/// A wrong or expired token is not an error: the server silently starts a
+/// fresh session, so the reply tells an attacker nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeAuth {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeToken>,
+}
+
+impl ResumeAuth {
+    /// The auth payload as JSON, for [`crate::client::Session::set_auth`].
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// One identified user as presence shows them. Nothing secret goes in here.
@@ -495,10 +538,21 @@ mod tests {
         assert_eq!(
             event,
             ServerEvent::Connected(Some(Connected {
-                uuid: SessionId("0190c0de-0000-7000-8000-000000000000".into())
+                uuid: SessionId("0190c0de-0000-7000-8000-000000000000".into()),
+                resume: None,
             }))
         );
         assert_eq!(event.to_array(), with);
+        // Ours adds a resume token; its Debug never shows it.
+        let ours = json!(["connected", {"uuid": "u", "resume": "s3cr3t"}]);
+        let event = ServerEvent::from_array(&ours).unwrap();
+        assert_eq!(event.to_array(), ours);
+        assert!(!format!("{event:?}").contains("s3cr3t"), "{event:?}");
+        let auth = ResumeAuth {
+            resume: Some(ResumeToken("s3cr3t".into())),
+        };
+        assert_eq!(auth.to_json(), json!({"resume": "s3cr3t"}));
+        assert_eq!(ResumeAuth::default().to_json(), json!({}));
         // The original 2016 app emitted `connected` with nothing.
         assert_eq!(
             ServerEvent::from_array(&json!(["connected"])),

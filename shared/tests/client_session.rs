@@ -118,6 +118,7 @@ fn acks(outputs: &[Output]) -> Vec<(AckId, Result<Ack, AckError>)> {
 fn connected_event() -> ServerEvent {
     ServerEvent::Connected(Some(Connected {
         uuid: SessionId(UUID.into()),
+        resume: None,
     }))
 }
 
