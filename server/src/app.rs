@@ -13,6 +13,7 @@ use shared::names::validate_name;
 
 use crate::arrival::Arrival;
 use crate::fanout::Fanout;
+use crate::rate::RateLimit;
 use crate::registry::{NameChange, Registry, RegistryError};
 use crate::resume::ResumeBook;
 use crate::stats::Stats;
@@ -24,25 +25,34 @@ pub struct AppState {
     pub fanout: Arc<Fanout>,
     pub stats: Arc<Stats>,
     pub resume: Arc<ResumeBook>,
+    /// The per-socket `identify` limit.
+    pub identify_limit: RateLimit,
 }
 
 /// How long a departed session can be resumed by default.
 pub const DEFAULT_RESUME_TTL: Duration = Duration::from_secs(600);
 
+/// The default per-socket `identify` limit: 10 a second, 50 at once.
+pub const DEFAULT_IDENTIFY_LIMIT: RateLimit = RateLimit {
+    per_sec: 10,
+    burst: 50,
+};
+
 impl Default for AppState {
     fn default() -> Self {
-        AppState::new(DEFAULT_RESUME_TTL)
+        AppState::new(DEFAULT_RESUME_TTL, DEFAULT_IDENTIFY_LIMIT)
     }
 }
 
 impl AppState {
     /// Empty state; departed sessions stay resumable for `resume_ttl`.
-    pub fn new(resume_ttl: Duration) -> Self {
+    pub fn new(resume_ttl: Duration, identify_limit: RateLimit) -> Self {
         AppState {
             registry: Arc::default(),
             fanout: Arc::default(),
             stats: Arc::default(),
             resume: Arc::new(ResumeBook::new(resume_ttl)),
+            identify_limit,
         }
     }
 
@@ -75,6 +85,21 @@ impl AppState {
                 IdentifyAck::Err(err)
             }
         }
+    }
+
+    /// The answer to an identify over the socket's rate limit (counted as
+    /// received and refused; no name rules, no registry).
+    pub fn rate_limited(&self, session: &SessionId) -> IdentifyAck {
+        self.stats.identify_received();
+        self.stats.identify_was_refused();
+        tracing::debug!(%session, "identify rate-limited");
+        IdentifyAck::Err(IdentifyError {
+            code: ErrorCode::RateLimited,
+            message: format!(
+                "Too many names too fast: at most {} a second. Please wait a moment.",
+                self.identify_limit.per_sec
+            ),
+        })
     }
 
     /// A session left: forget it, tell presence if it was shown, and keep

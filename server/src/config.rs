@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::rate::RateLimit;
+
 /// Everything an operator can set. Flags win over environment variables,
 /// which win over the defaults shown in `server --help`.
 #[derive(Debug, Clone, Parser)]
@@ -68,6 +70,17 @@ pub struct Config {
     /// name) with its resume token, in seconds.
     #[arg(long, env = "ISS_RESUME_TTL_SECS", default_value_t = 600)]
     pub resume_ttl_secs: u64,
+
+    /// Most `identify` events one socket may send per second, sustained;
+    /// more get a `rate_limited` error, and a socket that keeps flooding is
+    /// disconnected. 0 turns the limit off.
+    #[arg(long, env = "ISS_IDENTIFY_RATE", default_value_t = 10)]
+    pub identify_rate: u32,
+
+    /// How many `identify` events one socket may send at once before the
+    /// rate applies.
+    #[arg(long, env = "ISS_IDENTIFY_BURST", default_value_t = 50)]
+    pub identify_burst: u32,
 }
 
 impl Config {
@@ -85,6 +98,8 @@ impl Config {
             shutdown_grace_secs: 10,
             max_connections: 10_000,
             resume_ttl_secs: 600,
+            identify_rate: 10,
+            identify_burst: 50,
         }
     }
 
@@ -98,6 +113,13 @@ impl Config {
 
     pub fn presence_window(&self) -> Duration {
         Duration::from_millis(self.presence_window_ms.max(1))
+    }
+
+    pub fn identify_limit(&self) -> RateLimit {
+        RateLimit {
+            per_sec: self.identify_rate,
+            burst: self.identify_burst.max(1),
+        }
     }
 
     pub fn resume_ttl(&self) -> Duration {

@@ -1,6 +1,7 @@
 //! Socket.IO handlers for `/iss`, socketioxide-example style: each is a named
 //! `async fn` taking extractors, all registered in [`on_connect`].
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use shared::events::{
@@ -13,6 +14,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::args::RawArgs;
 use crate::arrival::{Arrival, ArrivalCounter};
+use crate::rate::{Bucket, Verdict};
 
 /// A socket joined `/iss`: give it a session (a resumed one if its auth
 /// carries a valid resume token), wire its handlers, say `connected` with
@@ -37,6 +39,9 @@ pub async fn on_connect(
     // CONNECT ack must find their handlers and the session already in place.
     socket.extensions.insert(session.clone());
     socket.extensions.insert(ArrivalCounter::default());
+    socket
+        .extensions
+        .insert(Arc::new(Bucket::new(app.identify_limit, Instant::now())));
     socket.on(wire::IDENTIFY, on_identify);
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
@@ -62,14 +67,26 @@ pub async fn on_connect(
 }
 
 /// `identify`: store the name; answer the outcome if an ack was asked for.
+/// Over the socket's rate limit: a cheap `rate_limited` answer instead, and
+/// a socket that keeps flooding is disconnected.
 async fn on_identify(
+    socket: SocketRef,
     arrival: Arrival,
     Data(RawArgs(args)): Data<RawArgs>,
     ack: AckSender,
     State(app): State<AppState>,
     Extension(session): Extension<SessionId>,
+    Extension(bucket): Extension<Arc<Bucket>>,
 ) {
-    let reply = app.identify(&session, arrival, &args);
+    let reply = match bucket.check(app.identify_limit, Instant::now()) {
+        Verdict::Allow => app.identify(&session, arrival, &args),
+        Verdict::Refuse => app.rate_limited(&session),
+        Verdict::Disconnect => {
+            tracing::warn!(%session, "identify flood: disconnecting");
+            let _ = socket.disconnect();
+            return;
+        }
+    };
     if let Err(err) = ack.send(&reply) {
         tracing::debug!(%session, %err, "could not send identify ack");
     }

@@ -17,6 +17,7 @@ pub mod handlers;
 pub mod limit;
 pub mod origin;
 pub mod presence;
+pub mod rate;
 pub mod registry;
 pub mod resume;
 pub mod static_files;
@@ -65,7 +66,7 @@ pub struct App {
 /// Builds the router: `/healthz`, Socket.IO behind the origin guard, and the static frontend.
 pub fn build(config: &Config) -> Result<App, StartError> {
     let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
-    let state = AppState::new(config.resume_ttl());
+    let state = AppState::new(config.resume_ttl(), config.identify_limit());
     let (layer, io) = SocketIo::builder()
         .with_state(state.clone())
         // max_payload bounds polling bodies; websocket frames have their own limits.

@@ -411,3 +411,62 @@ async fn shutdown_tells_clients() {
     assert!(told);
     within("shutdown", stopping).await.unwrap().unwrap();
 }
+
+/// One socket flooding `identify`: the burst passes, the rest get a
+/// `rate_limited` error ack, and a socket that keeps flooding is disconnected.
+#[tokio::test]
+async fn an_identify_flood_is_rate_limited_then_disconnected() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    let mut flooder = Raw::join(server.addr).await;
+    let frames: Vec<String> = (0..2_000u64)
+        .map(|id| {
+            let packet = Packet::Event {
+                nsp: NAMESPACE.into(),
+                id: Some(id),
+                name: ClientEvent::Identify { name: "x".into() }.name().into(),
+                args: vec![json!(format!("flood{id}"))],
+            };
+            EnginePacket::Message(packet.encode()).encode()
+        })
+        .collect();
+    // Sent as fast as the socket takes them (the server may close it midway).
+    for frame in frames {
+        if flooder.send_text(frame).await.is_err() {
+            break;
+        }
+    }
+    let (mut ok, mut limited) = (0, 0);
+    while let Some(packet) = flooder.next_sio().await {
+        match packet {
+            Packet::Ack { args, .. } => match IdentifyAck::from_args(&args) {
+                Ok(IdentifyAck::Ok { .. }) => ok += 1,
+                Ok(IdentifyAck::Err(e)) if e.code == shared::events::ErrorCode::RateLimited => {
+                    assert!(e.message.contains("at most 10 a second"), "{}", e.message);
+                    limited += 1
+                }
+                other => panic!("unexpected ack {other:?}"),
+            },
+            Packet::Disconnect { .. } => break,
+            _ => continue,
+        }
+    }
+    println!("flood: {ok} accepted, {limited} rate-limited, then disconnected");
+    assert!(
+        (50..=60).contains(&ok),
+        "the burst (50) and a little refill: {ok}"
+    );
+    // Acks still in flight when the socket is cut are dropped, so the client
+    // sees fewer refusals than the server counted.
+    assert!(limited > 0, "some rate_limited acks arrived");
+    assert!(ok + limited < 2_000, "the flooder was cut off");
+    assert_unharmed(server.addr, &bystander, "identify flood").await;
+    let stats = server.state.stats.view(0, 0);
+    assert!(
+        stats.identify_refused >= 500,
+        "the server refused its patience (10 × the burst) before disconnecting: {}",
+        stats.identify_refused
+    );
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}

@@ -139,7 +139,9 @@ impl Bench {
                 .server(&self.bin("server"))
                 .args(["--bind", &free_port()?.to_string()])
                 .args(["--log", "warn"])
-                .args(["--max-connections", MAX_CONNECTIONS]),
+                .args(["--max-connections", MAX_CONNECTIONS])
+                // S1/S2 measure the identify path itself: no per-socket limit.
+                .args(["--identify-rate", "0"]),
             &self.logs.join(format!("ours-{tag}.log")),
         )
     }

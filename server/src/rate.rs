@@ -1,0 +1,138 @@
+//! A per-socket limit on `identify`: a token bucket, and a way out for
+//! sockets that keep flooding.
+//!
+//! A person renames a few times a minute at most; a script can send 10,000
+//! identifies a second over one socket, each costing the server a parse, the
+//! name rules and a registry update. Within the limit nothing changes; above
+//! it the sender gets a `rate_limited` error ack (cheap: no name rules, no
+//! registry), and a socket that goes on sending after
+//! [`Verdict::Disconnect`]'s threshold is disconnected, so a flood costs
+//! the server a bounded amount of work before it ends.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The limit: a sustained rate and a burst. `per_sec == 0` turns it off
+/// (the throughput benchmark measures the identify path itself).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub per_sec: u32,
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// Refusals in a row after which the socket is disconnected.
+    fn patience(&self) -> u32 {
+        self.burst.saturating_mul(10).max(100)
+    }
+}
+
+/// What to do with one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    /// Answer `rate_limited`, keep the socket.
+    Refuse,
+    /// It keeps flooding: answer nothing more and disconnect it.
+    Disconnect,
+}
+
+/// One socket's bucket (in its extensions).
+#[derive(Debug)]
+pub struct Bucket {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    tokens: f64,
+    last: Instant,
+    refused_in_a_row: u32,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub fn new(limit: RateLimit, now: Instant) -> Self {
+        Bucket {
+            state: Mutex::new(State {
+                tokens: f64::from(limit.burst),
+                last: now,
+                refused_in_a_row: 0,
+            }),
+        }
+    }
+
+    /// Takes a token for one event at `now`.
+    pub fn check(&self, limit: RateLimit, now: Instant) -> Verdict {
+        if limit.per_sec == 0 {
+            return Verdict::Allow;
+        }
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
+        s.last = now;
+        s.tokens = (s.tokens + elapsed * f64::from(limit.per_sec)).min(f64::from(limit.burst));
+        if s.tokens >= 1.0 {
+            s.tokens -= 1.0;
+            s.refused_in_a_row = 0;
+            return Verdict::Allow;
+        }
+        s.refused_in_a_row = s.refused_in_a_row.saturating_add(1);
+        if s.refused_in_a_row > limit.patience() {
+            Verdict::Disconnect
+        } else {
+            Verdict::Refuse
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const LIMIT: RateLimit = RateLimit {
+        per_sec: 10,
+        burst: 20,
+    };
+
+    #[test]
+    fn a_burst_passes_then_the_rate_refills() {
+        let t0 = Instant::now();
+        let bucket = Bucket::new(LIMIT, t0);
+        for i in 0..20 {
+            assert_eq!(bucket.check(LIMIT, t0), Verdict::Allow, "event {i}");
+        }
+        assert_eq!(bucket.check(LIMIT, t0), Verdict::Refuse);
+        // 100 ms later one token is back, not more.
+        let t1 = t0 + Duration::from_millis(100);
+        assert_eq!(bucket.check(LIMIT, t1), Verdict::Allow);
+        assert_eq!(bucket.check(LIMIT, t1), Verdict::Refuse);
+        // After a quiet second and more, at most the burst again.
+        let t2 = t1 + Duration::from_secs(60);
+        let allowed = (0..100)
+            .filter(|_| bucket.check(LIMIT, t2) == Verdict::Allow)
+            .count();
+        assert_eq!(allowed, 20);
+    }
+
+    #[test]
+    fn a_flood_ends_in_a_disconnect() {
+        let t0 = Instant::now();
+        let bucket = Bucket::new(LIMIT, t0);
+        let verdicts: Vec<Verdict> = (0..1000).map(|_| bucket.check(LIMIT, t0)).collect();
+        let refused = verdicts.iter().filter(|v| **v == Verdict::Refuse).count();
+        assert_eq!(refused, 200, "patience: 10 × the burst");
+        assert_eq!(verdicts[20 + 200], Verdict::Disconnect);
+    }
+
+    #[test]
+    fn zero_means_unlimited() {
+        let off = RateLimit {
+            per_sec: 0,
+            burst: 0,
+        };
+        let t0 = Instant::now();
+        let bucket = Bucket::new(off, t0);
+        assert!((0..10_000).all(|_| bucket.check(off, t0) == Verdict::Allow));
+    }
+}
