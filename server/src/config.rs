@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "ISS_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
+    /// A connection the server has not answered anything within this many
+    /// seconds (its request never completed: slowloris) is closed.
+    #[arg(long, env = "ISS_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    pub handshake_timeout_secs: u64,
+
     /// How long after a disconnect a client may resume its session (id and
     /// name) with its resume token, in seconds.
     #[arg(long, env = "ISS_RESUME_TTL_SECS", default_value_t = 600)]
@@ -97,6 +102,7 @@ impl Config {
             presence_window_ms: 100,
             shutdown_grace_secs: 10,
             max_connections: 10_000,
+            handshake_timeout_secs: 10,
             resume_ttl_secs: 600,
             identify_rate: 10,
             identify_burst: 50,
@@ -120,6 +126,10 @@ impl Config {
             per_sec: self.identify_rate,
             burst: self.identify_burst.max(1),
         }
+    }
+
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_secs(self.handshake_timeout_secs.max(1))
     }
 
     pub fn resume_ttl(&self) -> Duration {

@@ -169,7 +169,8 @@ pub async fn spawn(
             tracing::debug!(%err, "could not set TCP_NODELAY");
         }
     });
-    let listener = limit::Limited::new(listener, config.max_connections);
+    let listener =
+        limit::Limited::new(listener, config.max_connections, config.handshake_timeout());
     let ticker = state
         .fanout
         .clone()

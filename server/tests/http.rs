@@ -158,3 +158,62 @@ async fn the_connection_limit_refuses_with_503_and_frees_slots() {
     assert_eq!(status, 200);
     server.shutdown().await.unwrap();
 }
+
+/// Slowloris: a request head that never completes is closed after the
+/// handshake timeout, while a head that arrives in pieces in time is served.
+#[tokio::test]
+async fn an_unfinished_request_is_closed_after_the_handshake_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_with(|c| c.handshake_timeout_secs = 1).await;
+    let addr = server.addr;
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = common::within(
+        "the server to close the slow client",
+        slow.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(closed.is_ok() || closed.is_err(), "EOF or reset");
+    assert!(
+        rest.is_empty(),
+        "no answer: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "not before the timeout"
+    );
+
+    // A websocket whose head completed in time stays open past the timeout.
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    use futures_util::{SinkExt, StreamExt};
+    ws.send(tokio_tungstenite::tungstenite::Message::text("40/iss,"))
+        .await
+        .unwrap();
+    let joined = common::within("the namespace CONNECT ack", async {
+        while let Some(Ok(message)) = ws.next().await {
+            if message.to_text().is_ok_and(|t| t.starts_with("40/iss,")) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        joined,
+        "the websocket still works after the handshake timeout"
+    );
+
+    let (status, _) = get(addr, "/healthz", "").await;
+    assert_eq!(status, 200);
+    server.shutdown().await.unwrap();
+}

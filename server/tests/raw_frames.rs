@@ -470,3 +470,62 @@ async fn an_identify_flood_is_rate_limited_then_disconnected() {
     bystander.disconnect().await;
     server.shutdown().await.unwrap();
 }
+
+/// Engine.IO handshakes we do not speak: no `EIO`, `EIO=3` (Socket.IO 2.x
+/// clients), an unknown transport. Each gets an HTTP error; nobody else notices.
+#[tokio::test]
+async fn handshakes_without_eio_4_are_refused() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    for (case, path) in [
+        ("no EIO", "/socket.io/?transport=polling"),
+        ("EIO=3", "/socket.io/?EIO=3&transport=polling"),
+        ("EIO=5", "/socket.io/?EIO=5&transport=polling"),
+        (
+            "unknown transport",
+            "/socket.io/?EIO=4&transport=carrier-pigeon",
+        ),
+        (
+            "websocket without upgrade",
+            "/socket.io/?EIO=4&transport=websocket",
+        ),
+    ] {
+        let (status, response) = get(server.addr, path, "").await;
+        println!("{case}: {status}");
+        assert!((400..500).contains(&status), "{case}: {response}");
+        assert_unharmed(server.addr, &bystander, case).await;
+    }
+    assert_eq!(server.state.registry.connected(), 1, "only the bystander");
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+/// An event this server does not know, with an ack: a clear error, the
+/// connection stays.
+#[tokio::test]
+async fn unknown_events_get_an_error_ack() {
+    let server = start_server().await;
+    let mut raw = Raw::join(server.addr).await;
+    raw.send_sio(Packet::Event {
+        nsp: NAMESPACE.into(),
+        id: Some(5),
+        name: "launch_missiles".into(),
+        args: vec![json!(1)],
+    })
+    .await;
+    let reply = loop {
+        match raw.next_sio().await.expect("an ack") {
+            Packet::Ack { id: 5, args, .. } => break IdentifyAck::from_args(&args),
+            _ => continue,
+        }
+    };
+    match reply {
+        Ok(IdentifyAck::Err(e)) => {
+            assert_eq!(e.code, shared::events::ErrorCode::UnknownEvent);
+            assert!(e.message.contains("launch_missiles"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(raw.outcome().await, Outcome::StillWorks);
+    server.shutdown().await.unwrap();
+}
