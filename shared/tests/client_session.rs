@@ -531,3 +531,43 @@ fn unreadable_ack_reply_is_a_bad_reply_error() {
     let out = h.recv(&format!("43/iss,{}[42]", id.0));
     assert!(matches!(&acks(&out)[..], [(got, Err(AckError::BadReply(_)))] if *got == id));
 }
+
+/// A server that accepts the websocket but never sends the Engine.IO open
+/// packet: each attempt times out after `join_timeout_ms`, then the client
+/// backs off (growing delays, capped at 5 s) and tries again, forever.
+#[test]
+fn a_server_that_never_sends_open_is_retried_with_backoff() {
+    let mut h = Harness::default();
+    let first = h.drain();
+    assert!(first.contains(&Output::OpenTransport), "{first:?}");
+    // The transport "opens" each time, but not a byte arrives: two minutes.
+    let out = h.run_timers_until(120_000);
+    let opens = out.iter().filter(|o| **o == Output::OpenTransport).count();
+    let closes = out.iter().filter(|o| **o == Output::CloseTransport).count();
+    // (lost at, delay) of every failed attempt.
+    let losses: Vec<(u64, u64)> = states(&out)
+        .into_iter()
+        .filter_map(|s| match s {
+            ConnectionState::Reconnecting {
+                delay_ms,
+                retry_at_ms,
+                ..
+            } => Some((retry_at_ms - delay_ms, delay_ms)),
+            _ => None,
+        })
+        .collect();
+    let join = ClientConfig::default().join_timeout_ms;
+    assert!(losses.len() >= 6, "{losses:?}");
+    assert_eq!(closes, losses.len(), "each attempt is closed once");
+    assert!(opens >= losses.len() - 1, "and retried: {opens} opens");
+    assert_eq!(losses[0].0, join, "the first attempt gives up at the join timeout");
+    for pair in losses.windows(2) {
+        let ((lost, delay), (next_lost, _)) = (pair[0], pair[1]);
+        assert_eq!(next_lost, lost + delay + join, "wait, retry, time out: {losses:?}");
+    }
+    let delays: Vec<u64> = losses.iter().map(|l| l.1).collect();
+    assert!(delays.iter().all(|d| *d <= 5_000), "capped: {delays:?}");
+    assert!(delays[0] < delays[2], "growing: {delays:?}");
+    // And when a server finally answers, it joins.
+    h.join(NODE_OPEN);
+}
