@@ -8,11 +8,13 @@
 //! - [`crowd`]: many identified clients at once, for S3 and S4;
 //! - [`hold`]: scenario S3, thousands of connections held through heartbeats;
 //! - [`fanout`]: scenario S4, one presence change reaching everyone;
+//! - [`fault`]: page-like clients through a server kill or restart;
 //! - [`report`]: latency histogram, per-client counts, CPU and memory.
 
 pub mod closed_loop;
 pub mod crowd;
 pub mod fanout;
+pub mod fault;
 pub mod hold;
 pub mod open_loop;
 pub mod report;

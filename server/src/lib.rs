@@ -178,10 +178,16 @@ pub async fn spawn(
     let grace = config.shutdown_grace();
     let closing_io = io.clone();
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
+    let (closing_tx, closing_rx) = oneshot::channel::<JoinHandle<()>>();
     let shutdown = async move {
         signal.await;
-        tracing::info!("shutting down: closing every socket");
-        closing_io.close().await;
+        tracing::info!("shutting down: no new connections; closing every socket");
+        // Stop accepting first (this future completing does that), *then*
+        // tell everyone: a client that reconnects quickly must find the door
+        // closed (and retry until the next process is up), not slip into a
+        // server that is about to exit.
+        let closing = tokio::spawn(async move { closing_io.close().await });
+        let _ = closing_tx.send(closing);
         let _ = drained_tx.send(());
     };
     let serve = axum::serve(listener, router).with_graceful_shutdown(shutdown);
@@ -193,6 +199,13 @@ pub async fn spawn(
                 Ok(())
             }
         };
+        // Websockets are no longer hyper's to wait for: make sure every
+        // socket was told before the process may exit (within the grace).
+        if let Ok(closing) = closing_rx.await {
+            if tokio::time::timeout(grace, closing).await.is_err() {
+                tracing::warn!(?grace, "not every socket was told in time");
+            }
+        }
         ticker.abort();
         result
     });

@@ -560,10 +560,17 @@ fn a_server_that_never_sends_open_is_retried_with_backoff() {
     assert!(losses.len() >= 6, "{losses:?}");
     assert_eq!(closes, losses.len(), "each attempt is closed once");
     assert!(opens >= losses.len() - 1, "and retried: {opens} opens");
-    assert_eq!(losses[0].0, join, "the first attempt gives up at the join timeout");
+    assert_eq!(
+        losses[0].0, join,
+        "the first attempt gives up at the join timeout"
+    );
     for pair in losses.windows(2) {
         let ((lost, delay), (next_lost, _)) = (pair[0], pair[1]);
-        assert_eq!(next_lost, lost + delay + join, "wait, retry, time out: {losses:?}");
+        assert_eq!(
+            next_lost,
+            lost + delay + join,
+            "wait, retry, time out: {losses:?}"
+        );
     }
     let delays: Vec<u64> = losses.iter().map(|l| l.1).collect();
     assert!(delays.iter().all(|d| *d <= 5_000), "capped: {delays:?}");

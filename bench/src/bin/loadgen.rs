@@ -5,6 +5,8 @@
 //! loadgen --scenario s2 --addr … --clients 1000 --rate 20000 --seconds 20
 //! loadgen --scenario s3 --addr … --clients 9500 --seconds 60     (prints a `ready` line first)
 //! loadgen --scenario s4 --addr … --clients 10000
+//! loadgen --scenario fault --addr … --clients 1000 --seconds 30   (ready line, then waits
+//!         for the server to die and everyone to be back, at most --seconds after the loss)
 //!         [--sources 127.0.0.2,127.0.0.3] [--server-pid PID]
 //! ```
 
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bench::closed_loop::Target;
-use bench::{closed_loop, fanout, hold, open_loop};
+use bench::{closed_loop, fanout, fault, hold, open_loop};
 use serde::Serialize;
 
 /// Everything the flags can say; each scenario takes what it needs.
@@ -93,8 +95,22 @@ async fn run(a: Args) -> ExitCode {
             .await;
             print(&s, s.missed == 0 && s.saw > 0 && s.connect_failed == 0)
         }
+        "fault" => {
+            let plan = fault::Plan {
+                addr: a.addr,
+                clients: a.clients,
+                sources: a.sources,
+                limit: a.duration,
+            };
+            let s = fault::run(plan, |ready| println!(r#"{{"ready":{ready}}}"#)).await;
+            let ok = s.ready == s.clients
+                && s.back == s.ready
+                && s.server_identified == Some(s.back as u64)
+                && s.first_error.is_none();
+            print(&s, ok)
+        }
         other => {
-            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3 or s4");
+            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3, s4 or fault");
             ExitCode::from(2)
         }
     }

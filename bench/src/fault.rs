@@ -1,0 +1,309 @@
+//! Fault scenario: the server dies (SIGKILL) or restarts (SIGTERM) under
+//! load, and every client must come back by itself.
+//!
+//! Unlike the other scenarios, these clients behave exactly like the page:
+//! the shared [`Session`] reconnects with its backoff (jitter spreads the
+//! herd), and the shared [`Identity`] identifies again after every
+//! `connected`. The generator prints `{"ready":N}` once all are identified;
+//! the driver (`cargo xtask bench`/the fault test) then kills or stops the
+//! server and starts a new one on the same port. The summary says when the
+//! first client lost its connection and when each was identified again, in
+//! Unix milliseconds, so the driver can measure from its own restart.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use shared::client::identity::IDENTIFY_TIMEOUT_MS;
+use shared::client::{ClientConfig, ConnectionState, Identity, Output, Session};
+use shared::events::{Ack, IdentifyAck, ServerEvent};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::report::own_cpu_secs;
+use crate::shell::{connect, Ws, SOCKET_PATH};
+
+/// One fault run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub addr: SocketAddr,
+    pub clients: usize,
+    pub sources: Vec<IpAddr>,
+    /// How long to wait, after the first loss, for everyone to be back.
+    pub limit: Duration,
+}
+
+/// What a fault run measured, printed as one JSON line.
+#[derive(Debug, Serialize)]
+pub struct FaultSummary {
+    pub clients: usize,
+    /// Identified before the fault.
+    pub ready: usize,
+    /// Lost their connection, and of those, identified again in time.
+    pub lost: usize,
+    pub back: usize,
+    pub first_loss_unix_ms: Option<u64>,
+    pub last_back_unix_ms: Option<u64>,
+    /// Per client, from the first loss anywhere to its identify ack.
+    pub back_p50_ms: f64,
+    pub back_p100_ms: f64,
+    /// How spread the reconnects were: the largest number of clients that
+    /// reconnected within any 100 ms (a herd would be all of them).
+    pub most_back_in_100ms: usize,
+    /// What the (new) server says once everyone is back: sessions with a
+    /// name, which must equal `back` (nobody lost, nobody twice).
+    pub server_identified: Option<u64>,
+    pub first_error: Option<String>,
+    /// Where the first few clients that did not come back were stuck.
+    pub stuck: Vec<String>,
+    pub generator_cpu_secs: f64,
+}
+
+/// Shared counts, read by the run while the clients work.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Identified for the first time.
+    ready: AtomicUsize,
+    /// Lost their connection after that.
+    lost: AtomicUsize,
+    /// Identified again after a loss.
+    back: AtomicUsize,
+}
+
+/// One client's timeline, Unix ms.
+#[derive(Debug, Default)]
+struct Timeline {
+    lost: Option<u64>,
+    back: Option<u64>,
+    error: Option<String>,
+    /// Where a client that never came back was stuck.
+    last_state: String,
+}
+
+/// Runs until every ready client is back after a loss (or `plan.limit`
+/// after the first loss; or 10 minutes without any fault).
+pub async fn run(plan: Plan, on_ready: impl FnOnce(usize)) -> FaultSummary {
+    let counts = Arc::new(Counts::default());
+    let (stop, stop_rx) = watch::channel(false);
+    let tasks: Vec<_> = (0..plan.clients)
+        .map(|i| {
+            let source = (!plan.sources.is_empty()).then(|| plan.sources[i % plan.sources.len()]);
+            let (counts, stop_rx, addr) = (counts.clone(), stop_rx.clone(), plan.addr);
+            tokio::spawn(async move { client(addr, source, i, &counts, stop_rx).await })
+        })
+        .collect();
+    let started = Instant::now();
+    while counts.ready.load(Ordering::Relaxed) < plan.clients
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ready_count = counts.ready.load(Ordering::Relaxed);
+    on_ready(ready_count);
+    let mut first_loss_seen: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if counts.back.load(Ordering::Relaxed) >= ready_count {
+            break;
+        }
+        if counts.lost.load(Ordering::Relaxed) > 0 {
+            if first_loss_seen.get_or_insert_with(Instant::now).elapsed() > plan.limit {
+                break;
+            }
+        } else if started.elapsed() > Duration::from_secs(600) {
+            break;
+        }
+    }
+    let server_identified = identified_on(plan.addr).await;
+    let _ = stop.send(true);
+    let mut timelines = Vec::new();
+    for task in tasks {
+        timelines.push(task.await.unwrap_or_else(|e| Timeline {
+            error: Some(format!("task panicked: {e}")),
+            ..Timeline::default()
+        }));
+    }
+    let mut summary = summarise(plan.clients, ready_count, &timelines);
+    summary.server_identified = server_identified;
+    summary
+}
+
+/// `identified` from the server's `/api/stats` (a plain HTTP/1.1 GET).
+async fn identified_on(addr: SocketAddr) -> Option<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fetch = async {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request =
+            format!("GET /api/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.ok()?;
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.ok()?;
+        let body = response.split_once("\r\n\r\n")?.1;
+        let stats: serde_json::Value = serde_json::from_str(body).ok()?;
+        stats["identified"].as_u64()
+    };
+    tokio::time::timeout(Duration::from_secs(5), fetch)
+        .await
+        .ok()?
+}
+
+fn summarise(clients: usize, ready: usize, timelines: &[Timeline]) -> FaultSummary {
+    let first_loss = timelines.iter().filter_map(|t| t.lost).min();
+    let mut backs: Vec<u64> = timelines.iter().filter_map(|t| t.back).collect();
+    backs.sort_unstable();
+    let since = |at: u64| first_loss.map_or(f64::NAN, |l| at.saturating_sub(l) as f64);
+    let most_in_100ms = backs
+        .iter()
+        .enumerate()
+        .map(|(i, at)| backs[i..].iter().take_while(|b| **b < at + 100).count())
+        .max()
+        .unwrap_or(0);
+    FaultSummary {
+        clients,
+        ready,
+        lost: timelines.iter().filter(|t| t.lost.is_some()).count(),
+        back: backs.len(),
+        first_loss_unix_ms: first_loss,
+        last_back_unix_ms: backs.last().copied(),
+        back_p50_ms: backs.get(backs.len() / 2).map_or(f64::NAN, |b| since(*b)),
+        back_p100_ms: backs.last().map_or(f64::NAN, |b| since(*b)),
+        most_back_in_100ms: most_in_100ms,
+        server_identified: None,
+        first_error: timelines.iter().find_map(|t| t.error.clone()),
+        stuck: timelines
+            .iter()
+            .filter(|t| t.back.is_none())
+            .take(3)
+            .map(|t| t.last_state.clone())
+            .collect(),
+        generator_cpu_secs: own_cpu_secs(),
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// One page-like client until `stop`: reconnects, re-identifies, records.
+async fn client(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+    index: usize,
+    counts: &Counts,
+    mut stop: watch::Receiver<bool>,
+) -> Timeline {
+    let epoch = Instant::now();
+    let now = || epoch.elapsed().as_millis() as u64;
+    let config = ClientConfig {
+        seed: 0x9e37_79b9_7f4a_7c15 ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
+        ..ClientConfig::default()
+    };
+    let mut session = Session::new(config, now());
+    let name = format!("fault{index}");
+    let mut identity = Identity::new(Some(name.clone()));
+    let mut ws: Option<Ws> = None;
+    let mut timeline = Timeline::default();
+    let mut identified_once = false;
+    loop {
+        while let Some(output) = session.poll_output() {
+            match output {
+                Output::OpenTransport => {
+                    ws = connect(addr, source, SOCKET_PATH).await.ok();
+                    if ws.is_none() {
+                        session.handle_transport_closed(now());
+                    }
+                }
+                Output::Send(frame) => {
+                    let sent = match ws.as_mut() {
+                        Some(w) => w.send(Message::text(frame)).await.is_ok(),
+                        None => false,
+                    };
+                    if !sent {
+                        ws = None;
+                        session.handle_transport_closed(now());
+                    }
+                }
+                Output::CloseTransport => ws = None,
+                Output::State(state) if !matches!(state, ConnectionState::Connected) => {
+                    identity.on_disconnected();
+                    if identified_once && timeline.lost.is_none() {
+                        timeline.lost = Some(unix_ms());
+                        counts.lost.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Output::Event(ServerEvent::Connected(payload)) => {
+                    let id = payload.map(|c| c.uuid);
+                    if let Some(event) = identity.on_connected(id) {
+                        match session.emit_with_ack(now(), event, IDENTIFY_TIMEOUT_MS) {
+                            Ok(ack) => identity.sent(ack, name.clone()),
+                            Err(e) => {
+                                timeline.error.get_or_insert_with(|| e.to_string());
+                            }
+                        }
+                    }
+                }
+                Output::Ack { id, result } => {
+                    let reply = match &result {
+                        Ok(Ack::Identify(reply)) => Ok(reply),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let accepted = matches!(reply, Ok(IdentifyAck::Ok { .. }));
+                    if identity.on_ack(id, reply) && accepted {
+                        if !identified_once {
+                            identified_once = true;
+                            counts.ready.fetch_add(1, Ordering::Relaxed);
+                        } else if timeline.lost.is_some() && timeline.back.is_none() {
+                            timeline.back = Some(unix_ms());
+                            counts.back.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if *stop.borrow() {
+            timeline.last_state = format!(
+                "{:?}, {:?}, lost {:?}, ws {}",
+                session.state(),
+                identity.me(),
+                timeline.lost,
+                ws.is_some()
+            );
+            return timeline;
+        }
+        let wait = session
+            .next_timeout()
+            .map(|at| Duration::from_millis(at.saturating_sub(now())))
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            message = next_message(&mut ws) => match message {
+                Some(Message::Text(text)) => session.handle_text(now(), &text),
+                Some(Message::Binary(_)) => session.handle_binary(now()),
+                Some(_) => {}
+                None => {
+                    ws = None;
+                    session.handle_transport_closed(now());
+                }
+            },
+            _ = tokio::time::sleep(wait) => session.handle_timeout(now()),
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// The next message of the websocket, if there is one; never returns while
+/// there is no websocket (the timer or the stop signal wins).
+async fn next_message(ws: &mut Option<Ws>) -> Option<Message> {
+    match ws {
+        Some(ws) => match ws.next().await {
+            Some(Ok(message)) => Some(message),
+            _ => None,
+        },
+        None => std::future::pending().await,
+    }
+}
