@@ -186,6 +186,12 @@ async fn s4_reload_keeps_the_name() {
             Ok((w.stats("identified").await == 1 && w.stats("connected").await == 1).then_some(()))
         })
         .await;
+        // The same session came back, by its resume token (sessionStorage).
+        assert_eq!(
+            w.stats("resumed").await,
+            1,
+            "the reload resumed the session"
+        );
     })
     .await;
 }
@@ -242,6 +248,29 @@ async fn s6_a_name_set_while_the_server_is_down_arrives_when_it_is_back() {
         wait_me(&ada, "You are Grace").await;
         let names = watcher.online_names().await.unwrap();
         assert!(!names.contains(&"Ada".to_owned()), "{names:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s7_thirty_seconds_without_a_server_then_everyone_is_back() {
+    scenario(|w| async move {
+        let (ada, watcher) = ada_and_a_watcher(&w).await;
+        kill_and_see_reconnecting(&w, &ada).await;
+        // A long outage: the page keeps retrying (backoff capped at 5 s).
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        ada.wait_text("[data-testid=status]", "still reconnecting", |t| {
+            t.starts_with("Reconnecting")
+        })
+        .await;
+        w.server.lock().await.restart().await;
+        wait_connected(&ada).await;
+        wait_me(&ada, "You are Ada").await;
+        watcher.wait_online("Ada", true).await;
+        eventually("both sessions back after the outage", || async {
+            Ok((w.stats("connected").await == 2 && w.stats("identified").await == 1).then_some(()))
+        })
+        .await;
     })
     .await;
 }

@@ -31,7 +31,10 @@ pub async fn on_connect(
         .and_then(|auth| auth.resume)
         .and_then(|token| app.resume.resume(&token, Instant::now()));
     let (session, name) = match resumed {
-        Some(back) => (back.session, back.name),
+        Some(back) => {
+            app.stats.session_resumed();
+            (back.session, back.name)
+        }
         // uuid v7: time-ordered like the original's uuid1, without a MAC address.
         None => (SessionId(Uuid::now_v7().to_string()), None),
     };

@@ -11,6 +11,7 @@ use serde::Serialize;
 pub struct Stats {
     identify_events: AtomicU64,
     identify_refused: AtomicU64,
+    resumed: AtomicU64,
 }
 
 impl Stats {
@@ -20,6 +21,10 @@ impl Stats {
 
     pub fn identify_was_refused(&self) {
         self.identify_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn session_resumed(&self) {
+        self.resumed.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn identify_events(&self) -> u64 {
@@ -38,6 +43,8 @@ pub struct StatsView {
     pub identify_events: u64,
     /// Of those, how many were refused.
     pub identify_refused: u64,
+    /// Sessions brought back with a resume token since start.
+    pub resumed: u64,
 }
 
 impl Stats {
@@ -47,6 +54,7 @@ impl Stats {
             identified,
             identify_events: self.identify_events.load(Ordering::Relaxed),
             identify_refused: self.identify_refused.load(Ordering::Relaxed),
+            resumed: self.resumed.load(Ordering::Relaxed),
         }
     }
 }

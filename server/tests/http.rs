@@ -66,7 +66,7 @@ async fn stats_count_sessions_and_identifies() {
     let stats: serde_json::Value = serde_json::from_str(body(&response)).unwrap();
     assert_eq!(
         stats,
-        serde_json::json!({"connected": 1, "identified": 1, "identify_events": 2, "identify_refused": 1})
+        serde_json::json!({"connected": 1, "identified": 1, "identify_events": 2, "identify_refused": 1, "resumed": 0})
     );
     client.disconnect().await;
     server.shutdown().await.unwrap();

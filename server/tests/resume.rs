@@ -115,6 +115,7 @@ async fn a_token_brings_back_the_session_and_its_name_once() {
     assert_ne!(replay.connected.uuid, session);
     let again = join(server.addr, with_token(&next)).await;
     assert_eq!(again.connected.uuid, session);
+    assert_eq!(state.stats.view(0, 0).resumed, 2, "counted in /api/stats");
     server.shutdown().await.unwrap();
 }
 
