@@ -448,6 +448,17 @@ impl Server {
         }
     }
 
+    /// SIGKILL, as a crash would: no goodbye to anyone.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits up to `grace` for it to drain and exit.
+    pub(crate) fn terminate(&mut self, grace: Duration) {
+        stop(&mut self.child, grace);
+    }
+
     /// The process id (for /proc: CPU time, peak memory).
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()

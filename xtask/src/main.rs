@@ -4,10 +4,14 @@
 //! - `test`: formatting, lints and every test; fails if any of them fails or
 //!   if no test ran at all.
 //! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
-//! - `bench`, `payload`: benchmark scenarios S1 and S5.
+//! - `bench`, `payload`: the benchmark scenarios (S1–S5, S5 alone).
+//! - `fault`: kill and restart the server under load; everyone comes back.
+//! - `fuzz`: the cargo-fuzz targets of the wire code (nightly).
 
 mod bench;
 mod chart;
+mod fault;
+mod fuzz;
 mod interop;
 mod payload;
 mod proc;
@@ -34,13 +38,21 @@ commands:
            http://127.0.0.1:8080 (the server stops when trunk does)
   size     build the page for release (skip with --no-build) and print the
            raw/gzip/brotli size of every file it loads, against the budget
-  bench    S1 throughput/latency side by side: our server, node socket.io,
-           Flask-SocketIO and a raw websocket echo (release builds, pinned
-           CPUs; writes bench/results/s1.md). --quick: a smoke run
+  bench    benchmark scenarios S1–S5 side by side: our server, node
+           socket.io, Flask-SocketIO and a raw websocket echo (release
+           builds, pinned CPUs, ≈ 7 min; writes bench/results/latest.md,
+           latest.json and latency.svg). --quick: a smoke run
+  fault    kill -9 and SIGTERM the server under 1,000 identified clients
+           (--clients N) and restart it: everyone must be back within 10 s
   payload  S5: the built page's first-load bytes (gzip -9, brotli) next to
            the original AngularJS 1.4.8 + socket.io.js 1.4.4, fetched with
            npm pack (needs dist/ from `cargo xtask size`; writes
            bench/results/s5.md)
+  fuzz     every cargo-fuzz target in fuzz/ (Engine.IO, Socket.IO, typed
+           events, the client session) for --seconds N each (default 60),
+           seeded from fuzz/seeds/; prints executions, coverage and crashes
+           and fails on a crash. Installs cargo-fuzz 0.13.2; needs nightly.
+           Name targets to run only those: cargo xtask fuzz session
 ";
 
 fn main() -> ExitCode {
@@ -53,7 +65,9 @@ fn main() -> ExitCode {
         Some("dev") => serve::dev(&args[1..]),
         Some("size") => size::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("fault") => fault::run(&args[1..]),
         Some("payload") => payload::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -12,7 +12,9 @@
 //! 5. end to end: the release page (trunk) served by the server process, in
 //!    Chromium over WebDriver (`cargo test -p e2e`), one scenario at a time;
 //! 6. the interop matrix against the real peers (`cargo xtask interop`);
-//! 7. a smoke run of the benchmark (`cargo xtask bench --quick`), so the
+//! 7. the fault tests (`cargo xtask fault`): SIGKILL and SIGTERM under 1,000
+//!    identified clients, everyone back within 10 s of the restart;
+//! 8. a smoke run of the benchmark (`cargo xtask bench --quick`), so the
 //!    load generator cannot rot.
 
 use std::io::{BufRead, BufReader};
@@ -75,6 +77,8 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     let e2e = end_to_end()?;
     println!("xtask: ── interop matrix");
     crate::interop::matrix()?;
+    println!("xtask: ── fault tests");
+    crate::fault::run(&[])?;
     println!("xtask: ── benchmark smoke run");
     crate::bench::run(&["--quick".to_owned()])?;
     if native.passed == 0 || browser.passed == 0 || e2e.passed == 0 {

@@ -1,0 +1,63 @@
+//! Engine.IO: a text frame, and the same bytes as an HTTP long-polling body.
+//!
+//! Invariants: decoding never panics; a decoded packet re-encodes to a frame
+//! that decodes to the same packet, keeps its type digit, and keeps ping,
+//! pong and message data byte for byte; a body decodes packet by packet, and
+//! a body whose packets all decode round-trips through `encode_payload`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use shared::engineio::{
+    decode_payload, encode_payload, EngineError, EnginePacket, RECORD_SEPARATOR,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    frame(text);
+    payload(text);
+});
+
+fn frame(text: &str) {
+    let packet = match EnginePacket::decode(text) {
+        Ok(packet) => packet,
+        Err(EngineError::Empty) => return assert!(text.is_empty()),
+        Err(_) => return assert!(!text.is_empty()),
+    };
+    let encoded = packet.encode();
+    assert_eq!(
+        EnginePacket::decode(&encoded).as_ref(),
+        Ok(&packet),
+        "{text:?} re-encoded as {encoded:?}"
+    );
+    assert_eq!(encoded.chars().next(), text.chars().next());
+    if matches!(
+        packet,
+        EnginePacket::Ping(_) | EnginePacket::Pong(_) | EnginePacket::Message(_)
+    ) {
+        assert_eq!(encoded, text);
+    }
+}
+
+fn payload(body: &str) {
+    let results = decode_payload(body);
+    let frames: Vec<&str> = body.split(RECORD_SEPARATOR).collect();
+    assert_eq!(results.len(), frames.len());
+    for (result, frame) in results.iter().zip(&frames) {
+        assert_eq!(result, &EnginePacket::decode(frame));
+    }
+    let Ok(packets) = results.into_iter().collect::<Result<Vec<_>, _>>() else {
+        return;
+    };
+    let encoded = encode_payload(&packets);
+    let again = decode_payload(&encoded);
+    assert_eq!(
+        again.len(),
+        packets.len(),
+        "{body:?} re-encoded as {encoded:?}"
+    );
+    for (decoded, packet) in again.into_iter().zip(packets) {
+        assert_eq!(decoded, Ok(packet), "{body:?} re-encoded as {encoded:?}");
+    }
+}

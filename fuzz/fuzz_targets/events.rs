@@ -1,0 +1,110 @@
+//! Typed events: the JSON a Socket.IO EVENT or ACK carries.
+//!
+//! The input is JSON text. As an event array it goes through
+//! `ServerEvent::from_array` and `ClientEvent::from_array`; as ACK arguments
+//! through `IdentifyAck::from_args` and `Ack::decode`; as a CONNECT payload
+//! through `ResumeAuth`. Invariants: nothing panics; whatever decodes
+//! re-encodes to JSON that decodes to the same value; an identify name the
+//! server accepts is accepted again unchanged (the rules are idempotent); and
+//! the `Debug` of `connected` does not depend on its resume token.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::events::{
+    wire, Ack, ClientEvent, Connected, IdentifyAck, ResumeAuth, ResumeToken, ServerEvent,
+};
+use shared::names::{validate_name, validate_normalised};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    server_event(&value);
+    client_event(&value);
+    resume_auth(&value);
+    if let Value::Array(items) = &value {
+        acks(wire::IDENTIFY, items);
+        if let [Value::String(name), args @ ..] = items.as_slice() {
+            acks(name, args);
+        }
+    }
+});
+
+fn server_event(value: &Value) {
+    let Ok(event) = ServerEvent::from_array(value) else {
+        return;
+    };
+    assert_eq!(value.get(0).and_then(Value::as_str), Some(event.name()));
+    let array = event.to_array();
+    assert_eq!(
+        ServerEvent::from_array(&array).as_ref(),
+        Ok(&event),
+        "{array}"
+    );
+    if let ServerEvent::Connected(Some(connected)) = &event {
+        let other = Connected {
+            resume: connected
+                .resume
+                .as_ref()
+                .map(|_| ResumeToken("something else".to_owned())),
+            ..connected.clone()
+        };
+        assert_eq!(format!("{connected:?}"), format!("{other:?}"));
+    }
+}
+
+fn client_event(value: &Value) {
+    let Ok(event) = ClientEvent::from_array(value) else {
+        return;
+    };
+    let array = event.to_array();
+    assert_eq!(
+        ClientEvent::from_array(&array).as_ref(),
+        Ok(&event),
+        "{array}"
+    );
+    let ClientEvent::Identify { name } = &event;
+    if let Ok(stored) = validate_name(name) {
+        assert_eq!(validate_name(&stored).as_ref(), Ok(&stored), "{name:?}");
+        assert_eq!(
+            validate_normalised(&stored).as_ref(),
+            Ok(&stored),
+            "{name:?}"
+        );
+    }
+}
+
+fn resume_auth(value: &Value) {
+    let Ok(auth) = ResumeAuth::deserialize(value) else {
+        return;
+    };
+    let json = auth.to_json();
+    assert!(json.is_object(), "{json}");
+    assert_eq!(ResumeAuth::deserialize(&json).ok().as_ref(), Some(&auth));
+}
+
+/// `args` as the arguments of an ACK to the event `event`.
+fn acks(event: &str, args: &[Value]) {
+    let decoded = Ack::decode(event, args);
+    if event != wire::IDENTIFY {
+        return assert!(decoded.is_err());
+    }
+    let identify = IdentifyAck::from_args(args);
+    assert_eq!(decoded.is_ok(), identify.is_ok());
+    let Ok(ack) = identify else {
+        return;
+    };
+    let again = ack.to_args();
+    assert_eq!(
+        IdentifyAck::from_args(&again).as_ref(),
+        Ok(&ack),
+        "{again:?}"
+    );
+    let ok = again
+        .first()
+        .and_then(|v| v.get("ok"))
+        .and_then(Value::as_bool);
+    assert_eq!(ok, Some(matches!(ack, IdentifyAck::Ok { .. })));
+}

@@ -1,0 +1,217 @@
+//! `cargo xtask fault [--clients N]`: the server dies under load, and every
+//! client must come back by itself (issue 6, "Faults").
+//!
+//! N page-like clients (the load generator's `fault` scenario: the shared
+//! `Session` with its reconnect backoff and the shared `Identity` that
+//! identifies again after every `connected`) connect and identify. Then the
+//! server is stopped — once with SIGKILL (a crash), once with SIGTERM (a
+//! graceful restart: clients are told, the server drains) — and a new one is
+//! started on the same port. Passes when every client is identified again
+//! within 10 s of the restart, the new server counts exactly N named
+//! sessions, and the reconnects were spread out (no thundering herd).
+//! Runs in `cargo xtask test`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::interop::{free_port, Server};
+use crate::proc::{cargo, repo_root, run_checked};
+
+/// How soon after the restart everyone must be back.
+const BACK_WITHIN_MS: u64 = 10_000;
+
+/// How the server goes away.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Kill,
+    Term,
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let clients = match args {
+        [] => 1000,
+        [flag, n] if flag == "--clients" => n.parse().map_err(|e| format!("--clients: {e}"))?,
+        other => {
+            return Err(format!(
+                "fault: unknown arguments {other:?} (try --clients N)"
+            ))
+        }
+    };
+    let root = repo_root();
+    run_checked(
+        cargo()
+            .args(["build", "-p", "server", "-p", "bench"])
+            .current_dir(&root),
+    )?;
+    let logs = root.join("target/fault/logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let mut failures = Vec::new();
+    let mut table = String::from(
+        "| fault | clients | back | back after restart (last) ms | p50 / p100 from first loss ms | most back in 100 ms | server counts |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for how in [Stop::Kill, Stop::Term] {
+        let (row, problems) = one_fault(&root, &logs, clients, how)?;
+        table.push_str(&row);
+        failures.extend(problems);
+    }
+    println!("{table}");
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fault: {}", failures.join("; ")))
+    }
+}
+
+/// One fault: start, load, stop, restart, measure.
+fn one_fault(
+    root: &Path,
+    logs: &Path,
+    clients: usize,
+    how: Stop,
+) -> Result<(String, Vec<String>), String> {
+    let addr = free_port()?;
+    let label = format!("{how:?}").to_uppercase();
+    println!("xtask: ── fault: SIG{label} under {clients} identified clients");
+    let mut server = start(root, addr, &logs.join(format!("before-{label}.log")))?;
+    let mut loadgen = Command::new(root.join("target/debug/loadgen"))
+        .args(["--scenario", "fault", "--addr", &addr.to_string()])
+        .args(["--clients", &clients.to_string(), "--seconds", "30"])
+        .args(["--sources", "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the load generator: {e}"))?;
+    let mut lines = BufReader::new(loadgen.stdout.take().ok_or("no stdout")?).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    if !ready.contains(&format!("\"ready\":{clients}")) {
+        let _ = loadgen.kill();
+        return Err(format!(
+            "not every client identified before the fault: {ready:?}{}",
+            stderr_of(&mut loadgen)
+        ));
+    }
+    match how {
+        Stop::Kill => server.kill(),
+        Stop::Term => server.terminate(Duration::from_secs(15)),
+    }
+    // Measured from the moment the new server is launched.
+    let restart_ms = unix_ms();
+    let restarted = start(root, addr, &logs.join(format!("after-{label}.log")))?;
+    let summary: Value = lines
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .find(|v| v.get("clients").is_some())
+        .ok_or_else(|| {
+            format!(
+                "the load generator printed no summary{}",
+                stderr_of(&mut loadgen)
+            )
+        })?;
+    let status = loadgen.wait().map_err(|e| e.to_string())?;
+    drop(restarted);
+    Ok(judge(
+        &label,
+        clients,
+        &summary,
+        restart_ms,
+        status.success(),
+    ))
+}
+
+/// The table row and any failed check.
+fn judge(
+    label: &str,
+    clients: usize,
+    s: &Value,
+    restart_ms: u64,
+    ok: bool,
+) -> (String, Vec<String>) {
+    let back = s["back"].as_u64().unwrap_or(0);
+    let after = s["last_back_unix_ms"]
+        .as_u64()
+        .map(|last| last.saturating_sub(restart_ms));
+    let herd = s["most_back_in_100ms"].as_u64().unwrap_or(0);
+    let counted = s["server_identified"].as_u64();
+    let mut problems = Vec::new();
+    if !ok || back != clients as u64 {
+        problems.push(format!("SIG{label}: {back} of {clients} back ({s})"));
+    }
+    if after.is_none_or(|ms| ms > BACK_WITHIN_MS) {
+        problems.push(format!(
+            "SIG{label}: not all back within {BACK_WITHIN_MS} ms of the restart: {after:?}"
+        ));
+    }
+    if counted != Some(clients as u64) {
+        problems.push(format!(
+            "SIG{label}: the new server counts {counted:?} named sessions, not {clients}"
+        ));
+    }
+    // A herd would be (nearly) everyone within one 100 ms window.
+    if clients >= 100 && herd as usize > clients / 2 {
+        problems.push(format!(
+            "SIG{label}: {herd} of {clients} reconnected within 100 ms: a herd"
+        ));
+    }
+    let row = format!(
+        "| SIG{label} | {clients} | {back} | {} | {} / {} | {herd} | {} |\n",
+        after.map_or("–".into(), |ms| ms.to_string()),
+        s["back_p50_ms"],
+        s["back_p100_ms"],
+        counted.map_or("–".into(), |n| n.to_string()),
+    );
+    (row, problems)
+}
+
+fn start(root: &Path, addr: SocketAddr, log: &Path) -> Result<Server, String> {
+    Server::start(
+        "our server",
+        Command::new(root.join("target/debug/server"))
+            .args(["--bind", &addr.to_string()])
+            .args(["--log", "warn"])
+            .args(["--shutdown-grace-secs", "5"]),
+        log,
+    )
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut text);
+    }
+    if text.is_empty() {
+        text
+    } else {
+        format!("\n{text}")
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn judging_a_fault() {
+        let good = json!({"back": 100, "last_back_unix_ms": 5_000, "most_back_in_100ms": 20,
+            "server_identified": 100, "back_p50_ms": 900.0, "back_p100_ms": 1500.0});
+        let (row, problems) = judge("KILL", 100, &good, 4_000, true);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(row.contains("| SIGKILL | 100 | 100 | 1000 |"), "{row}");
+
+        let herd_and_late = json!({"back": 99, "last_back_unix_ms": 20_000, "most_back_in_100ms": 90,
+            "server_identified": 99});
+        let (_, problems) = judge("TERM", 100, &herd_and_late, 4_000, false);
+        assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+}

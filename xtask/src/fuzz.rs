@@ -1,0 +1,188 @@
+//! `cargo xtask fuzz [--seconds N] [TARGET...]`: every cargo-fuzz target in
+//! `fuzz/` for N seconds (default 60) each, one after the other.
+//!
+//! It exists so that fuzzing the wire code is one command on a bare machine,
+//! with a pinned cargo-fuzz (installed from crates.io when missing), the
+//! committed seeds in `fuzz/seeds/<target>/`, and the corpora a run grows kept
+//! out of git in `fuzz/target/fuzz-corpus/<target>/`; and so that a crash
+//! cannot scroll by: it prints executions, coverage and crashes per target,
+//! and fails naming the crashing input. The fuzz crate is a workspace of its
+//! own on nightly, so the main workspace stays on stable.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::proc::{cargo, describe, repo_root, run_checked, stdout_of};
+
+/// The cargo-fuzz release this was written against (its CLI and output).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// What one target's run produced, read from libFuzzer's output.
+#[derive(Default)]
+struct Outcome {
+    executions: String,
+    exec_per_sec: String,
+    /// libFuzzer's last status line: `cov: .. ft: .. corp: ..`.
+    coverage: String,
+    artifacts: Vec<String>,
+    failed: bool,
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let (seconds, mut targets) = parse_args(args)?;
+    let root = repo_root();
+    install_cargo_fuzz()?;
+    if targets.is_empty() {
+        let list = stdout_of(nightly_fuzz(&root).arg("list"))
+            .ok_or("`cargo +nightly fuzz list` failed (is the nightly toolchain installed?)")?;
+        targets = list.lines().map(str::to_owned).collect();
+    }
+    run_checked(nightly_fuzz(&root).arg("build"))?;
+    let mut outcomes = Vec::new();
+    for target in &targets {
+        println!("xtask: ── fuzz {target} for {seconds} s");
+        outcomes.push(run_target(&root, target, seconds)?);
+    }
+    println!("\nxtask: fuzzing, {seconds} s per target (logs in fuzz/target/fuzz-logs/)");
+    println!(
+        "{:<10} {:>12} {:>8}  {:<40} result",
+        "target", "executions", "exec/s", "coverage"
+    );
+    for (target, o) in targets.iter().zip(&outcomes) {
+        let result = match (o.failed, o.artifacts.as_slice()) {
+            (false, _) => "ok".to_owned(),
+            (true, []) => "FAILED (no input saved: see the log)".to_owned(),
+            (true, found) => format!("CRASH: {}", found.join(", ")),
+        };
+        let (runs, rate, cov) = (&o.executions, &o.exec_per_sec, &o.coverage);
+        println!("{target:<10} {runs:>12} {rate:>8}  {cov:<40} {result}");
+    }
+    let crashed: Vec<&String> = targets
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(t, o)| o.failed.then_some(t))
+        .collect();
+    match crashed.as_slice() {
+        [] => Ok(()),
+        _ => Err(format!(
+            "fuzz targets failed: {crashed:?}; reproduce with `cargo +nightly fuzz run TARGET \
+             INPUT`, minimise with `cargo +nightly fuzz tmin TARGET INPUT`"
+        )),
+    }
+}
+
+fn parse_args(args: &[String]) -> Result<(u64, Vec<String>), String> {
+    let mut seconds = 60;
+    let mut targets = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                let value = args.next().ok_or("--seconds needs a number")?;
+                seconds = value
+                    .parse()
+                    .map_err(|_| format!("--seconds {value:?}: not a whole number"))?;
+            }
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
+            target => targets.push(target.to_owned()),
+        }
+    }
+    Ok((seconds, targets))
+}
+
+/// `cargo install`s the pinned cargo-fuzz unless that version is on PATH.
+fn install_cargo_fuzz() -> Result<(), String> {
+    let installed = stdout_of(Command::new("cargo").args(["fuzz", "--version"]));
+    if installed.is_some_and(|v| v.ends_with(CARGO_FUZZ_VERSION)) {
+        return Ok(());
+    }
+    println!("xtask: ── installing cargo-fuzz {CARGO_FUZZ_VERSION}");
+    run_checked(cargo().args([
+        "install",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+        "--locked",
+    ]))
+}
+
+/// `cargo +nightly fuzz` in the repository root (through rustup's proxy:
+/// `$CARGO` is the stable cargo running xtask).
+fn nightly_fuzz(root: &Path) -> Command {
+    let mut command = Command::new("cargo");
+    command.args(["+nightly", "fuzz"]).current_dir(root);
+    command
+}
+
+/// Fuzzes one target, echoing libFuzzer's output except the per-input
+/// NEW/REDUCE lines and the recommended dictionary (all of it goes to the log).
+fn run_target(root: &Path, target: &str, seconds: u64) -> Result<Outcome, String> {
+    let fuzz = root.join("fuzz");
+    let corpus = fuzz.join("target/fuzz-corpus").join(target);
+    let logs = fuzz.join("target/fuzz-logs");
+    for dir in [&corpus, &logs] {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let log_path = logs.join(format!("{target}.log"));
+    let mut log =
+        std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let mut command = nightly_fuzz(root);
+    command
+        .arg("run")
+        .arg(target)
+        .arg(&corpus)
+        .arg(fuzz.join("seeds").join(target))
+        .arg("--")
+        .arg(format!("-max_total_time={seconds}"))
+        .arg("-timeout=10")
+        .arg("-print_final_stats=1")
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", describe(&command)))?;
+    let mut outcome = Outcome::default();
+    let stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    for line in BufReader::new(stderr).split(b'\n') {
+        let line = line.map_err(|e| format!("reading libFuzzer's output: {e}"))?;
+        let line = String::from_utf8_lossy(&line);
+        let _ = writeln!(log, "{line}");
+        outcome.read(&line);
+        let per_input =
+            line.starts_with('#') && ["\tNEW ", "\tREDUCE "].iter().any(|w| line.contains(w));
+        let dictionary = line.starts_with('"') && line.contains("# Uses:");
+        if !per_input && !dictionary {
+            eprintln!("{line}");
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo fuzz: {e}"))?;
+    outcome.failed = !status.success();
+    Ok(outcome)
+}
+
+impl Outcome {
+    fn read(&mut self, line: &str) {
+        if let Some(n) = line.strip_prefix("stat::number_of_executed_units: ") {
+            self.executions = n.trim().to_owned();
+        } else if let Some(n) = line.strip_prefix("stat::average_exec_per_sec: ") {
+            self.exec_per_sec = n.trim().to_owned();
+        } else if let Some(path) = line.split("Test unit written to ").nth(1) {
+            self.artifacts.push(relative(path.trim()));
+        } else if let Some(at) = line.find("cov: ") {
+            let stats = &line[at..];
+            let end = stats.find(" lim:").or(stats.find(" exec/s:"));
+            self.coverage = stats[..end.unwrap_or(stats.len())].trim().to_owned();
+        }
+    }
+}
+
+/// An artifact path relative to the repository, as the commands above expect.
+fn relative(path: &str) -> String {
+    let path = PathBuf::from(path);
+    path.strip_prefix(repo_root())
+        .unwrap_or(&path)
+        .display()
+        .to_string()
+}
