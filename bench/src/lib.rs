@@ -9,8 +9,10 @@
 //! - [`hold`]: scenario S3, thousands of connections held through heartbeats;
 //! - [`fanout`]: scenario S4, one presence change reaching everyone;
 //! - [`fault`]: page-like clients through a server kill or restart;
+//! - [`churn`]: short sessions back to back, for leak checks;
 //! - [`report`]: latency histogram, per-client counts, CPU and memory.
 
+pub mod churn;
 pub mod closed_loop;
 pub mod crowd;
 pub mod fanout;

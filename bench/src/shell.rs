@@ -144,6 +144,11 @@ impl Client {
         }
     }
 
+    /// Closes the websocket politely (a close frame), as a page that goes away.
+    pub async fn hang_up(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
     /// One identify with an ack, start to reply; an error ack is a failure.
     pub async fn identify(&mut self, identify: &ClientEvent) -> Result<(), String> {
         let now = self.now_ms();

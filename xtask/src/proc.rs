@@ -77,6 +77,23 @@ pub fn stop(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
+/// VmRSS (current resident memory) of a process in KiB, from
+/// /proc/<pid>/status; 0 when unreadable.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                line.strip_prefix("VmRSS:")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+        })
+        .unwrap_or(0)
+}
+
 /// Prints how long a step took, e.g. `xtask: trunk build took 41.2 s`.
 pub fn took(what: &str, since: Instant) {
     println!("xtask: {what} took {:.1} s", since.elapsed().as_secs_f64());

@@ -7,6 +7,7 @@
 //! loadgen --scenario s4 --addr … --clients 10000
 //! loadgen --scenario fault --addr … --clients 1000 --seconds 30   (ready line, then waits
 //!         for the server to die and everyone to be back, at most --seconds after the loss)
+//! loadgen --scenario churn --addr … --clients 50 --cycles 10000   (50 workers, 10,000 sessions)
 //!         [--sources 127.0.0.2,127.0.0.3] [--server-pid PID]
 //! ```
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bench::closed_loop::Target;
-use bench::{closed_loop, fanout, fault, hold, open_loop};
+use bench::{churn, closed_loop, fanout, fault, hold, open_loop};
 use serde::Serialize;
 
 /// Everything the flags can say; each scenario takes what it needs.
@@ -26,6 +27,7 @@ struct Args {
     clients: usize,
     duration: Duration,
     rate: f64,
+    cycles: usize,
     sources: Vec<IpAddr>,
     server_pid: Option<u32>,
 }
@@ -109,8 +111,13 @@ async fn run(a: Args) -> ExitCode {
                 && s.first_error.is_none();
             print(&s, ok)
         }
+        "churn" => {
+            // --clients workers, --cycles sessions in total.
+            let s = churn::run(a.addr, a.cycles, a.clients, a.sources).await;
+            print(&s, s.failed == 0)
+        }
         other => {
-            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3, s4 or fault");
+            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3, s4, fault or churn");
             ExitCode::from(2)
         }
     }
@@ -133,6 +140,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
         clients: 100,
         duration: Duration::from_secs(5),
         rate: 1000.0,
+        cycles: 1000,
         sources: Vec::new(),
         server_pid: None,
     };
@@ -161,6 +169,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
                 }
                 a.rate = rate;
             }
+            "--cycles" => a.cycles = value()?.parse().map_err(|e| format!("--cycles: {e}"))?,
             "--sources" => {
                 a.sources = value()?
                     .split(',')

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::interop::{free_port, node_peers, python_peers, Server};
-use crate::proc::{cargo, describe, repo_root, run_checked};
+use crate::proc::{cargo, describe, repo_root, rss_kib, run_checked};
 use pin::Pinning;
 pub(crate) use tables::Run;
 
@@ -344,20 +344,4 @@ impl Bench {
         println!("xtask: wrote {}", chart.display());
         Ok(())
     }
-}
-
-/// VmRSS of a process in KiB (0 when unreadable).
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status.lines().find_map(|line| {
-                line.strip_prefix("VmRSS:")?
-                    .split_whitespace()
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-        })
-        .unwrap_or(0)
 }
