@@ -2,13 +2,14 @@
 //! `async fn` taking extractors, all registered in [`on_connect`].
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use shared::events::{
     wire, Connected, ErrorCode, IdentifyAck, IdentifyError, ResumeAuth, SessionId,
 };
 use socketioxide::extract::{AckSender, Data, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
+use socketioxide::SocketError;
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -86,9 +87,10 @@ async fn on_identify(
         Verdict::Refuse => app.rate_limited(&session),
         Verdict::Disconnect => {
             tracing::warn!(%session, "identify flood: disconnecting");
-            let _ = socket.disconnect();
+            disconnect_soon(socket);
             return;
         }
+        Verdict::Ignore => return,
     };
     if let Err(err) = ack.send(&reply) {
         tracing::debug!(%session, %err, "could not send identify ack");
@@ -119,4 +121,21 @@ async fn on_disconnect(
 ) {
     tracing::info!(%session, ?reason, "disconnected");
     app.disconnect(&session);
+}
+
+/// Disconnects a socket, retrying while its outgoing buffer is full (a
+/// flooder's buffer usually is: socketioxide refuses to queue the DISCONNECT
+/// then, and would leave the socket connected).
+fn disconnect_soon(socket: SocketRef) {
+    tokio::spawn(async move {
+        for _ in 0..500 {
+            match socket.clone().disconnect() {
+                Err(SocketError::InternalChannelFull) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                _ => return,
+            }
+        }
+        tracing::warn!(sid = %socket.id, "could not disconnect a flooding socket within 5 s");
+    });
 }

@@ -35,6 +35,8 @@ pub enum Verdict {
     Refuse,
     /// It keeps flooding: answer nothing more and disconnect it.
     Disconnect,
+    /// Already being disconnected: drop the event without an answer.
+    Ignore,
 }
 
 /// One socket's bucket (in its extensions).
@@ -48,6 +50,7 @@ struct State {
     tokens: f64,
     last: Instant,
     refused_in_a_row: u32,
+    cut_off: bool,
 }
 
 impl Bucket {
@@ -58,6 +61,7 @@ impl Bucket {
                 tokens: f64::from(limit.burst),
                 last: now,
                 refused_in_a_row: 0,
+                cut_off: false,
             }),
         }
     }
@@ -68,6 +72,9 @@ impl Bucket {
             return Verdict::Allow;
         }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.cut_off {
+            return Verdict::Ignore;
+        }
         let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
         s.last = now;
         s.tokens = (s.tokens + elapsed * f64::from(limit.per_sec)).min(f64::from(limit.burst));
@@ -78,6 +85,7 @@ impl Bucket {
         }
         s.refused_in_a_row = s.refused_in_a_row.saturating_add(1);
         if s.refused_in_a_row > limit.patience() {
+            s.cut_off = true;
             Verdict::Disconnect
         } else {
             Verdict::Refuse
@@ -123,6 +131,10 @@ mod tests {
         let refused = verdicts.iter().filter(|v| **v == Verdict::Refuse).count();
         assert_eq!(refused, 200, "patience: 10 × the burst");
         assert_eq!(verdicts[20 + 200], Verdict::Disconnect);
+        assert!(
+            verdicts[20 + 201..].iter().all(|v| *v == Verdict::Ignore),
+            "one disconnect, then silence"
+        );
     }
 
     #[test]

@@ -529,3 +529,48 @@ async fn unknown_events_get_an_error_ack() {
     assert_eq!(raw.outcome().await, Outcome::StillWorks);
     server.shutdown().await.unwrap();
 }
+
+/// A client that stops reading while presence keeps changing: what the
+/// server queues for it is bounded (socketioxide's 128-packet buffer per
+/// socket; emits beyond it fail and are logged), and since it cannot answer
+/// pings it is dropped by the heartbeat. Everyone else keeps working.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped() {
+    let server = start_with(|c| {
+        c.ping_interval_ms = 300;
+        c.ping_timeout_ms = 300;
+    })
+    .await;
+    let bystander = SioClient::connect(server.addr).await;
+    let mut stalled = Raw::join(server.addr).await;
+    assert!(matches!(
+        stalled.identify(1, "Stalled").await,
+        Some(IdentifyAck::Ok { .. })
+    ));
+    // From here on `stalled` is never read again (but kept open).
+    let mut churners = Vec::new();
+    for _ in 0..10 {
+        churners.push(SioClient::connect(server.addr).await);
+    }
+    let everyone_but_stalled = 1 + churners.len();
+    let state = server.state.clone();
+    within("the stalled client to be dropped", async {
+        let mut round = 0;
+        while state.registry.connected() > everyone_but_stalled {
+            for c in &churners {
+                c.identify_no_ack(vec![json!(format!("churn{round}"))])
+                    .await;
+            }
+            round += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        !state.registry.online().iter().any(|u| u.name == "Stalled"),
+        "gone from the registry and presence"
+    );
+    assert_unharmed(server.addr, &bystander, "a client that stops reading").await;
+    drop(stalled);
+    server.shutdown().await.unwrap();
+}
