@@ -60,13 +60,7 @@ pub async fn run(plan: Plan) -> Summary {
             result.unwrap_or_else(ClientResult::failed)
         }));
     }
-    // Bounded wait for every client to be ready (or to have failed).
-    let connect_deadline = Instant::now() + Duration::from_secs(60);
-    while ready.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < plan.clients
-        && Instant::now() < connect_deadline
-    {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    wait_ready(&ready, &failed, plan.clients).await;
     let connect_time = started.elapsed();
     settle().await;
     let server = plan.server_pid.map(|pid| pid.to_string());
@@ -86,6 +80,16 @@ pub async fn run(plan: Plan) -> Summary {
         summary.server_peak_rss_kib = peak_rss_kib(pid);
     }
     summary
+}
+
+/// Bounded wait (60 s) for every client to be ready or to have failed.
+pub async fn wait_ready(ready: &AtomicUsize, failed: &AtomicUsize, clients: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < clients
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// Lets the ramp's last presence messages go out before the clock starts:

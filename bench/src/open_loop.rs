@@ -18,7 +18,7 @@ use shared::client::{AckId, Output};
 use shared::events::{Ack, ClientEvent, IdentifyAck};
 use tokio::sync::watch;
 
-use crate::closed_loop::settle;
+use crate::closed_loop::{settle, wait_ready};
 use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
 use crate::shell::{ended, Client, ACK_TIMEOUT_MS};
 
@@ -64,12 +64,7 @@ pub async fn run(plan: Plan) -> Summary {
             }
         }));
     }
-    let connect_deadline = Instant::now() + Duration::from_secs(60);
-    while ready.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < plan.clients
-        && Instant::now() < connect_deadline
-    {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    wait_ready(&ready, &failed, plan.clients).await;
     let connect_time = started.elapsed();
     settle().await;
     let server = plan.server_pid.map(|pid| pid.to_string());

@@ -211,16 +211,7 @@ fn ratio_line(ours: &SizeRow, original: &SizeRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::tests::TempDir;
-
-    fn row(file: &str, raw: u64, gzip: u64, brotli: u64) -> SizeRow {
-        SizeRow {
-            file: file.to_owned(),
-            raw,
-            gzip,
-            brotli,
-        }
-    }
+    use crate::size::tests::{row, TempDir};
 
     #[test]
     fn names_what_npm_pack_takes_and_writes() {

@@ -300,7 +300,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn row(file: &str, raw: u64, gzip: u64, brotli: u64) -> SizeRow {
+    pub(crate) fn row(file: &str, raw: u64, gzip: u64, brotli: u64) -> SizeRow {
         SizeRow {
             file: file.to_owned(),
             raw,
