@@ -55,7 +55,7 @@ pub enum ServerEvent {
 }
 
 /// Payload of [`wire::CONNECTED`].
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connected {
     pub uuid: SessionId,
     /// A secret that brings this session (id and name) back after a
@@ -75,15 +75,6 @@ pub struct ResumeToken(pub String);
 impl fmt::Debug for ResumeToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ResumeToken(…)")
-    }
-}
-
-impl fmt::Debug for Connected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connected")
-            .field("uuid", &self.uuid)
-            .field("resume", &self.resume)
-            .finish()
     }
 }
 
