@@ -12,8 +12,10 @@
 //!
 //! Then a leak check: 10,000 short sessions (connect, join, identify, hang
 //! up; 50 at a time) against a fresh server, whose resident memory after them
-//! must be within [`LEAK_SLACK_KIB`] of what it was after a 1,000-session
-//! warm-up (a leak of 200 bytes per session would show as 2 MB). The resume
+//! must be within [`LEAK_SLACK_KIB`] (3 MiB) of what it was after a
+//! 5,000-session warm-up (a leak of 300 bytes per session would show as
+//! 3 MB; without a leak the allocator's own growth measured +0.3 to +1.2 MB,
+//! shrinking round by round). The resume
 //! TTL is 1 s there, so departed sessions do not count as kept memory.
 //! Runs in `cargo xtask test`.
 
@@ -31,8 +33,10 @@ use crate::proc::{cargo, repo_root, rss_kib, run_checked};
 /// How soon after the restart everyone must be back.
 const BACK_WITHIN_MS: u64 = 10_000;
 
-/// How much the server's RSS may grow over 10,000 sessions after warm-up.
-const LEAK_SLACK_KIB: u64 = 2048;
+/// How much the server's RSS may grow over 10,000 sessions after warm-up:
+/// a leak of 300 bytes per session would exceed it; the allocator's own
+/// noise measured +0.3 to +1.2 MB.
+const LEAK_SLACK_KIB: u64 = 3072;
 
 /// How the server goes away.
 #[derive(Debug, Clone, Copy)]
@@ -222,7 +226,7 @@ fn churn(root: &Path, logs: &Path) -> Result<String, String> {
             ))
         }
     };
-    sessions(1_000)?;
+    sessions(5_000)?;
     std::thread::sleep(Duration::from_secs(2));
     let warm = rss_kib(server.pid());
     sessions(10_000)?;
