@@ -142,7 +142,7 @@ async fn wrong_stolen_and_live_tokens_give_a_fresh_session_in_the_same_shape() {
         ),
         // The owner is still connected: its token must not split the session.
         ("the live owner's token", with_token(&token)),
-        ("not a string", Some(ResumeAuth::default())),
+        ("an empty auth object", Some(ResumeAuth::default())),
     ];
     for (what, auth) in attempts {
         let other = join(server.addr, auth).await;
