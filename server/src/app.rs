@@ -133,7 +133,7 @@ impl AppState {
                 });
             }
         }
-        tracing::info!(%session, username = %name, "identify");
+        tracing::debug!(%session, username = %name, "identify");
         Ok(name)
     }
 }

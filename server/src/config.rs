@@ -86,6 +86,11 @@ pub struct Config {
     /// rate applies.
     #[arg(long, env = "ISS_IDENTIFY_BURST", default_value_t = 50)]
     pub identify_burst: u32,
+
+    /// Every this many seconds, one `info` line with the totals of
+    /// `/api/stats`, when they changed (per-event lines are `debug`). 0 = off.
+    #[arg(long, env = "ISS_REPORT_INTERVAL_SECS", default_value_t = 60)]
+    pub report_interval_secs: u64,
 }
 
 impl Config {
@@ -106,6 +111,7 @@ impl Config {
             resume_ttl_secs: 600,
             identify_rate: 10,
             identify_burst: 50,
+            report_interval_secs: 60,
         }
     }
 
@@ -134,6 +140,10 @@ impl Config {
 
     pub fn resume_ttl(&self) -> Duration {
         Duration::from_secs(self.resume_ttl_secs)
+    }
+
+    pub fn report_interval(&self) -> Duration {
+        Duration::from_secs(self.report_interval_secs)
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -42,7 +42,7 @@ impl Fanout {
         socket.join(PRESENCE_ROOM);
         let snapshot = self.book().snapshot();
         if let Err(err) = socket.emit(wire::PRESENCE, &snapshot) {
-            tracing::debug!(sid = %socket.id, %err, "could not send presence snapshot");
+            tracing::debug!(%err, "could not send presence snapshot");
         }
     }
 

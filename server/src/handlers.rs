@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::args::RawArgs;
-use crate::arrival::{Arrival, ArrivalCounter};
-use crate::rate::{Bucket, Verdict};
+use crate::conn::{Conn, ConnEvent};
+use crate::rate::Verdict;
 
 /// A socket joined `/iss`: give it a session (a resumed one if its auth
 /// carries a valid resume token), wire its handlers, say `connected` with
@@ -41,11 +41,11 @@ pub async fn on_connect(
     };
     // Everything before the first await: events that arrive right after the
     // CONNECT ack must find their handlers and the session already in place.
-    socket.extensions.insert(session.clone());
-    socket.extensions.insert(ArrivalCounter::default());
-    socket
-        .extensions
-        .insert(Arc::new(Bucket::new(app.identify_limit, Instant::now())));
+    socket.extensions.insert(Conn::new(
+        session.clone(),
+        app.identify_limit,
+        Instant::now(),
+    ));
     socket.on(wire::IDENTIFY, on_identify);
     socket.on_fallback(on_unknown_event);
     socket.on_disconnect(on_disconnect);
@@ -59,7 +59,8 @@ pub async fn on_connect(
         app.disconnect(&session);
         return;
     }
-    tracing::info!(sid = %socket.id, %session, "connected");
+    // Never the engine sid: for a polling client it is a bearer credential.
+    tracing::debug!(%session, "connected");
     let welcome = Connected {
         uuid: session.clone(),
         resume: Some(token),
@@ -75,18 +76,27 @@ pub async fn on_connect(
 /// a socket that keeps flooding is disconnected.
 async fn on_identify(
     socket: SocketRef,
-    arrival: Arrival,
+    ConnEvent { conn, arrival }: ConnEvent,
     Data(RawArgs(args)): Data<RawArgs>,
     ack: AckSender,
     State(app): State<AppState>,
-    Extension(session): Extension<SessionId>,
-    Extension(bucket): Extension<Arc<Bucket>>,
 ) {
-    let reply = match bucket.check(app.identify_limit, Instant::now()) {
-        Verdict::Allow => app.identify(&session, arrival, &args),
-        Verdict::Refuse => app.rate_limited(&session),
+    let session = &conn.session;
+    let reply = match conn.bucket.check(app.identify_limit, Instant::now()) {
+        Verdict::Allow => app.identify(session, arrival, &args),
+        Verdict::Refuse => app.rate_limited(session),
         Verdict::Disconnect => {
-            tracing::warn!(%session, "identify flood: disconnecting");
+            // The first is logged; the rest are counted and summed up by
+            // the periodic report: a line each would let floods write the log.
+            if app.stats.flooder_disconnected() {
+                tracing::warn!(
+                    %session,
+                    "identify flood: disconnecting (further ones are counted in /api/stats \
+                     and the periodic report, not logged one by one)"
+                );
+            } else {
+                tracing::debug!(%session, "identify flood: disconnecting");
+            }
             disconnect_soon(socket);
             return;
         }
@@ -101,8 +111,9 @@ async fn on_identify(
 async fn on_unknown_event(
     Event(event): Event,
     ack: AckSender,
-    Extension(session): Extension<SessionId>,
+    Extension(conn): Extension<Arc<Conn>>,
 ) {
+    let session = &conn.session;
     tracing::debug!(%session, event = %event.escape_debug(), "unknown event");
     let reply = IdentifyAck::Err(IdentifyError {
         code: ErrorCode::UnknownEvent,
@@ -117,10 +128,10 @@ async fn on_unknown_event(
 async fn on_disconnect(
     reason: DisconnectReason,
     State(app): State<AppState>,
-    Extension(session): Extension<SessionId>,
+    Extension(conn): Extension<Arc<Conn>>,
 ) {
-    tracing::info!(%session, ?reason, "disconnected");
-    app.disconnect(&session);
+    tracing::debug!(session = %conn.session, ?reason, "disconnected");
+    app.disconnect(&conn.session);
 }
 
 /// Disconnects a socket, retrying while its outgoing buffer is full (a
@@ -136,6 +147,6 @@ fn disconnect_soon(socket: SocketRef) {
                 _ => return,
             }
         }
-        tracing::warn!(sid = %socket.id, "could not disconnect a flooding socket within 5 s");
+        tracing::warn!("could not disconnect a flooding socket within 5 s");
     });
 }

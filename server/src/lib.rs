@@ -11,6 +11,7 @@ pub mod app;
 pub mod args;
 pub mod arrival;
 pub mod config;
+pub mod conn;
 pub mod detach;
 pub mod fanout;
 pub mod handlers;
@@ -19,6 +20,7 @@ pub mod origin;
 pub mod presence;
 pub mod rate;
 pub mod registry;
+pub mod report;
 pub mod resume;
 pub mod static_files;
 pub mod stats;
@@ -87,7 +89,10 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         .fallback_service(static_files::router(&config.dist))
         .layer(layer)
         .layer(axum::middleware::from_fn(detach::detach))
-        .layer(axum::middleware::from_fn_with_state(policy, origin::guard));
+        .layer(axum::middleware::from_fn_with_state(
+            (policy, state.stats.clone()),
+            origin::guard,
+        ));
     Ok(App { router, io, state })
 }
 
@@ -175,6 +180,7 @@ pub async fn spawn(
         .fanout
         .clone()
         .spawn_ticker(io.clone(), config.presence_window());
+    let report = report::spawn(state.clone(), config.report_interval());
     let grace = config.shutdown_grace();
     let closing_io = io.clone();
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
@@ -207,6 +213,9 @@ pub async fn spawn(
             }
         }
         ticker.abort();
+        if let Some(report) = report {
+            report.abort();
+        }
         result
     });
     Ok((addr, io, state, task))

@@ -14,7 +14,15 @@ async fn main() -> std::process::ExitCode {
         );
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Lines go through a bounded queue to a writer thread: a slow terminal,
+    // pipe or disk never stalls the runtime. When the queue is full (128k
+    // lines behind) further lines are dropped, not waited for. The guard
+    // flushes what is queued when `main` returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stdout());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .init();
 
     match server::spawn(&config, shutdown_signal()).await {
         Ok((addr, _io, _state, task)) => {

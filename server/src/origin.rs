@@ -14,6 +14,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::stats::Stats;
+
 /// Where Socket.IO lives; only these requests are checked.
 pub const SOCKET_IO_PATH: &str = "/socket.io";
 
@@ -75,13 +77,53 @@ fn authority(origin: &str) -> Option<&str> {
 }
 
 /// axum middleware: 403 for Socket.IO requests from a foreign origin.
-pub async fn guard(State(policy): State<OriginPolicy>, request: Request, next: Next) -> Response {
+///
+/// The first refusal is logged (a misconfigured `--allowed-origin` shows at
+/// once); the rest are only counted, so a hostile page cannot write the log.
+pub async fn guard(
+    State((policy, stats)): State<(OriginPolicy, Arc<Stats>)>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.uri().path().starts_with(SOCKET_IO_PATH) && !policy.permits(request.headers()) {
-        let origin = request.headers().get(header::ORIGIN);
-        tracing::warn!(?origin, "refused a Socket.IO request from a foreign origin");
+        let origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .map(|value| loggable(value.as_bytes()));
+        if stats.origin_was_refused() {
+            tracing::warn!(
+                origin = origin.as_deref().unwrap_or("(none)"),
+                "refused a Socket.IO request from a foreign origin (further ones are counted \
+                 in /api/stats and the periodic report, not logged one by one)"
+            );
+        } else {
+            tracing::debug!(
+                origin = origin.as_deref().unwrap_or("(none)"),
+                "refused a Socket.IO request from a foreign origin"
+            );
+        }
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
     next.run(request).await
+}
+
+/// The most of a header value a log line shows, in characters.
+const LOGGED_PREFIX: usize = 80;
+
+/// A header value as a log line may show it: its first [`LOGGED_PREFIX`]
+/// characters, escaped (no control characters, no line breaks), with `…`
+/// when cut. A client cannot make one line longer than a few hundred bytes.
+fn loggable(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    let mut out: String = text
+        .chars()
+        .take(LOGGED_PREFIX)
+        .flat_map(char::escape_default)
+        .collect();
+    if text.chars().nth(LOGGED_PREFIX).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -115,6 +157,20 @@ mod tests {
         assert!(!policy.permits(&headers(Some("http://evil.test"), "127.0.0.1:3000")));
         assert!(!policy.permits(&headers(Some("http://127.0.0.1:3001"), "127.0.0.1:3000")));
         assert!(!policy.permits(&headers(Some("null"), "127.0.0.1:3000")));
+    }
+
+    #[test]
+    fn logged_origins_are_bounded_and_escaped() {
+        assert_eq!(loggable(b"http://evil.test"), "http://evil.test");
+        let long = "é".repeat(100_000);
+        let logged = loggable(long.as_bytes());
+        assert!(logged.len() < 1_000, "{} bytes", logged.len());
+        assert!(logged.ends_with('…'));
+        let sneaky = loggable("a\u{2028}b\r\nc\u{1b}[31m".as_bytes());
+        assert!(
+            !sneaky.contains(['\u{2028}', '\r', '\n', '\u{1b}']),
+            "{sneaky}"
+        );
     }
 
     #[test]

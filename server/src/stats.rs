@@ -12,6 +12,8 @@ pub struct Stats {
     identify_events: AtomicU64,
     identify_refused: AtomicU64,
     resumed: AtomicU64,
+    origin_refused: AtomicU64,
+    flooders_disconnected: AtomicU64,
 }
 
 impl Stats {
@@ -27,13 +29,27 @@ impl Stats {
         self.resumed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a Socket.IO request refused for its origin; true for the
+    /// first one, which is worth a line of its own (a misconfigured
+    /// `--allowed-origin` shows at once), the rest are summed up by
+    /// [`crate::report`].
+    pub fn origin_was_refused(&self) -> bool {
+        self.origin_refused.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
+    /// Counts a socket disconnected for flooding `identify`; true for the
+    /// first one (see [`Stats::origin_was_refused`]).
+    pub fn flooder_disconnected(&self) -> bool {
+        self.flooders_disconnected.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
     pub fn identify_events(&self) -> u64 {
         self.identify_events.load(Ordering::Relaxed)
     }
 }
 
-/// The JSON body of `/api/stats`.
-#[derive(Debug, Serialize)]
+/// The JSON body of `/api/stats`, and what the periodic log line reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatsView {
     /// Sockets joined to `/iss` right now.
     pub connected: usize,
@@ -45,6 +61,10 @@ pub struct StatsView {
     pub identify_refused: u64,
     /// Sessions brought back with a resume token since start.
     pub resumed: u64,
+    /// Socket.IO requests refused for a foreign origin since start.
+    pub origin_refused: u64,
+    /// Sockets disconnected for flooding `identify` since start.
+    pub flooders_disconnected: u64,
 }
 
 impl Stats {
@@ -55,6 +75,8 @@ impl Stats {
             identify_events: self.identify_events.load(Ordering::Relaxed),
             identify_refused: self.identify_refused.load(Ordering::Relaxed),
             resumed: self.resumed.load(Ordering::Relaxed),
+            origin_refused: self.origin_refused.load(Ordering::Relaxed),
+            flooders_disconnected: self.flooders_disconnected.load(Ordering::Relaxed),
         }
     }
 }

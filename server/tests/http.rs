@@ -66,9 +66,26 @@ async fn stats_count_sessions_and_identifies() {
     let stats: serde_json::Value = serde_json::from_str(body(&response)).unwrap();
     assert_eq!(
         stats,
-        serde_json::json!({"connected": 1, "identified": 1, "identify_events": 2, "identify_refused": 1, "resumed": 0})
+        serde_json::json!({"connected": 1, "identified": 1, "identify_events": 2, "identify_refused": 1,
+            "resumed": 0, "origin_refused": 0, "flooders_disconnected": 0})
     );
     client.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
+/// Refusals are counted (and summed up by the periodic report) rather than
+/// logged one by one.
+#[tokio::test]
+async fn stats_count_foreign_origin_refusals() {
+    let server = start_server().await;
+    let polling = "/socket.io/?EIO=4&transport=polling";
+    for _ in 0..3 {
+        let (status, _) = get(server.addr, polling, "Origin: http://evil.example\r\n").await;
+        assert_eq!(status, 403);
+    }
+    let (_, response) = get(server.addr, "/api/stats", "").await;
+    let stats: serde_json::Value = serde_json::from_str(body(&response)).unwrap();
+    assert_eq!(stats["origin_refused"], 3, "{stats}");
     server.shutdown().await.unwrap();
 }
 

@@ -71,7 +71,12 @@ impl std::error::Error for NameError {}
 /// trimmed name, which is what a person sees in the text field.
 #[cfg(feature = "nfc")]
 pub fn validate_name(raw: &str) -> Result<String, NameError> {
-    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    // Most names (all ASCII ones) are already NFC: the quick check says so
+    // without building a copy, on the server's per-identify path.
+    if is_nfc_quick(raw.chars()) == IsNormalized::Yes {
+        return validate_normalised(raw);
+    }
     let normalised: String = raw.nfc().collect();
     validate_normalised(&normalised)
 }
