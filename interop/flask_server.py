@@ -11,7 +11,11 @@ Flask-SocketIO runs in its DEFAULT mode (always_connect=False): it emits
 `connected` from the connect handler BEFORE the namespace CONNECT ack, the
 order a client must cope with. Threading async mode on Werkzeug's dev server.
 
-    python flask_server.py --port 5000 --origin http://127.0.0.1:8000
+    python flask_server.py --port 5000 --origin http://127.0.0.1:8000 [--print-identify]
+
+`--print-identify` prints the seed's `Identify: <name>` line per identify.
+Off by default: the benchmark compares servers doing the same work per event,
+and none of them writes a line per event.
 
 GET /users returns what `identify` stored, as JSON, for the tests (readable
 from the allowed origin).
@@ -39,6 +43,11 @@ def parse_args():
         required=True,
         help="the one browser origin allowed (e.g. http://127.0.0.1:8000)",
     )
+    parser.add_argument(
+        "--print-identify",
+        action="store_true",
+        help="print the seed's 'Identify: <name>' line per identify",
+    )
     return parser.parse_args()
 
 
@@ -62,7 +71,8 @@ def on_connect(auth=None):
 
 @socketio.on("identify", namespace=NAMESPACE)
 def on_identify(user):
-    print("Identify: " + str(user), flush=True)
+    if args.print_identify:
+        print("Identify: " + str(user), flush=True)
     with users_lock:
         users[session["uuid"]] = {"username": user}
     return {"ok": True, "uuid": session["uuid"], "username": user}

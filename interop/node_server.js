@@ -5,7 +5,11 @@
 // `identify` stores users[uuid] = {"username": name} and, when the client
 // asked for an ack, answers {"ok": true, "uuid": ..., "username": ...}.
 //
-//     node node_server.js --port 5001 --origin http://127.0.0.1:8000
+//     node node_server.js --port 5001 --origin http://127.0.0.1:8000 [--print-identify yes]
+//
+// `--print-identify yes` prints the seed's `Identify: <name>` line per
+// identify. Off by default: the benchmark compares servers doing the same
+// work per event, and none of them writes a line per event.
 //
 // Only that origin is allowed: socket.io's `cors` covers the HTTP (polling)
 // responses, and `allowRequest` refuses a websocket or polling request whose
@@ -33,7 +37,9 @@ function parseArgs(argv) {
     out[key.slice(2)] = value;
   }
   if (!out.port || !out.origin) {
-    throw new Error("usage: node node_server.js --port PORT --origin ORIGIN");
+    throw new Error(
+      "usage: node node_server.js --port PORT --origin ORIGIN [--print-identify yes]",
+    );
   }
   return out;
 }
@@ -46,6 +52,7 @@ function installed(pkg) {
 
 const args = parseArgs(process.argv.slice(2));
 const port = Number(args.port);
+const printIdentify = args["print-identify"] === "yes";
 const users = {};
 
 const httpServer = http.createServer((req, res) => {
@@ -74,7 +81,9 @@ io.of("/iss").on("connection", (socket) => {
   const uuid = crypto.randomUUID();
   socket.emit("connected", { uuid });
   socket.on("identify", (user, ack) => {
-    console.log(`Identify: ${user}`);
+    if (printIdentify) {
+      console.log(`Identify: ${user}`);
+    }
     users[uuid] = { username: user };
     if (typeof ack === "function") {
       ack({ ok: true, uuid, username: user });

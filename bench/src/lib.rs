@@ -4,6 +4,7 @@
 //!
 //! - [`shell`]: one Socket.IO client over tokio-tungstenite;
 //! - [`closed_loop`]: scenario S1, identify-with-ack in a closed loop;
+//! - [`lean`]: S1's measuring loop in raw frames, so the generator is not the bottleneck;
 //! - [`open_loop`]: scenario S2, identify-with-ack on a fixed schedule;
 //! - [`crowd`]: many identified clients at once, for S3 and S4;
 //! - [`hold`]: scenario S3, thousands of connections held through heartbeats;
@@ -18,6 +19,7 @@ pub mod crowd;
 pub mod fanout;
 pub mod fault;
 pub mod hold;
+pub mod lean;
 pub mod open_loop;
 pub mod report;
 pub mod shell;

@@ -144,6 +144,13 @@ impl Client {
         }
     }
 
+    /// Sends what the session still has queued (a pong, say) and gives up
+    /// the websocket, for a caller that speaks raw frames from here on.
+    pub async fn into_ws(mut self) -> Result<Ws, String> {
+        self.flush().await.map_err(ended)?;
+        Ok(self.ws)
+    }
+
     /// Closes the websocket politely (a close frame), as a page that goes away.
     pub async fn hang_up(mut self) {
         let _ = self.ws.close(None).await;

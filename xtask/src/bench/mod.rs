@@ -26,6 +26,7 @@ use crate::interop::{free_port, node_peers, python_peers, Server};
 use crate::proc::{cargo, describe, repo_root, rss_kib, run_checked};
 use pin::Pinning;
 pub(crate) use tables::Run;
+use tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3};
 
 /// Connections the server may hold in S3/S4: 19,000 clients plus slack,
 /// below the machine's 20,000 open files per process.
@@ -132,17 +133,35 @@ impl Bench {
 
     // ── contenders ──────────────────────────────────────────────────────
 
+    /// Our server as shipped: default flags and log level, but for the
+    /// per-socket identify limit (S1/S2 measure the identify path itself,
+    /// which 10/s would answer with `rate_limited`) and room for S3's 19,000.
     fn ours(&self, tag: &str) -> Result<Server, String> {
+        self.ours_with(tag, &[])
+    }
+
+    fn ours_with(&self, tag: &str, extra: &[&str]) -> Result<Server, String> {
         Server::start(
             "our server",
             self.pin
                 .server(&self.bin("server"))
                 .args(["--bind", &free_port()?.to_string()])
-                .args(["--log", "warn"])
                 .args(["--max-connections", MAX_CONNECTIONS])
-                // S1/S2 measure the identify path itself: no per-socket limit.
-                .args(["--identify-rate", "0"]),
+                .args(["--identify-rate", "0"])
+                .args(extra),
             &self.logs.join(format!("ours-{tag}.log")),
+        )
+    }
+
+    /// The library we build on, with the same `/iss` behaviour and nothing
+    /// of ours (`bench/src/bin/stock.rs`).
+    fn stock(&self, tag: &str) -> Result<Server, String> {
+        Server::start(
+            "stock socketioxide",
+            self.pin
+                .server(&self.bin("stock"))
+                .args(["--bind", &free_port()?.to_string()]),
+            &self.logs.join(format!("stock-{tag}.log")),
         )
     }
 
@@ -189,22 +208,20 @@ impl Bench {
     /// it collapses at 1,000, issue 5's reference figures).
     fn s1(&self) -> Result<Vec<Run>, String> {
         let mut contenders = vec![
-            ("raw websocket echo (ceiling)", self.echo()?),
-            ("our server", self.ours("s1")?),
+            (ECHO, self.echo()?),
+            (OURS, self.ours("s1")?),
+            (STOCK, self.stock("s1")?),
         ];
         if !self.quick {
-            contenders.push(("node socket.io 4.8", self.node("s1")?));
-            contenders.push(("Flask-SocketIO 5.7 (threading)", self.flask()?));
+            contenders.push((OURS_WARN, self.ours_with("s1-warn", &["--log", "warn"])?));
+            contenders.push((NODE, self.node("s1")?));
+            contenders.push((FLASK, self.flask()?));
         }
         let mut runs = Vec::new();
         for (label, server) in &contenders {
-            let target = if label.starts_with("raw") {
-                "echo"
-            } else {
-                "socketio"
-            };
+            let target = if *label == ECHO { "echo" } else { "socketio" };
             for &clients in self.sizes.s1_loads {
-                if label.starts_with("Flask") && clients > 100 {
+                if *label == FLASK && clients > 100 {
                     continue;
                 }
                 runs.push(self.loadgen(
@@ -225,7 +242,7 @@ impl Bench {
         let rate = format!("{rate:.0}");
         let run = self.loadgen(
             "S2",
-            "our server",
+            OURS,
             &server,
             self.sizes.s2_clients,
             &["--rate", &rate, "--seconds", self.sizes.s2_seconds],
@@ -235,9 +252,12 @@ impl Bench {
 
     /// S3: two generator processes hold connections to a fresh server.
     fn s3(&self) -> Result<Vec<Run>, String> {
-        let mut runs = vec![self.hold("our server", &self.ours("s3")?)?];
+        let mut runs = vec![
+            self.hold(OURS, &self.ours("s3")?)?,
+            self.hold(STOCK_S3, &self.stock("s3")?)?,
+        ];
         if !self.quick {
-            runs.push(self.hold("node socket.io 4.8 (no presence)", &self.node("s3")?)?);
+            runs.push(self.hold(NODE_S3, &self.node("s3")?)?);
         }
         Ok(runs)
     }
@@ -245,7 +265,7 @@ impl Bench {
     /// S4: our server (the peers have no presence to fan out).
     fn s4(&self) -> Result<Vec<Run>, String> {
         let server = self.ours("s4")?;
-        let run = self.loadgen("S4", "our server", &server, self.sizes.s4_clients, &[])?;
+        let run = self.loadgen("S4", OURS, &server, self.sizes.s4_clients, &[])?;
         Ok(vec![run])
     }
 

@@ -119,10 +119,20 @@ impl Run {
     }
 }
 
+// The contenders' labels, as the tables show them and the targets find them.
+pub(crate) const OURS: &str = "our server";
+pub(crate) const OURS_WARN: &str = "our server, --log warn";
+pub(crate) const STOCK: &str = "stock socketioxide 0.18.9";
+pub(crate) const STOCK_S3: &str = "stock socketioxide 0.18.9 (no presence)";
+pub(crate) const NODE: &str = "node socket.io 4.8";
+pub(crate) const NODE_S3: &str = "node socket.io 4.8 (no presence)";
+pub(crate) const FLASK: &str = "Flask-SocketIO 5.7 (threading)";
+pub(crate) const ECHO: &str = "raw websocket echo (ceiling)";
+
 /// Our server's S1 rate at the largest load measured.
 pub(crate) fn ours_peak(s1: &[Run]) -> Option<f64> {
     s1.iter()
-        .filter(|r| r.label == "our server")
+        .filter(|r| r.label == OURS)
         .max_by_key(|r| r.clients)
         .map(|r| r.f("acks_per_sec"))
         .filter(|rate| rate.is_finite() && *rate > 0.0)
@@ -141,6 +151,8 @@ pub(crate) fn report(
     out.push_str(&format!("Machine: {}; {pinning}.\n\n", machine()));
     out.push_str("### S1 throughput: closed loop of identify-with-ack\n\n");
     out.push_str(&s1_table(s1));
+    out.push_str("\nOur server's rate divided by each contender's, same run:\n\n");
+    out.push_str(&ratios_table(s1));
     out.push_str("\n### S2 latency under load: open loop at 50% of our S1 peak\n\n");
     out.push_str(&s2_table(s2));
     out.push_str(
@@ -265,15 +277,52 @@ fn failures(runs: &[Run]) -> String {
         .collect()
 }
 
-/// Issue 5's targets, each with the measured figure and a verdict.
+/// The run with this exact label and load.
+fn find(runs: &[Run], label: &str, clients: usize) -> Option<Run> {
+    runs.iter()
+        .find(|r| r.label == label && r.clients == clients)
+        .cloned()
+}
+
+/// `a`'s S1 rate over `b`'s at one load; NaN if either was not measured.
+fn ratio(s1: &[Run], a: &str, b: &str, clients: usize) -> f64 {
+    let rate = |label| find(s1, label, clients).map_or(f64::NAN, |r| r.f("acks_per_sec"));
+    rate(a) / rate(b)
+}
+
+fn thousands(n: usize) -> String {
+    if n >= 1000 {
+        format!("{},{:03}", n / 1000, n % 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Our server's S1 rate against every other contender, per load, from this
+/// run: the ratios the README quotes.
+fn ratios_table(s1: &[Run]) -> String {
+    let loads = [1000, 100];
+    let mut out = String::from("| ours ÷ | 1,000 clients | 100 clients |\n|---|---:|---:|\n");
+    for other in [STOCK, NODE, FLASK, ECHO, OURS_WARN] {
+        let cells: Vec<String> = loads
+            .iter()
+            .map(|&clients| {
+                let r = ratio(s1, OURS, other, clients);
+                if r.is_finite() {
+                    format!("{r:.2}")
+                } else {
+                    "–".to_owned()
+                }
+            })
+            .collect();
+        out.push_str(&format!("| {other} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// The targets, each with the measured figure and a verdict.
 fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
-    let find = |runs: &[Run], label: &str, clients: usize| {
-        runs.iter()
-            .find(|r| r.label.starts_with(label) && r.clients == clients)
-            .cloned()
-    };
-    let rate = |r: &Option<Run>| r.as_ref().map_or(f64::NAN, |r| r.f("acks_per_sec"));
-    let ours_1000 = find(s1, "our server", 1000);
+    let ours_1000 = find(s1, OURS, 1000);
     let mut lines = Vec::new();
     // A figure that was not measured in this run (NaN) gets no verdict.
     let mut check = |what: String, met: bool| {
@@ -286,17 +335,39 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
             lines.push(format!("- {} {what}", if met { "✓" } else { "✗" }));
         }
     };
-    let vs_node = rate(&ours_1000) / rate(&find(s1, "node", 1000));
+    let vs_node = ratio(s1, OURS, NODE, 1000);
     check(
         format!("S1 ≥ 2.5× node at 1,000 clients: {vs_node:.1}×"),
         vs_node >= 2.5,
     );
-    let vs_flask = rate(&find(s1, "our server", 100)) / rate(&find(s1, "Flask", 100));
+    for clients in [1000, 100] {
+        let vs_stock = ratio(s1, OURS, STOCK, clients);
+        check(
+            format!(
+                "S1 ≥ 0.95× stock socketioxide at {} clients (as shipped, default log level): \
+                 {vs_stock:.2}×",
+                thousands(clients)
+            ),
+            vs_stock >= 0.95,
+        );
+    }
+    for clients in [1000, 100] {
+        let log_cost = 1.0 - ratio(s1, OURS, OURS_WARN, clients);
+        check(
+            format!(
+                "S1 the default log level costs ≤ 5% against --log warn at {} clients: {:.1}%",
+                thousands(clients),
+                log_cost * 100.0
+            ),
+            log_cost <= 0.05,
+        );
+    }
+    let vs_flask = ratio(s1, OURS, FLASK, 100);
     check(
         format!("S1 ≥ 50× Flask-SocketIO at 100 clients: {vs_flask:.0}×"),
         vs_flask >= 50.0,
     );
-    let vs_echo = rate(&ours_1000) / rate(&find(s1, "raw", 1000));
+    let vs_echo = ratio(s1, OURS, ECHO, 1000);
     check(
         format!(
             "S1 ≥ 80% of the echo ceiling at 1,000 clients: {:.0}%",
@@ -324,7 +395,7 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
         check(format!("S2 p99 ≤ 5 ms: {p99:.2} ms"), p99 <= 5.0);
         check(format!("S2 p999 ≤ 20 ms: {p999:.2} ms"), p999 <= 20.0);
     }
-    if let Some(r) = s3.iter().find(|r| r.label == "our server") {
+    if let Some(r) = s3.iter().find(|r| r.label == OURS) {
         let (kept, dropped) = (r.f("kept"), r.f("dropped"));
         check(
             format!(
@@ -444,6 +515,8 @@ mod tests {
                 1000,
                 json!({"acks_per_sec": 30.0}),
             ),
+            run("S1", STOCK, 1000, json!({"acks_per_sec": 100.0})),
+            run("S1", OURS_WARN, 1000, json!({"acks_per_sec": 94.0})),
         ];
         let text = targets(&s1, &[], &[], &[]);
         assert!(
@@ -458,6 +531,25 @@ mod tests {
         assert!(
             text.contains("· S1 ≥ 50× Flask-SocketIO at 100 clients: –× (not measured"),
             "{text}"
+        );
+        assert!(
+            text.contains("✗ S1 ≥ 0.95× stock socketioxide at 1,000 clients (as shipped, default log level): 0.90×"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "✓ S1 the default log level costs ≤ 5% against --log warn at 1,000 clients: 4.3%"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("· S1 ≥ 0.95× stock socketioxide at 100 clients"),
+            "{text}"
+        );
+        let ratios = ratios_table(&s1);
+        assert!(
+            ratios.contains("| stock socketioxide 0.18.9 | 0.90 | – |"),
+            "{ratios}"
         );
         assert_eq!(ours_peak(&s1), Some(90.0));
     }
