@@ -15,7 +15,7 @@ use crate::arrival::Arrival;
 use crate::fanout::Fanout;
 use crate::rate::RateLimit;
 use crate::registry::{NameChange, Registry, RegistryError};
-use crate::resume::ResumeBook;
+use crate::resume::{ResumeBook, DEFAULT_RESUME_CAPACITY};
 use crate::stats::Stats;
 
 /// State every handler can reach (socketioxide's `State<AppState>`).
@@ -40,18 +40,23 @@ pub const DEFAULT_IDENTIFY_LIMIT: RateLimit = RateLimit {
 
 impl Default for AppState {
     fn default() -> Self {
-        AppState::new(DEFAULT_RESUME_TTL, DEFAULT_IDENTIFY_LIMIT)
+        AppState::new(
+            DEFAULT_RESUME_TTL,
+            DEFAULT_RESUME_CAPACITY,
+            DEFAULT_IDENTIFY_LIMIT,
+        )
     }
 }
 
 impl AppState {
-    /// Empty state; departed sessions stay resumable for `resume_ttl`.
-    pub fn new(resume_ttl: Duration, identify_limit: RateLimit) -> Self {
+    /// Empty state; departed sessions stay resumable for `resume_ttl`, at
+    /// most `resume_capacity` of them.
+    pub fn new(resume_ttl: Duration, resume_capacity: usize, identify_limit: RateLimit) -> Self {
         AppState {
             registry: Arc::default(),
             fanout: Arc::default(),
             stats: Arc::default(),
-            resume: Arc::new(ResumeBook::new(resume_ttl)),
+            resume: Arc::new(ResumeBook::with_capacity(resume_ttl, resume_capacity)),
             identify_limit,
         }
     }

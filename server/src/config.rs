@@ -76,6 +76,11 @@ pub struct Config {
     #[arg(long, env = "ISS_RESUME_TTL_SECS", default_value_t = 600)]
     pub resume_ttl_secs: u64,
 
+    /// Most departed sessions kept resumable at once; beyond it the oldest
+    /// are forgotten first (≈ 700 B each).
+    #[arg(long, env = "ISS_RESUME_CAPACITY", default_value_t = 50_000)]
+    pub resume_capacity: usize,
+
     /// Most `identify` events one socket may send per second, sustained;
     /// more get a `rate_limited` error, and a socket that keeps flooding is
     /// disconnected. 0 turns the limit off.
@@ -109,6 +114,7 @@ impl Config {
             max_connections: 10_000,
             handshake_timeout_secs: 10,
             resume_ttl_secs: 600,
+            resume_capacity: 50_000,
             identify_rate: 10,
             identify_burst: 50,
             report_interval_secs: 60,

@@ -34,7 +34,7 @@ use axum::serve::ListenerExt;
 use axum::Json;
 use axum::Router;
 use shared::events::NAMESPACE;
-use socketioxide::SocketIo;
+use socketioxide::{ParserConfig, SocketIo};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -68,7 +68,11 @@ pub struct App {
 /// Builds the router: `/healthz`, Socket.IO behind the origin guard, and the static frontend.
 pub fn build(config: &Config) -> Result<App, StartError> {
     let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
-    let state = AppState::new(config.resume_ttl(), config.identify_limit());
+    let state = AppState::new(
+        config.resume_ttl(),
+        config.resume_capacity,
+        config.identify_limit(),
+    );
     let (layer, io) = SocketIo::builder()
         .with_state(state.clone())
         // max_payload bounds polling bodies; websocket frames have their own limits.
@@ -81,6 +85,17 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         .ws_read_buffer_size(WS_READ_BUFFER)
         .ping_interval(config.ping_interval())
         .ping_timeout(config.ping_timeout())
+        // We use no binary events. By default socketioxide buffers up to
+        // 10 MB of attachments per socket for a binary event, and only checks
+        // its 60 s completion timeout when the next attachment arrives: one
+        // announced attachment and a trickle of binary frames held ~10 MB
+        // per connection for ever. With no attachment allowed, a binary
+        // event that announces one closes its connection at once.
+        .with_parser(
+            ParserConfig::common()
+                .max_incoming_binaries(0)
+                .max_incoming_binary_buf_size(0),
+        )
         .build_layer();
     io.ns(NAMESPACE, handlers::on_connect);
     let router = Router::new()

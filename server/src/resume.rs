@@ -12,6 +12,10 @@
 //!
 //! Pure state behind a mutex, no I/O; expired entries are dropped lazily
 //! (the TTL is fixed, so departures expire in the order they happened).
+//! The book is bounded: at most `capacity` departures are remembered, the
+//! oldest forgotten first, so a client cycling sessions as fast as it can
+//! (≈ 2,000 a second on 30 websockets, ≈ 670 B each for the 600 s TTL:
+//! ≈ 0.8 GB) cannot grow it without limit.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -24,8 +28,14 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub struct ResumeBook {
     ttl: Duration,
+    /// Most departures remembered at once.
+    capacity: usize,
     inner: Mutex<Inner>,
 }
+
+/// The default bound on remembered departures: five times the default
+/// connection limit (a whole room reloading, several times over), ≈ 35 MB.
+pub const DEFAULT_RESUME_CAPACITY: usize = 50_000;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -54,8 +64,14 @@ pub struct Resumed {
 
 impl ResumeBook {
     pub fn new(ttl: Duration) -> Self {
+        ResumeBook::with_capacity(ttl, DEFAULT_RESUME_CAPACITY)
+    }
+
+    /// A book that remembers at most `capacity` departures (at least one).
+    pub fn with_capacity(ttl: Duration, capacity: usize) -> Self {
         ResumeBook {
             ttl,
+            capacity: capacity.max(1),
             inner: Mutex::default(),
         }
     }
@@ -106,6 +122,7 @@ impl ResumeBook {
             entry.left_at = Some(now);
             inner.departures.push_back((now, token));
         }
+        inner.forget_oldest_beyond(self.capacity);
     }
 
     /// How many sessions can currently be resumed or are connected (tests, stats).
@@ -124,6 +141,32 @@ impl ResumeBook {
 }
 
 impl Inner {
+    /// Forgets the oldest departures until at most `capacity` are left (a
+    /// departure whose session resumed since counts until it is dropped
+    /// here or by [`Inner::expire`], so the queue itself stays bounded too).
+    fn forget_oldest_beyond(&mut self, capacity: usize) {
+        while self.departures.len() > capacity {
+            let Some((left_at, token)) = self.departures.pop_front() else {
+                break;
+            };
+            self.forget_if_still(left_at, &token);
+        }
+    }
+
+    /// Drops `token`'s session if it is still the departure at `left_at`
+    /// (not resumed, not departed again since).
+    fn forget_if_still(&mut self, left_at: Instant, token: &ResumeToken) {
+        let stale = self
+            .by_token
+            .get(token)
+            .is_some_and(|e| e.left_at == Some(left_at));
+        if stale {
+            if let Some(entry) = self.by_token.remove(token) {
+                self.by_session.remove(&entry.session);
+            }
+        }
+    }
+
     /// Drops sessions that left more than `ttl` ago.
     fn expire(&mut self, now: Instant, ttl: Duration) {
         while let Some((left_at, _)) = self.departures.front() {
@@ -133,16 +176,7 @@ impl Inner {
             let Some((left_at, token)) = self.departures.pop_front() else {
                 break;
             };
-            // Only if it is still that departure (not resumed since).
-            let stale = self
-                .by_token
-                .get(&token)
-                .is_some_and(|e| e.left_at == Some(left_at));
-            if stale {
-                if let Some(entry) = self.by_token.remove(&token) {
-                    self.by_session.remove(&entry.session);
-                }
-            }
+            self.forget_if_still(left_at, &token);
         }
     }
 }
@@ -216,6 +250,34 @@ mod tests {
         assert_eq!(book.resume(&first, t0), None);
         assert!(book.resume(&second, t0).is_some());
         assert!(book.is_empty());
+    }
+
+    #[test]
+    fn the_book_forgets_the_oldest_departures_beyond_its_capacity() {
+        let book = ResumeBook::with_capacity(TTL, 3);
+        let t0 = Instant::now();
+        let tokens: Vec<_> = (0..5)
+            .map(|i| {
+                let session = id(&format!("s{i}"));
+                let token = book.issue(&session, t0);
+                book.left(&session, Some(format!("N{i}")), t0);
+                token
+            })
+            .collect();
+        assert_eq!(book.len(), 3, "bounded by its capacity");
+        assert_eq!(book.resume(&tokens[0], t0), None, "the oldest is forgotten");
+        assert_eq!(book.resume(&tokens[1], t0), None);
+        let back = book.resume(&tokens[4], t0).expect("the newest is kept");
+        assert_eq!(back.name.as_deref(), Some("N4"));
+        // A session cycling resume → leave keeps the queue bounded as well.
+        let session = id("cycler");
+        let mut token = book.issue(&session, t0);
+        for _ in 0..100 {
+            book.left(&session, None, t0);
+            book.resume(&token, t0).expect("resumes");
+            token = book.issue(&session, t0);
+        }
+        assert!(book.lock().departures.len() <= 3);
     }
 
     #[test]

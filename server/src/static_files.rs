@@ -4,6 +4,8 @@
 //! trunk's hashed assets never change, so they are cached for a year. Brotli
 //! and gzip twins (`app.wasm.br`, `app.wasm.gz`) are served when present. With
 //! no build at all, `/` explains how to make one instead of answering 404.
+//! Dot-files and dot-folders (`.git/config`, `.env`) are never served: a
+//! careless `--dist .` must not publish a repository.
 
 use std::convert::Infallible;
 use std::path::Path;
@@ -46,6 +48,25 @@ pub fn router(dist: &Path) -> Router {
     Router::new()
         .fallback_service(files)
         .layer(axum::middleware::from_fn(cache_headers))
+        .layer(axum::middleware::from_fn(refuse_dot_paths))
+}
+
+/// 404 for any path with a segment that starts with a dot, spelled out or
+/// percent-encoded (`/.env`, `/%2egit/config`), before the file system is asked.
+async fn refuse_dot_paths(request: Request, next: Next) -> Response {
+    if has_dot_segment(request.uri().path()) {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    next.run(request).await
+}
+
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        segment.starts_with('.')
+            || segment
+                .get(..3)
+                .is_some_and(|start| start.eq_ignore_ascii_case("%2e"))
+    })
 }
 
 fn not_found(index: &Path, path: &str) -> Response {
@@ -94,6 +115,23 @@ fn is_hashed(file: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments() {
+        for path in [
+            "/.env",
+            "/.git/config",
+            "/a/.hidden",
+            "/%2eenv",
+            "/%2Egit/HEAD",
+            "/..",
+        ] {
+            assert!(has_dot_segment(path), "{path}");
+        }
+        for path in ["/", "/index.html", "/frontend-1a2b.js", "/a.b/c.d"] {
+            assert!(!has_dot_segment(path), "{path}");
+        }
+    }
 
     #[test]
     fn cache_policies() {

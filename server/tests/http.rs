@@ -132,6 +132,26 @@ async fn dist_is_served_with_cache_rules_and_precompressed_twins() {
     let _ = std::fs::remove_dir_all(dist);
 }
 
+/// A careless `--dist .` must not publish a repository: dot-files and
+/// dot-folders are 404, spelled out or percent-encoded (bad input #52).
+#[tokio::test]
+async fn dot_files_are_never_served() {
+    let dist = fake_dist("dotfiles");
+    std::fs::write(dist.join(".env"), "SECRET=1").unwrap();
+    std::fs::create_dir_all(dist.join(".git")).unwrap();
+    std::fs::write(dist.join(".git/config"), "[core]").unwrap();
+    let server = start_with(|c| c.dist = dist.clone()).await;
+    for path in ["/.env", "/.git/config", "/%2eenv", "/%2Egit/config"] {
+        let (status, response) = get(server.addr, path, "").await;
+        assert_eq!(status, 404, "{path}: {response}");
+        assert!(!response.contains("SECRET") && !response.contains("[core]"));
+    }
+    let (status, _) = get(server.addr, "/", "").await;
+    assert_eq!(status, 200, "ordinary files are still served");
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dist);
+}
+
 /// One connection over `--max-connections` gets a 503 and is closed; the
 /// connections already open are untouched, and a freed slot admits again.
 #[tokio::test]

@@ -223,6 +223,44 @@ async fn malformed_frames_harm_no_one() {
     server.shutdown().await.unwrap();
 }
 
+/// A binary event that announces an attachment closes its connection at
+/// once: before, socketioxide kept waiting for attachments and buffered up
+/// to 10 MB of binary frames per socket, for ever (bad input #53).
+#[tokio::test]
+async fn a_binary_event_closes_at_once_and_buffers_nothing() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    let mut attacker = Raw::join(server.addr).await;
+    attacker
+        .send_text("459999-/iss,[\"identify\",{\"_placeholder\":true,\"num\":0}]")
+        .await
+        .expect("send the announcement");
+    // Attachments as an attacker would trickle them: none may be kept.
+    for _ in 0..8 {
+        if attacker
+            .ws
+            .send(Message::binary(vec![7u8; 16_000]))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    // Nothing more from us (a text frame would close it for another reason):
+    // the server must close on its own.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        while attacker.next().await.is_some() {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the connection stayed open waiting for attachments"
+    );
+    assert_unharmed(server.addr, &bystander, "binary attachments").await;
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
 /// Binary websocket frames (including invalid UTF-8) are not part of our protocol.
 #[tokio::test]
 async fn binary_garbage_harms_no_one() {

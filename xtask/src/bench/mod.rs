@@ -35,6 +35,10 @@ const MAX_CONNECTIONS: &str = "19800";
 /// Sizes and durations of one run.
 struct Sizes {
     s1_loads: &'static [usize],
+    /// S1 runs every contender this many times per load, interleaved, and
+    /// reports each one's median round: this machine's throughput drifts by
+    /// 10–30 % between minutes, and one run each would compare the drift.
+    s1_rounds: usize,
     s1_seconds: &'static str,
     s2_clients: usize,
     s2_seconds: &'static str,
@@ -46,7 +50,8 @@ struct Sizes {
 
 const FULL: Sizes = Sizes {
     s1_loads: &[1000, 100],
-    s1_seconds: "20",
+    s1_rounds: 3,
+    s1_seconds: "8",
     s2_clients: 1000,
     s2_seconds: "20",
     s3_per_generator: 9500,
@@ -56,6 +61,7 @@ const FULL: Sizes = Sizes {
 
 const QUICK: Sizes = Sizes {
     s1_loads: &[50],
+    s1_rounds: 1,
     s1_seconds: "1",
     s2_clients: 50,
     s2_seconds: "1",
@@ -218,20 +224,27 @@ impl Bench {
             contenders.push((FLASK, self.flask()?));
         }
         let mut runs = Vec::new();
-        for (label, server) in &contenders {
-            let target = if *label == ECHO { "echo" } else { "socketio" };
-            for &clients in self.sizes.s1_loads {
-                if *label == FLASK && clients > 100 {
-                    continue;
+        for &clients in self.sizes.s1_loads {
+            // Flask only at 100 clients: it collapses at 1,000.
+            let here: Vec<_> = contenders
+                .iter()
+                .filter(|(label, _)| *label != FLASK || clients <= 100)
+                .collect();
+            let mut rounds: Vec<Vec<Run>> = vec![Vec::new(); here.len()];
+            for round in 1..=self.sizes.s1_rounds {
+                println!("xtask: ── S1 round {round} of {}", self.sizes.s1_rounds);
+                for ((label, server), done) in here.iter().zip(&mut rounds) {
+                    let target = if *label == ECHO { "echo" } else { "socketio" };
+                    done.push(self.loadgen(
+                        "S1",
+                        label,
+                        server,
+                        clients,
+                        &["--target", target, "--seconds", self.sizes.s1_seconds],
+                    )?);
                 }
-                runs.push(self.loadgen(
-                    "S1",
-                    label,
-                    server,
-                    clients,
-                    &["--target", target, "--seconds", self.sizes.s1_seconds],
-                )?);
             }
+            runs.extend(rounds.into_iter().map(Run::median_round));
         }
         Ok(runs)
     }
