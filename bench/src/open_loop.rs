@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::client::{AckId, Output};
-use shared::events::{Ack, ClientEvent, IdentifyAck};
+use shared::events::ClientEvent;
 use tokio::sync::watch;
 
 use crate::closed_loop::{settle, wait_ready};
+use crate::lean::{Incoming, Lean};
 use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
-use crate::shell::{ended, Client, ACK_TIMEOUT_MS};
+use crate::shell::Client;
 
 /// One open-loop run.
 #[derive(Debug, Clone)]
@@ -100,44 +100,31 @@ async fn client(
     phase: Duration,
     ready: &AtomicUsize,
     mut go: watch::Receiver<Option<Instant>>,
-) -> Result<(ClientResult, Option<Client>), String> {
+) -> Result<(ClientResult, Option<Lean>), String> {
     let mut client = Client::joined(plan.addr, source).await?;
-    let identify = ClientEvent::Identify {
-        name: format!("open{}", ready.load(Ordering::Relaxed)),
-    };
-    client.identify(&identify).await?;
+    let name = format!("open{}", ready.load(Ordering::Relaxed));
+    client
+        .identify(&ClientEvent::Identify { name: name.clone() })
+        .await?;
     ready.fetch_add(1, Ordering::Relaxed);
 
     let end = client.live_until(&mut go).await?;
+    // The measured part in raw frames, as S1's (`lean.rs`): the generator
+    // must not be what limits the latencies.
+    let mut lean = Lean::new(client.into_ws().await?, &name);
     let start = end - plan.duration;
     let mut next = start + phase;
-    let mut in_flight: HashMap<AckId, Instant> = HashMap::new();
+    let mut in_flight: HashMap<u64, Instant> = HashMap::new();
     let mut result = ClientResult::new();
     loop {
         let now = Instant::now();
         while next < end && next <= now {
-            let id = client
-                .session
-                .emit_with_ack(client.now_ms(), identify.clone(), ACK_TIMEOUT_MS)
-                .map_err(|e| e.to_string())?;
+            let id = lean.send().await?;
             in_flight.insert(id, next);
             next += interval;
         }
-        for output in client.flush().await.map_err(ended)? {
-            if let Output::Ack { id, result: reply } = output {
-                let Some(scheduled) = in_flight.remove(&id) else {
-                    continue;
-                };
-                match reply {
-                    Ok(Ack::Identify(IdentifyAck::Ok { .. })) => {
-                        result.record(scheduled.elapsed());
-                    }
-                    other => return Err(format!("identify failed: {other:?}")),
-                }
-            }
-        }
         if next >= end && in_flight.is_empty() {
-            return Ok((result, Some(client)));
+            return Ok((result, Some(lean)));
         }
         if Instant::now() >= end + DRAIN {
             return Err(format!(
@@ -147,7 +134,19 @@ async fn client(
         }
         let wake = if next < end { next } else { end + DRAIN };
         tokio::select! {
-            stepped = client.step() => stepped.map_err(ended)?,
+            incoming = lean.recv() => match incoming? {
+                Incoming::Ping => lean.pong().await?,
+                Incoming::Ack { id, ok } => {
+                    let Some(scheduled) = in_flight.remove(&id) else {
+                        continue;
+                    };
+                    if !ok {
+                        return Err(format!("identify {id} refused"));
+                    }
+                    result.record(scheduled.elapsed());
+                }
+                Incoming::Other => {}
+            },
             _ = tokio::time::sleep_until(wake.into()) => {}
         }
     }
