@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use shared::events::{wire, ClientEvent, ErrorCode, IdentifyAck, IdentifyError, SessionId};
+use shared::events::{
+    wire, ClientEvent, ErrorCode, EventError, IdentifyAck, IdentifyError, PayloadError, SessionId,
+};
 use shared::names::validate_name;
 
 use crate::arrival::Arrival;
@@ -90,6 +92,22 @@ impl AppState {
                 IdentifyAck::Err(err)
             }
         }
+    }
+
+    /// The answer to an identify whose arguments are not valid JSON (counted
+    /// as received and refused). The message names no byte of the input.
+    pub fn unreadable(&self, session: &SessionId) -> IdentifyAck {
+        self.stats.identify_received();
+        self.stats.identify_was_refused();
+        tracing::debug!(%session, "identify with unreadable JSON");
+        IdentifyAck::Err(IdentifyError::from(&EventError::BadPayload {
+            event: wire::IDENTIFY,
+            reason: PayloadError::Invalid(
+                "not valid JSON (a lone surrogate, a number out of range, or nesting deeper \
+                 than 128 levels)"
+                    .to_owned(),
+            ),
+        }))
     }
 
     /// The answer to an identify over the socket's rate limit (counted as

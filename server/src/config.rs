@@ -35,6 +35,17 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// A host name this server may be reached by, besides `localhost`, the
+    /// loopback and bind addresses and the allowed origins' hosts (requests
+    /// for any other `Host` get 403: DNS rebinding). Repeat the flag (or
+    /// comma-separate the variable) for several; `*` allows any.
+    #[arg(
+        long = "allowed-host",
+        env = "ISS_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Log filter, in `RUST_LOG` syntax (e.g. `info`, `server=debug`).
     #[arg(long, env = "ISS_LOG", default_value = "info")]
     pub log: String,
@@ -105,6 +116,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
             dist: PathBuf::from("dist"),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             log: "info".to_owned(),
             max_payload: 16_384,
             ping_interval_ms: 25_000,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use shared::events::{
     wire, Connected, ErrorCode, IdentifyAck, IdentifyError, ResumeAuth, SessionId,
 };
-use socketioxide::extract::{AckSender, Data, Event, Extension, SocketRef, State, TryData};
+use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketError;
 use uuid::Uuid;
@@ -77,13 +77,18 @@ pub async fn on_connect(
 async fn on_identify(
     socket: SocketRef,
     ConnEvent { conn, arrival }: ConnEvent,
-    Data(RawArgs(args)): Data<RawArgs>,
+    TryData(args): TryData<RawArgs>,
     ack: AckSender,
     State(app): State<AppState>,
 ) {
     let session = &conn.session;
     let reply = match conn.bucket.check(app.identify_limit, Instant::now()) {
-        Verdict::Allow => app.identify(session, arrival, &args),
+        Verdict::Allow => match &args {
+            Ok(RawArgs(args)) => app.identify(session, arrival, args),
+            // Valid frame, invalid JSON inside (a lone surrogate, 1e400,
+            // nesting past serde_json's 128 levels): answer, do not go silent.
+            Err(_) => app.unreadable(session),
+        },
         Verdict::Refuse => app.rate_limited(session),
         Verdict::Disconnect => {
             // The first is logged; the rest are counted and summed up by

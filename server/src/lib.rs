@@ -15,6 +15,7 @@ pub mod conn;
 pub mod detach;
 pub mod fanout;
 pub mod handlers;
+pub mod host;
 pub mod limit;
 pub mod origin;
 pub mod presence;
@@ -41,6 +42,7 @@ use tokio::task::JoinHandle;
 
 pub use app::AppState;
 pub use config::Config;
+use host::HostPolicy;
 use origin::OriginPolicy;
 
 /// The websocket read buffer per connection, bytes.
@@ -51,6 +53,8 @@ const WS_READ_BUFFER: usize = 1024;
 pub enum StartError {
     #[error(transparent)]
     Origin(#[from] origin::BadOrigin),
+    #[error(transparent)]
+    Host(#[from] host::BadHost),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -68,6 +72,7 @@ pub struct App {
 /// Builds the router: `/healthz`, Socket.IO behind the origin guard, and the static frontend.
 pub fn build(config: &Config) -> Result<App, StartError> {
     let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
+    let hosts = HostPolicy::new(config.bind, &config.allowed_origins, &config.allowed_hosts)?;
     let state = AppState::new(
         config.resume_ttl(),
         config.resume_capacity,
@@ -107,7 +112,8 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         .layer(axum::middleware::from_fn_with_state(
             (policy, state.stats.clone()),
             origin::guard,
-        ));
+        ))
+        .layer(axum::middleware::from_fn_with_state(hosts, host::guard));
     Ok(App { router, io, state })
 }
 

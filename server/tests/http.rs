@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{get, start_server, start_with};
+use common::{get, http, start_server, start_with};
 
 fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
     let head = response.split("\r\n\r\n").next()?;
@@ -130,6 +130,39 @@ async fn dist_is_served_with_cache_rules_and_precompressed_twins() {
 
     server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dist);
+}
+
+/// DNS rebinding: a request for a host name this server is not known by
+/// gets 403, on every route; loopback names, the bind address and
+/// `--allowed-host` names pass (bad input #58).
+#[tokio::test]
+async fn requests_for_a_foreign_host_are_refused() {
+    let server = start_with(|c| c.allowed_hosts = vec!["chat.example.com".into()]).await;
+    let addr = server.addr;
+    let port = addr.port();
+    let request = |host: String, path: &'static str| async move {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        http(addr, &head).await
+    };
+    for path in [
+        "/healthz",
+        "/api/stats",
+        "/",
+        "/socket.io/?EIO=4&transport=polling",
+    ] {
+        let (status, response) = request(format!("evil.test:{port}"), path).await;
+        assert_eq!(status, 403, "{path}: {response}");
+        assert!(response.contains("--allowed-host"), "{response}");
+    }
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "chat.example.com".to_owned(),
+    ] {
+        let (status, response) = request(host.clone(), "/healthz").await;
+        assert_eq!(status, 200, "{host}: {response}");
+    }
+    server.shutdown().await.unwrap();
 }
 
 /// A careless `--dist .` must not publish a repository: dot-files and

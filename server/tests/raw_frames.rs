@@ -261,6 +261,43 @@ async fn a_binary_event_closes_at_once_and_buffers_nothing() {
     server.shutdown().await.unwrap();
 }
 
+/// A valid frame with invalid JSON inside (a lone surrogate, a number out of
+/// range, nesting past 128 levels) gets a `bad_payload` ack, not silence
+/// until the client's ack timeout; the connection keeps working (bad input #57).
+#[tokio::test]
+async fn unreadable_json_in_a_valid_frame_gets_bad_payload() {
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    for (case, args) in [
+        ("lone surrogate", r#""\ud800""#.to_owned()),
+        ("number out of range", "1e400".to_owned()),
+        ("nesting deeper than 128", deep),
+    ] {
+        let mut raw = Raw::join(server.addr).await;
+        raw.send_text(format!("42/iss,5[\"identify\",{args}]"))
+            .await
+            .expect("send");
+        let reply = loop {
+            match raw.next_sio().await {
+                Some(Packet::Ack { id: 5, args, .. }) => break IdentifyAck::from_args(&args),
+                Some(_) => continue,
+                None => panic!("{case}: closed without an answer"),
+            }
+        };
+        match reply {
+            Ok(IdentifyAck::Err(err)) => {
+                assert_eq!(err.code, shared::events::ErrorCode::BadPayload, "{case}")
+            }
+            other => panic!("{case}: expected bad_payload, got {other:?}"),
+        }
+        assert_eq!(raw.outcome().await, Outcome::StillWorks, "{case}");
+        assert_unharmed(server.addr, &bystander, case).await;
+    }
+    bystander.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
 /// Binary websocket frames (including invalid UTF-8) are not part of our protocol.
 #[tokio::test]
 async fn binary_garbage_harms_no_one() {
