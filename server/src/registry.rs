@@ -71,7 +71,11 @@ impl Registry {
         let change = match slot {
             Some(current) if current.arrival > arrival => return Ok(NameChange::Superseded),
             None => NameChange::First,
-            Some(current) if current.name == name => NameChange::Unchanged,
+            Some(current) if current.name == name => {
+                // The common case (a page re-sending its name): no new string.
+                current.arrival = arrival;
+                return Ok(NameChange::Unchanged);
+            }
             Some(current) => NameChange::Renamed {
                 previous: current.name.clone(),
             },

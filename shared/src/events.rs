@@ -150,8 +150,8 @@ pub enum PresenceChange {
 /// On the wire it keeps the shape the other Socket.IO peers use:
 /// `{"ok":true,"uuid":..,"username":..}` or
 /// `{"ok":false,"code":..,"error":"human-readable reason"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "IdentifyAckWire", into = "IdentifyAckWire")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "IdentifyAckWire")]
 pub enum IdentifyAck {
     Ok { uuid: SessionId, username: String },
     Err(IdentifyError),
@@ -209,8 +209,46 @@ impl From<&EventError> for IdentifyError {
     }
 }
 
+/// Serialised through a borrowed flat form: serde's `into` would clone the
+/// ack (its two strings) on the server's per-identify path.
+impl Serialize for IdentifyAck {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let wire = match self {
+            IdentifyAck::Ok { uuid, username } => IdentifyAckWireRef {
+                ok: true,
+                uuid: Some(uuid),
+                username: Some(username),
+                code: None,
+                error: None,
+            },
+            IdentifyAck::Err(err) => IdentifyAckWireRef {
+                ok: false,
+                uuid: None,
+                username: None,
+                code: Some(err.code),
+                error: Some(&err.message),
+            },
+        };
+        wire.serialize(serializer)
+    }
+}
+
+/// The flat wire form of [`IdentifyAck`], borrowed, for serialising.
+#[derive(Serialize)]
+struct IdentifyAckWireRef<'a> {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uuid: Option<&'a SessionId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<ErrorCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
 /// The flat wire form of [`IdentifyAck`]; exists only for serde.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct IdentifyAckWire {
     ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,27 +259,6 @@ struct IdentifyAckWire {
     code: Option<ErrorCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-}
-
-impl From<IdentifyAck> for IdentifyAckWire {
-    fn from(ack: IdentifyAck) -> Self {
-        match ack {
-            IdentifyAck::Ok { uuid, username } => IdentifyAckWire {
-                ok: true,
-                uuid: Some(uuid),
-                username: Some(username),
-                code: None,
-                error: None,
-            },
-            IdentifyAck::Err(err) => IdentifyAckWire {
-                ok: false,
-                uuid: None,
-                username: None,
-                code: Some(err.code),
-                error: Some(err.message),
-            },
-        }
-    }
 }
 
 impl TryFrom<IdentifyAckWire> for IdentifyAck {
