@@ -367,7 +367,7 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
     };
     let vs_node = ratio(s1, OURS, NODE, 1000);
     check(
-        format!("S1 ≥ 2.5× node at 1,000 clients: {vs_node:.1}×"),
+        format!("S1 ≥ 2.5× node at 1,000 clients: {vs_node:.2}×"),
         vs_node >= 2.5,
     );
     for clients in [1000, 100] {
@@ -550,7 +550,7 @@ mod tests {
         ];
         let text = targets(&s1, &[], &[], &[]);
         assert!(
-            text.contains("✓ S1 ≥ 2.5× node at 1,000 clients: 3.0×"),
+            text.contains("✓ S1 ≥ 2.5× node at 1,000 clients: 3.00×"),
             "{text}"
         );
         assert!(
