@@ -213,32 +213,31 @@ impl Bench {
     /// S1 against every contender at every load (Flask only at 100 clients:
     /// it collapses at 1,000, issue 5's reference figures).
     fn s1(&self) -> Result<Vec<Run>, String> {
-        let mut contenders = vec![
-            (ECHO, self.echo()?),
-            (OURS, self.ours("s1")?),
-            (STOCK, self.stock("s1")?),
-        ];
+        let mut contenders = vec![ECHO, OURS, STOCK];
         if !self.quick {
-            contenders.push((OURS_WARN, self.ours_with("s1-warn", &["--log", "warn"])?));
-            contenders.push((NODE, self.node("s1")?));
-            contenders.push((FLASK, self.flask()?));
+            contenders.extend([OURS_WARN, NODE, FLASK]);
         }
         let mut runs = Vec::new();
         for &clients in self.sizes.s1_loads {
             // Flask only at 100 clients: it collapses at 1,000.
-            let here: Vec<_> = contenders
+            let here: Vec<&str> = contenders
                 .iter()
-                .filter(|(label, _)| *label != FLASK || clients <= 100)
+                .copied()
+                .filter(|label| *label != FLASK || clients <= 100)
                 .collect();
             let mut rounds: Vec<Vec<Run>> = vec![Vec::new(); here.len()];
             for round in 1..=self.sizes.s1_rounds {
                 println!("xtask: ── S1 round {round} of {}", self.sizes.s1_rounds);
-                for ((label, server), done) in here.iter().zip(&mut rounds) {
+                for (label, done) in here.iter().zip(&mut rounds) {
+                    // A fresh server per run, alone on its CPU: an idle
+                    // contender is not always idle (a runtime winding down
+                    // a thousand connections), and it would tax the next.
+                    let server = self.s1_server(label, &format!("s1-{clients}-r{round}"))?;
                     let target = if *label == ECHO { "echo" } else { "socketio" };
                     done.push(self.loadgen(
                         "S1",
                         label,
-                        server,
+                        &server,
                         clients,
                         &["--target", target, "--seconds", self.sizes.s1_seconds],
                     )?);
@@ -247,6 +246,19 @@ impl Bench {
             runs.extend(rounds.into_iter().map(Run::median_round));
         }
         Ok(runs)
+    }
+
+    /// Starts the S1 contender with this label.
+    fn s1_server(&self, label: &str, tag: &str) -> Result<Server, String> {
+        match label {
+            ECHO => self.echo(),
+            OURS => self.ours(tag),
+            STOCK => self.stock(tag),
+            OURS_WARN => self.ours_with(&format!("{tag}-warn"), &["--log", "warn"]),
+            NODE => self.node(tag),
+            FLASK => self.flask(),
+            other => Err(format!("no S1 contender {other:?}")),
+        }
     }
 
     /// S2: our server, open loop at `rate` requests per second.
