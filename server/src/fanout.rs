@@ -7,6 +7,7 @@
 //! joins the room in the same critical section as its snapshot is taken (no
 //! delta can fall between the two).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_millis(100);
 pub struct Fanout {
     book: Mutex<PresenceBook>,
     emit_order: tokio::sync::Mutex<()>,
+    /// Whether a failed broadcast was logged already: one client that stops
+    /// reading makes every later broadcast fail for it, up to ten a second,
+    /// and the default log level must not carry a line for each.
+    warned: AtomicBool,
 }
 
 impl Fanout {
@@ -56,7 +61,14 @@ impl Fanout {
             return;
         };
         if let Err(err) = ns.to(PRESENCE_ROOM).emit(wire::PRESENCE, &delta).await {
-            tracing::warn!(%err, "presence broadcast failed for some sockets");
+            if self.warned.swap(true, Ordering::Relaxed) {
+                tracing::debug!(%err, "presence broadcast failed for some sockets");
+            } else {
+                tracing::warn!(
+                    "presence broadcast failed for some sockets (a client not reading?); \
+                     further failures are logged at debug"
+                );
+            }
         }
     }
 
