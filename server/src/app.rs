@@ -15,7 +15,7 @@ use shared::names::validate_name;
 
 use crate::arrival::Arrival;
 use crate::fanout::Fanout;
-use crate::rate::RateLimit;
+use crate::rate::{Bucket, RateLimit};
 use crate::registry::{NameChange, Registry, RegistryError};
 use crate::resume::{ResumeBook, DEFAULT_RESUME_CAPACITY};
 use crate::stats::Stats;
@@ -29,6 +29,9 @@ pub struct AppState {
     pub resume: Arc<ResumeBook>,
     /// The per-socket `identify` limit.
     pub identify_limit: RateLimit,
+    /// The per-socket limit on name changes that show in presence: what one
+    /// socket can make the server send to every listener.
+    pub rename_limit: RateLimit,
 }
 
 /// How long a departed session can be resumed by default.
@@ -36,8 +39,15 @@ pub const DEFAULT_RESUME_TTL: Duration = Duration::from_secs(600);
 
 /// The default per-socket `identify` limit: 10 a second, 50 at once.
 pub const DEFAULT_IDENTIFY_LIMIT: RateLimit = RateLimit {
-    per_sec: 10,
+    per_sec: 10.0,
     burst: 50,
+};
+
+/// The default per-socket limit on name changes that show in presence: six
+/// a minute, five at once.
+pub const DEFAULT_RENAME_LIMIT: RateLimit = RateLimit {
+    per_sec: 0.1,
+    burst: 5,
 };
 
 impl Default for AppState {
@@ -47,6 +57,7 @@ impl Default for AppState {
             DEFAULT_RESUME_CAPACITY,
             DEFAULT_IDENTIFY_LIMIT,
         )
+        .with_rename_limit(DEFAULT_RENAME_LIMIT)
     }
 }
 
@@ -60,7 +71,14 @@ impl AppState {
             stats: Arc::default(),
             resume: Arc::new(ResumeBook::with_capacity(resume_ttl, resume_capacity)),
             identify_limit,
+            rename_limit: DEFAULT_RENAME_LIMIT,
         }
+    }
+
+    /// The same state with another limit on name changes.
+    pub fn with_rename_limit(mut self, rename_limit: RateLimit) -> Self {
+        self.rename_limit = rename_limit;
+        self
     }
 
     /// A resumed session is back: restore its name (already valid when it
@@ -78,10 +96,17 @@ impl AppState {
     }
 
     /// Handles `identify` with its raw arguments and returns the ack to send
-    /// (sent only if the client asked for one).
-    pub fn identify(&self, session: &SessionId, arrival: Arrival, args: &[Value]) -> IdentifyAck {
+    /// (sent only if the client asked for one). A change that would show in
+    /// presence takes a token from `renames`, the socket's bucket.
+    pub fn identify(
+        &self,
+        session: &SessionId,
+        arrival: Arrival,
+        args: &[Value],
+        renames: &Bucket,
+    ) -> IdentifyAck {
         self.stats.identify_received();
-        match self.try_identify(session, arrival, args) {
+        match self.try_identify(session, arrival, args, renames) {
             Ok(username) => IdentifyAck::Ok {
                 uuid: session.clone(),
                 username,
@@ -140,11 +165,16 @@ impl AppState {
         session: &SessionId,
         arrival: Arrival,
         args: &[Value],
+        renames: &Bucket,
     ) -> Result<String, IdentifyError> {
         let ClientEvent::Identify { name } = ClientEvent::from_parts(wire::IDENTIFY, args)
             .map_err(|err| IdentifyError::from(&err))?;
         let name = validate_name(&name).map_err(|err| IdentifyError::from(&err))?;
-        match self.registry.identify(session, &name, arrival) {
+        let may_change = || renames.take(self.rename_limit, Instant::now());
+        match self
+            .registry
+            .identify_gated(session, &name, arrival, may_change)
+        {
             Ok(NameChange::Unchanged | NameChange::Superseded) => {}
             Ok(NameChange::First | NameChange::Renamed { .. }) => {
                 self.fanout.record(session.clone(), Some(name.clone()));
@@ -153,6 +183,15 @@ impl AppState {
                 return Err(IdentifyError {
                     code: ErrorCode::NotConnected,
                     message: err.to_string(),
+                });
+            }
+            Err(RegistryError::ChangeRefused) => {
+                return Err(IdentifyError {
+                    code: ErrorCode::RateLimited,
+                    message: format!(
+                        "Too many name changes: at most {:.0} a minute. Please wait a moment.",
+                        self.rename_limit.per_sec * 60.0
+                    ),
                 });
             }
         }
@@ -165,6 +204,10 @@ impl AppState {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn renames() -> Bucket {
+        Bucket::new(DEFAULT_RENAME_LIMIT, Instant::now())
+    }
     use shared::events::Presence;
 
     fn state_with(session: &SessionId) -> AppState {
@@ -185,7 +228,7 @@ mod tests {
     fn identify_stores_and_acks() {
         let s = SessionId("s1".into());
         let app = state_with(&s);
-        let ack = app.identify(&s, Arrival(1), &[json!("  Ada ")]);
+        let ack = app.identify(&s, Arrival(1), &[json!("  Ada ")], &renames());
         assert_eq!(
             ack,
             IdentifyAck::Ok {
@@ -217,7 +260,7 @@ mod tests {
             vec![json!("\u{202E}Ada")],
         ];
         for args in bad {
-            let ack = app.identify(&s, Arrival(1), &args);
+            let ack = app.identify(&s, Arrival(1), &args, &renames());
             assert!(matches!(ack, IdentifyAck::Err(_)), "{args:?} -> {ack:?}");
         }
         assert_eq!(app.registry.username(&s), None);

@@ -103,6 +103,17 @@ pub struct Config {
     #[arg(long, env = "ISS_IDENTIFY_BURST", default_value_t = 50)]
     pub identify_burst: u32,
 
+    /// Most name changes that show in presence (a first name or a rename)
+    /// per socket per minute, sustained; more get `rate_limited` and change
+    /// nothing. Re-sending the current name is not a change. 0 = off.
+    #[arg(long, env = "ISS_RENAMES_PER_MINUTE", default_value_t = 6)]
+    pub renames_per_minute: u32,
+
+    /// How many name changes a socket may make at once before the
+    /// per-minute rate applies.
+    #[arg(long, env = "ISS_RENAME_BURST", default_value_t = 5)]
+    pub rename_burst: u32,
+
     /// Every this many seconds, one `info` line with the totals of
     /// `/api/stats`, when they changed (per-event lines are `debug`). 0 = off.
     #[arg(long, env = "ISS_REPORT_INTERVAL_SECS", default_value_t = 60)]
@@ -129,6 +140,8 @@ impl Config {
             resume_capacity: 50_000,
             identify_rate: 10,
             identify_burst: 50,
+            renames_per_minute: 6,
+            rename_burst: 5,
             report_interval_secs: 60,
         }
     }
@@ -147,8 +160,15 @@ impl Config {
 
     pub fn identify_limit(&self) -> RateLimit {
         RateLimit {
-            per_sec: self.identify_rate,
+            per_sec: f64::from(self.identify_rate),
             burst: self.identify_burst.max(1),
+        }
+    }
+
+    pub fn rename_limit(&self) -> RateLimit {
+        RateLimit {
+            per_sec: f64::from(self.renames_per_minute) / 60.0,
+            burst: self.rename_burst.max(1),
         }
     }
 

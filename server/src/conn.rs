@@ -1,7 +1,7 @@
 //! What one socket carries from event to event, in one place.
 //!
 //! Every `identify` needs the socket's session id, its arrival counter and
-//! its rate-limit bucket. socketioxide keeps per-socket values in a map
+//! its rate-limit buckets. socketioxide keeps per-socket values in a map
 //! behind a lock, and each `Extension` lookup clones out of it; three
 //! lookups per event were a measurable share of the server's per-event work
 //! in S1, so the three live together behind one `Arc` and one lookup.
@@ -27,14 +27,22 @@ pub struct Conn {
     arrivals: AtomicU64,
     /// The socket's `identify` rate limit.
     pub bucket: Bucket,
+    /// The socket's limit on name changes that show in presence.
+    pub renames: Bucket,
 }
 
 impl Conn {
-    pub fn new(session: SessionId, limit: RateLimit, now: Instant) -> Arc<Conn> {
+    pub fn new(
+        session: SessionId,
+        identify: RateLimit,
+        renames: RateLimit,
+        now: Instant,
+    ) -> Arc<Conn> {
         Arc::new(Conn {
             session,
             arrivals: AtomicU64::new(0),
-            bucket: Bucket::new(limit, now),
+            bucket: Bucket::new(identify, now),
+            renames: Bucket::new(renames, now),
         })
     }
 
@@ -75,13 +83,14 @@ impl<A: Adapter> FromMessageParts<A> for ConnEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::DEFAULT_IDENTIFY_LIMIT;
+    use crate::app::{DEFAULT_IDENTIFY_LIMIT, DEFAULT_RENAME_LIMIT};
 
     #[test]
     fn arrivals_count_from_one() {
         let conn = Conn::new(
             SessionId("s".into()),
             DEFAULT_IDENTIFY_LIMIT,
+            DEFAULT_RENAME_LIMIT,
             Instant::now(),
         );
         assert_eq!(conn.next_arrival(), Arrival(1));

@@ -44,6 +44,7 @@ pub async fn on_connect(
     socket.extensions.insert(Conn::new(
         session.clone(),
         app.identify_limit,
+        app.rename_limit,
         Instant::now(),
     ));
     socket.on(wire::IDENTIFY, on_identify);
@@ -84,7 +85,7 @@ async fn on_identify(
     let session = &conn.session;
     let reply = match conn.bucket.check(app.identify_limit, Instant::now()) {
         Verdict::Allow => match &args {
-            Ok(RawArgs(args)) => app.identify(session, arrival, args),
+            Ok(RawArgs(args)) => app.identify(session, arrival, args, &conn.renames),
             // Valid frame, invalid JSON inside (a lone surrogate, 1e400,
             // nesting past serde_json's 128 levels): answer, do not go silent.
             Err(_) => app.unreadable(session),

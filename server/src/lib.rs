@@ -77,7 +77,8 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         config.resume_ttl(),
         config.resume_capacity,
         config.identify_limit(),
-    );
+    )
+    .with_rename_limit(config.rename_limit());
     let (layer, io) = SocketIo::builder()
         .with_state(state.clone())
         // max_payload bounds polling bodies; websocket frames have their own limits.

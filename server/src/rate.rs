@@ -16,7 +16,8 @@ use std::time::Instant;
 /// (the throughput benchmark measures the identify path itself).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
-    pub per_sec: u32,
+    /// Tokens added per second (fractions allowed: 0.1 is one per 10 s).
+    pub per_sec: f64,
     pub burst: u32,
 }
 
@@ -68,18 +69,14 @@ impl Bucket {
 
     /// Takes a token for one event at `now`.
     pub fn check(&self, limit: RateLimit, now: Instant) -> Verdict {
-        if limit.per_sec == 0 {
+        if limit.per_sec <= 0.0 {
             return Verdict::Allow;
         }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.cut_off {
             return Verdict::Ignore;
         }
-        let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
-        s.last = now;
-        s.tokens = (s.tokens + elapsed * f64::from(limit.per_sec)).min(f64::from(limit.burst));
-        if s.tokens >= 1.0 {
-            s.tokens -= 1.0;
+        if s.take(limit, now) {
             s.refused_in_a_row = 0;
             return Verdict::Allow;
         }
@@ -91,6 +88,33 @@ impl Bucket {
             Verdict::Refuse
         }
     }
+
+    /// Takes a token at `now` if there is one: a plain token bucket, with
+    /// no flood bookkeeping (for limits whose refusals are not a flood).
+    pub fn take(&self, limit: RateLimit, now: Instant) -> bool {
+        if limit.per_sec <= 0.0 {
+            return true;
+        }
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(limit, now)
+    }
+}
+
+impl State {
+    /// Refills for the time since the last call, then takes one token.
+    fn take(&mut self, limit: RateLimit, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * limit.per_sec).min(f64::from(limit.burst));
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,7 +123,7 @@ mod tests {
     use std::time::Duration;
 
     const LIMIT: RateLimit = RateLimit {
-        per_sec: 10,
+        per_sec: 10.0,
         burst: 20,
     };
 
@@ -138,9 +162,26 @@ mod tests {
     }
 
     #[test]
+    fn a_slow_limit_refills_in_fractions() {
+        let renames = RateLimit {
+            per_sec: 0.1,
+            burst: 2,
+        };
+        let t0 = Instant::now();
+        let bucket = Bucket::new(renames, t0);
+        assert!(bucket.take(renames, t0) && bucket.take(renames, t0));
+        assert!(!bucket.take(renames, t0));
+        assert!(!bucket.take(renames, t0 + Duration::from_secs(9)));
+        assert!(bucket.take(renames, t0 + Duration::from_secs(10)));
+        // Refusals never cut the socket off.
+        assert!((0..1000).all(|_| !bucket.take(renames, t0 + Duration::from_secs(10))));
+        assert!(bucket.take(renames, t0 + Duration::from_secs(21)));
+    }
+
+    #[test]
     fn zero_means_unlimited() {
         let off = RateLimit {
-            per_sec: 0,
+            per_sec: 0.0,
             burst: 0,
         };
         let t0 = Instant::now();

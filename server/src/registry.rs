@@ -39,6 +39,9 @@ pub enum RegistryError {
     /// The session already disconnected (an identify raced its disconnect).
     #[error("this session is no longer connected")]
     NotConnected,
+    /// The change was not allowed (the socket's rename limit).
+    #[error("this name change was not allowed now")]
+    ChangeRefused,
 }
 
 /// In-memory registry of connected sessions and their names.
@@ -66,6 +69,20 @@ impl Registry {
         name: &str,
         arrival: Arrival,
     ) -> Result<NameChange, RegistryError> {
+        self.identify_gated(id, name, arrival, || true)
+    }
+
+    /// [`Registry::identify`], but a change that shows in presence (a first
+    /// name or a rename) happens only if `may_change` says so, asked under
+    /// the lock and only for such a change; otherwise nothing changes and
+    /// the answer is [`RegistryError::ChangeRefused`].
+    pub fn identify_gated(
+        &self,
+        id: &SessionId,
+        name: &str,
+        arrival: Arrival,
+        may_change: impl FnOnce() -> bool,
+    ) -> Result<NameChange, RegistryError> {
         let mut sessions = self.lock();
         let slot = sessions.get_mut(id).ok_or(RegistryError::NotConnected)?;
         let change = match slot {
@@ -80,6 +97,9 @@ impl Registry {
                 previous: current.name.clone(),
             },
         };
+        if !may_change() {
+            return Err(RegistryError::ChangeRefused);
+        }
         *slot = Some(Named {
             name: name.to_owned(),
             arrival,

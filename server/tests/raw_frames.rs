@@ -487,11 +487,54 @@ async fn shutdown_tells_clients() {
     within("shutdown", stopping).await.unwrap().unwrap();
 }
 
+/// Name changes that show in presence are limited per socket (5 at once,
+/// then 6 a minute): one socket renaming as fast as the identify limit
+/// allows cannot make the server send every listener a delta per rename.
+/// Re-sending the current name is not a change (bad input #59).
+#[tokio::test]
+async fn renames_that_show_in_presence_are_limited() {
+    let server = start_server().await;
+    let mut watcher = SioClient::connect(server.addr).await;
+    let mut renamer = Raw::join(server.addr).await;
+    let mut accepted = Vec::new();
+    let mut limited = 0;
+    for i in 0..20u64 {
+        let name = format!("Name{i}");
+        match renamer.identify(i, &name).await {
+            Some(IdentifyAck::Ok { .. }) => accepted.push(name),
+            Some(IdentifyAck::Err(e)) if e.code == shared::events::ErrorCode::RateLimited => {
+                assert!(e.message.contains("name changes"), "{}", e.message);
+                limited += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(accepted.len(), 5, "the burst: {accepted:?}");
+    assert_eq!(limited, 15);
+    let last = accepted.last().unwrap().clone();
+    assert!(
+        matches!(
+            renamer.identify(99, &last).await,
+            Some(IdentifyAck::Ok { .. })
+        ),
+        "the current name again is not a change"
+    );
+    let online = server.state.registry.online();
+    assert!(online.iter().any(|u| u.name == last), "{online:?}");
+    watcher
+        .presence_until("the last accepted name", |o| o.values().any(|n| *n == last))
+        .await;
+    watcher.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
 /// One socket flooding `identify`: the burst passes, the rest get a
 /// `rate_limited` error ack, and a socket that keeps flooding is disconnected.
 #[tokio::test]
 async fn an_identify_flood_is_rate_limited_then_disconnected() {
-    let server = start_server().await;
+    // Every name here is new: without this the rename limit (tested below)
+    // would answer all but the first five.
+    let server = start_with(|c| c.renames_per_minute = 0).await;
     let bystander = SioClient::connect(server.addr).await;
     let mut flooder = Raw::join(server.addr).await;
     let frames: Vec<String> = (0..2_000u64)
