@@ -77,8 +77,10 @@ pub struct Config {
     #[arg(long, env = "ISS_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
-    /// A connection the server has not answered anything within this many
-    /// seconds (its request never completed: slowloris) is closed.
+    /// Every request head must arrive within this many seconds, and an idle
+    /// keep-alive connection must send its next request within it; else the
+    /// connection is closed (slowloris). Upgraded websockets and long-polls
+    /// whose request is in are not affected.
     #[arg(long, env = "ISS_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
 

@@ -23,6 +23,7 @@ pub mod rate;
 pub mod registry;
 pub mod report;
 pub mod resume;
+pub mod serve;
 pub mod static_files;
 pub mod stats;
 
@@ -196,8 +197,7 @@ pub async fn spawn(
             tracing::debug!(%err, "could not set TCP_NODELAY");
         }
     });
-    let listener =
-        limit::Limited::new(listener, config.max_connections, config.handshake_timeout());
+    let listener = limit::Limited::new(listener, config.max_connections);
     let ticker = state
         .fanout
         .clone()
@@ -218,13 +218,12 @@ pub async fn spawn(
         let _ = closing_tx.send(closing);
         let _ = drained_tx.send(());
     };
-    let serve = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+    let serve = serve::serve(listener, router, config.handshake_timeout(), shutdown);
     let task = tokio::spawn(async move {
-        let result = tokio::select! {
-            result = serve => result,
+        tokio::select! {
+            () = serve => {},
             _ = deadline_after(drained_rx, grace) => {
                 tracing::warn!(?grace, "connections did not drain in time; stopping anyway");
-                Ok(())
             }
         };
         // Websockets are no longer hyper's to wait for: make sure every
@@ -238,7 +237,7 @@ pub async fn spawn(
         if let Some(report) = report {
             report.abort();
         }
-        result
+        Ok(())
     });
     Ok((addr, io, state, task))
 }

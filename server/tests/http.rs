@@ -165,6 +165,98 @@ async fn requests_for_a_foreign_host_are_refused() {
     server.shutdown().await.unwrap();
 }
 
+/// The ways around a first-request-only deadline (bad input #60): a head
+/// that starts with an empty line and never ends, an idle keep-alive
+/// connection after one complete request, and a second head trickled on
+/// it. Each is closed after the header-read timeout (1 s here).
+#[tokio::test]
+async fn every_request_head_and_idle_keep_alive_has_the_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_with(|c| c.handshake_timeout_secs = 1).await;
+    let addr = server.addr;
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    // What the server sends until it closes, and how long that took.
+    async fn until_closed(tcp: &mut tokio::net::TcpStream) -> (String, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let mut seen = Vec::new();
+        let _ = common::within("the server to close", tcp.read_to_end(&mut seen)).await;
+        (
+            String::from_utf8_lossy(&seen).into_owned(),
+            started.elapsed(),
+        )
+    }
+    let cases: [(&str, Vec<Vec<u8>>); 3] = [
+        (
+            "empty line first, head never ends",
+            vec![b"\r\n\r\nGET / HTTP/1.1\r\n".to_vec()],
+        ),
+        ("idle after one request", vec![head.clone().into_bytes()]),
+        (
+            "second head trickled",
+            vec![
+                head.clone().into_bytes(),
+                b"GET /healthz HTTP/1.1\r\nHo".to_vec(),
+            ],
+        ),
+    ];
+    for (case, writes) in cases {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        for bytes in writes {
+            tcp.write_all(&bytes).await.unwrap();
+        }
+        let (seen, took) = until_closed(&mut tcp).await;
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "{case}: open for {took:?}"
+        );
+        let answers = seen.matches("HTTP/1.1 200").count();
+        let complete_requests = if case == "empty line first, head never ends" {
+            0
+        } else {
+            1
+        };
+        assert_eq!(answers, complete_requests, "{case}: {seen:?}");
+    }
+    server.shutdown().await.unwrap();
+}
+
+/// A request head larger than 16 KiB gets `431` and is not kept (bad input
+/// #61: socketioxide keeps each socket's request head for its lifetime).
+#[tokio::test]
+async fn an_oversized_request_head_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_server().await;
+    let addr = server.addr;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut read, mut write) = tcp.into_split();
+    let head = format!(
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: {addr}\r\nX-Filler: {}\r\n\r\n",
+        "a".repeat(300_000)
+    );
+    // The server may stop reading (and reset) before all of it is written.
+    let writer = tokio::spawn(async move {
+        let _ = write.write_all(head.as_bytes()).await;
+        write
+    });
+    let mut seen = Vec::new();
+    let _ = common::within("the server to refuse", read.read_to_end(&mut seen)).await;
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(
+        seen.is_empty() || seen.starts_with("HTTP/1.1 431"),
+        "refused (431, or a reset before it was read): {seen:?}"
+    );
+    assert!(!seen.contains("\"sid\""), "no session for it: {seen:?}");
+    drop(writer.await);
+    let (status, _) = get(
+        addr,
+        "/socket.io/?EIO=4&transport=polling",
+        "X-Small: 1\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "an ordinary head still passes");
+    server.shutdown().await.unwrap();
+}
+
 /// A careless `--dist .` must not publish a repository: dot-files and
 /// dot-folders are 404, spelled out or percent-encoded (bad input #52).
 #[tokio::test]
