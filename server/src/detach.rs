@@ -8,9 +8,14 @@
 //! which would pin that buffer for every
 //! connected client — measured with heaptrack at ≈ 16 KiB of the server's
 //! ≈ 45 KiB heap per connection. A few small copies at connect time free it.
+//!
+//! Only the headers the Socket.IO stack reads (and a proxy's forwarding
+//! headers, for whoever reads the logs) are kept at all: anything else a
+//! client sends (up to the 16 KiB head bound) would otherwise be held for
+//! the socket's whole life.
 
 use axum::extract::{OriginalUri, Request};
-use axum::http::{HeaderValue, Uri};
+use axum::http::{HeaderName, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -25,8 +30,38 @@ pub async fn detach(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Replaces every header value and the URI with owned copies.
+/// The headers a Socket.IO request keeps: what the origin and host guards
+/// and engineioxide read (`Content-Type` of a polling POST, the websocket
+/// handshake), body framing, and the forwarding headers of a proxy.
+const KEPT: &[&str] = &[
+    "host",
+    "origin",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+    "user-agent",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+];
+
+/// Drops every header not in [`KEPT`]; replaces the rest, and the URI, with
+/// owned copies.
 fn detach_parts(req: &mut Request) {
+    let unused: Vec<HeaderName> = req
+        .headers()
+        .keys()
+        .filter(|name| !KEPT.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    for name in unused {
+        req.headers_mut().remove(name);
+    }
     for value in req.headers_mut().values_mut() {
         if let Ok(mut owned) = HeaderValue::from_bytes(value.as_bytes()) {
             owned.set_sensitive(value.is_sensitive());
@@ -66,5 +101,21 @@ mod tests {
         assert_eq!(req.uri(), "/socket.io/?EIO=4&transport=websocket");
         assert_eq!(req.headers()["origin"], "w3.example");
         assert!(raw.try_into_mut().is_ok(), "no other owner after detaching");
+    }
+
+    /// A header the stack does not read is not kept for the socket's life.
+    #[test]
+    fn only_the_headers_in_use_are_kept() {
+        let mut req = Request::builder()
+            .uri("/socket.io/?EIO=4&transport=polling")
+            .header("origin", "http://a.test")
+            .header("content-type", "text/plain")
+            .header("x-filler", "a".repeat(10_000))
+            .header("cookie", "session=secret")
+            .body(Body::empty())
+            .unwrap();
+        detach_parts(&mut req);
+        let names: Vec<&str> = req.headers().keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["origin", "content-type"]);
     }
 }
