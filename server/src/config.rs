@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::rate::RateLimit;
+use crate::source::Network;
 
 /// Everything an operator can set. Flags win over environment variables,
 /// which win over the defaults shown in `server --help`.
@@ -72,10 +73,28 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
 
     /// Most TCP connections open at once (sockets, polling and page requests
-    /// alike); one more gets `503` and is closed. Keep it below the process's
-    /// open-file limit (`ulimit -n`) minus a few dozen for the server itself.
+    /// alike), and separately most Engine.IO sessions (websocket or polling);
+    /// one more gets `503`. Keep it below the process's open-file limit
+    /// (`ulimit -n`) minus a few dozen for the server itself.
     #[arg(long, env = "ISS_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+
+    /// Most TCP connections, and separately most sessions, one source may
+    /// hold (an IPv4 address or an IPv6 /64; behind a trusted proxy, the
+    /// client it names). One more gets `503`. 0 = no per-source cap.
+    #[arg(long, env = "ISS_MAX_PER_SOURCE", default_value_t = 256)]
+    pub max_per_source: usize,
+
+    /// A reverse proxy whose `X-Forwarded-For` names the client (an address
+    /// or a network such as `10.0.0.0/8`). Repeat the flag (or
+    /// comma-separate the variable) for several. Without it the header is
+    /// ignored: anyone can send it.
+    #[arg(
+        long = "trusted-proxy",
+        env = "ISS_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<Network>,
 
     /// Every request head must arrive within this many seconds, and an idle
     /// keep-alive connection must send its next request within it; else the
@@ -137,6 +156,8 @@ impl Config {
             presence_window_ms: 100,
             shutdown_grace_secs: 10,
             max_connections: 10_000,
+            max_per_source: 256,
+            trusted_proxies: Vec::new(),
             handshake_timeout_secs: 10,
             resume_ttl_secs: 600,
             resume_capacity: 50_000,

@@ -24,6 +24,8 @@ pub mod registry;
 pub mod report;
 pub mod resume;
 pub mod serve;
+pub mod sessions;
+pub mod source;
 pub mod static_files;
 pub mod stats;
 
@@ -92,6 +94,9 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         .ws_read_buffer_size(WS_READ_BUFFER)
         .ping_interval(config.ping_interval())
         .ping_timeout(config.ping_timeout())
+        // A session that never joins a namespace holds a session slot (see
+        // `sessions`) only this long, not socketioxide's default of 45 s.
+        .connect_timeout(config.handshake_timeout())
         // We use no binary events. By default socketioxide buffers up to
         // 10 MB of attachments per socket for a binary event, and only checks
         // its 60 s completion timeout when the next attachment arrives: one
@@ -110,6 +115,14 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         .route("/api/stats", get(stats).with_state(state.clone()))
         .fallback_service(static_files::router(&config.dist))
         .layer(layer)
+        .layer(axum::middleware::from_fn_with_state(
+            sessions::SessionLimit {
+                slots: limit::Slots::new(config.max_connections, config.max_per_source),
+                proxies: proxies(config),
+                stats: state.stats.clone(),
+            },
+            sessions::admit,
+        ))
         .layer(axum::middleware::from_fn(detach::detach))
         .layer(axum::middleware::from_fn_with_state(
             (policy, state.stats.clone()),
@@ -117,6 +130,10 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         ))
         .layer(axum::middleware::from_fn_with_state(hosts, host::guard));
     Ok(App { router, io, state })
+}
+
+fn proxies(config: &Config) -> source::TrustedProxies {
+    source::TrustedProxies::new(config.trusted_proxies.iter().copied())
 }
 
 async fn healthz() -> &'static str {
@@ -197,7 +214,11 @@ pub async fn spawn(
             tracing::debug!(%err, "could not set TCP_NODELAY");
         }
     });
-    let listener = limit::Limited::new(listener, config.max_connections);
+    let listener = limit::Limited::new(
+        listener,
+        limit::Slots::new(config.max_connections, config.max_per_source),
+        proxies(config),
+    );
     let ticker = state
         .fanout
         .clone()

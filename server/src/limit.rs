@@ -1,4 +1,5 @@
-//! The connection limit: at most `--max-connections` open TCP connections.
+//! The connection limits: at most `--max-connections` open TCP connections,
+//! and at most `--max-per-source` of them from any one source.
 //!
 //! Every connection costs a file descriptor, and a process has a fixed number
 //! of them (20,000 on the benchmark machine, hard limit). Without a limit, the
@@ -9,37 +10,143 @@
 //! back off and retry.
 //!
 //! It counts TCP connections (websocket, polling and page requests alike),
-//! because descriptors are what runs out.
+//! because descriptors are what runs out. Engine.IO sessions, which outlive
+//! the connections of a polling client, are counted by [`crate::sessions`]
+//! with the same [`Slots`].
+//!
+//! The total alone would let one client take every slot; the per-source cap
+//! keeps the rest for everyone else. A trusted proxy's connections are not
+//! capped per source (they carry many clients); its clients' sessions are.
 //!
 //! Holding a slot must also cost the holder something: that is hyper's
 //! header-read timeout, set in [`crate::serve`] (every request head, and the
 //! wait for the next one on an idle keep-alive connection).
 
+use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::source::{Source, TrustedProxies};
+
 /// The reply to a connection over the limit.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n\r\nThe server is at its connection limit\n";
 
-/// A listener that admits at most `max` connections at a time.
+/// A bounded pool of slots: at most `total` held at once, and at most
+/// `per_source` by any one [`Source`] (0 = no per-source cap).
+#[derive(Debug, Clone)]
+pub struct Slots {
+    max: usize,
+    total: Arc<Semaphore>,
+    per_source: usize,
+    held: Arc<Mutex<HashMap<Source, usize>>>,
+}
+
+/// Which limit refused a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// Every slot is taken.
+    Total,
+    /// This source holds its maximum.
+    Source,
+}
+
+impl Slots {
+    pub fn new(total: usize, per_source: usize) -> Self {
+        let max = total.min(Semaphore::MAX_PERMITS);
+        Slots {
+            max,
+            total: Arc::new(Semaphore::new(max)),
+            per_source,
+            held: Arc::default(),
+        }
+    }
+
+    /// Takes a slot for `source` (`None`: not counted per source).
+    pub fn take(&self, source: Option<Source>) -> Result<Slot, Full> {
+        let permit = self
+            .total
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Full::Total)?;
+        let source = match source {
+            Some(source) if self.per_source > 0 => {
+                let mut held = self.held();
+                let count = held.entry(source).or_default();
+                if *count >= self.per_source {
+                    return Err(Full::Source);
+                }
+                *count += 1;
+                Some(source)
+            }
+            _ => None,
+        };
+        Ok(Slot {
+            _permit: permit,
+            source,
+            held: self.held.clone(),
+        })
+    }
+
+    /// Slots held right now by `source` (for tests and diagnostics).
+    pub fn held_by(&self, source: Source) -> usize {
+        self.held().get(&source).copied().unwrap_or(0)
+    }
+
+    /// Slots held right now in all.
+    pub fn in_use(&self) -> usize {
+        self.max - self.total.available_permits()
+    }
+
+    /// Plain counters: a panic elsewhere cannot leave them invalid.
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<Source, usize>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One held slot; dropping it frees the slot (and its source's count).
+#[derive(Debug)]
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+    source: Option<Source>,
+    held: Arc<Mutex<HashMap<Source, usize>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let Some(source) = self.source else { return };
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = held.get_mut(&source) {
+            *count -= 1;
+            if *count == 0 {
+                // Only sources holding something stay in the map.
+                held.remove(&source);
+            }
+        }
+    }
+}
+
+/// A listener that admits a connection only when [`Slots`] has one for it.
 pub struct Limited<L> {
     inner: L,
-    permits: Arc<Semaphore>,
+    slots: Slots,
+    proxies: TrustedProxies,
     refused: Arc<AtomicU64>,
 }
 
 impl<L> Limited<L> {
-    pub fn new(inner: L, max: usize) -> Self {
+    pub fn new(inner: L, slots: Slots, proxies: TrustedProxies) -> Self {
         Limited {
             inner,
-            permits: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            slots,
+            proxies,
             refused: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -47,25 +154,18 @@ impl<L> Limited<L> {
 
 impl<L> Listener for Limited<L>
 where
-    L: Listener,
+    L: Listener<Addr = SocketAddr>,
 {
     type Io = Admitted<L::Io>;
-    type Addr = L::Addr;
+    type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             let (io, addr) = self.inner.accept().await;
-            match self.permits.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    return (
-                        Admitted {
-                            io,
-                            _permit: permit,
-                        },
-                        addr,
-                    )
-                }
-                Err(_) => self.refuse(io),
+            let source = (!self.proxies.trusts(addr.ip())).then(|| Source::of(addr.ip()));
+            match self.slots.take(source) {
+                Ok(slot) => return (Admitted { io, _slot: slot }, addr),
+                Err(full) => self.refuse(io, full),
             }
         }
     }
@@ -77,15 +177,19 @@ where
 
 impl<L> Limited<L> {
     /// Answers 503 and closes, off the accept loop.
-    fn refuse<Io>(&self, mut io: Io)
+    fn refuse<Io>(&self, mut io: Io, full: Full)
     where
         Io: AsyncWrite + Unpin + Send + 'static,
     {
         let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
         if refused == 1 || refused.is_multiple_of(1000) {
+            let which = match full {
+                Full::Total => "--max-connections",
+                Full::Source => "--max-per-source",
+            };
             tracing::warn!(
                 refused,
-                "connection limit reached (--max-connections): refusing new connections with 503"
+                "connection limit reached ({which}): refusing new connections with 503"
             );
         }
         tokio::spawn(async move {
@@ -101,7 +205,7 @@ impl<L> Limited<L> {
 /// An admitted connection; its slot is freed when it is dropped.
 pub struct Admitted<Io> {
     io: Io,
-    _permit: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl<Io: AsyncRead + Unpin> AsyncRead for Admitted<Io> {

@@ -49,7 +49,8 @@ fn line_if_changed(last: Option<&StatsView>, now: &StatsView) -> Option<String> 
     }
     Some(format!(
         "{} connected ({} identified); since start: {} identify events ({} refused), \
-         {} resumed, {} foreign-origin requests refused, {} flooders disconnected",
+         {} resumed, {} foreign-origin requests refused, {} flooders disconnected, \
+         {} sessions refused at a limit",
         now.connected,
         now.identified,
         now.identify_events,
@@ -57,6 +58,7 @@ fn line_if_changed(last: Option<&StatsView>, now: &StatsView) -> Option<String> 
         now.resumed,
         now.origin_refused,
         now.flooders_disconnected,
+        now.sessions_refused,
     ))
 }
 
@@ -73,6 +75,7 @@ mod tests {
             resumed: 0,
             origin_refused: 3,
             flooders_disconnected: 0,
+            sessions_refused: 4,
         }
     }
 
@@ -82,6 +85,7 @@ mod tests {
         assert!(line.starts_with("2 connected (1 identified)"), "{line}");
         assert!(line.contains("7 identify events (2 refused)"), "{line}");
         assert!(line.contains("3 foreign-origin requests refused"), "{line}");
+        assert!(line.contains("4 sessions refused at a limit"), "{line}");
     }
 
     #[test]

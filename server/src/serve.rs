@@ -13,7 +13,12 @@
 //! long-poll is a request whose head is complete: neither is cut.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use tower::ServiceExt;
+
+use crate::source::Peer;
 
 use axum::serve::Listener;
 use axum::Router;
@@ -36,7 +41,7 @@ pub async fn serve<L>(
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) where
-    L: Listener,
+    L: Listener<Addr = SocketAddr>,
     L::Io: Send + 'static,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -50,10 +55,17 @@ pub async fn serve<L>(
     tokio::pin!(shutdown);
     loop {
         let io = tokio::select! {
-            (io, _addr) = listener.accept() => io,
+            (io, addr) = listener.accept() => (io, addr),
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        let (io, addr) = io;
+        // Per-source limits need the peer; every request of the connection carries it.
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut req: http::Request<_>| {
+                req.extensions_mut().insert(Peer(addr));
+                req
+            },
+        ));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();

@@ -14,6 +14,7 @@ pub struct Stats {
     resumed: AtomicU64,
     origin_refused: AtomicU64,
     flooders_disconnected: AtomicU64,
+    sessions_refused: AtomicU64,
 }
 
 impl Stats {
@@ -43,6 +44,12 @@ impl Stats {
         self.flooders_disconnected.fetch_add(1, Ordering::Relaxed) == 0
     }
 
+    /// Counts a session refused at the session limit; true for the first
+    /// one (see [`Stats::origin_was_refused`]).
+    pub fn session_was_refused(&self) -> bool {
+        self.sessions_refused.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
     pub fn identify_events(&self) -> u64 {
         self.identify_events.load(Ordering::Relaxed)
     }
@@ -65,6 +72,8 @@ pub struct StatsView {
     pub origin_refused: u64,
     /// Sockets disconnected for flooding `identify` since start.
     pub flooders_disconnected: u64,
+    /// Sessions refused at `--max-connections` or `--max-per-source` since start.
+    pub sessions_refused: u64,
 }
 
 impl Stats {
@@ -77,6 +86,7 @@ impl Stats {
             resumed: self.resumed.load(Ordering::Relaxed),
             origin_refused: self.origin_refused.load(Ordering::Relaxed),
             flooders_disconnected: self.flooders_disconnected.load(Ordering::Relaxed),
+            sessions_refused: self.sessions_refused.load(Ordering::Relaxed),
         }
     }
 }
