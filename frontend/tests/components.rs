@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::tick;
 use shared::client::{ConnectionState, Me, PresenceView};
-use shared::events::{OnlineUser, Presence, SessionId, PRESENCE_WINDOW};
+use shared::events::{Look, OnlineUser, Presence, SessionId, PRESENCE_WINDOW};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlButtonElement, HtmlElement, HtmlInputElement};
@@ -189,6 +189,7 @@ fn user(i: usize, name: &str) -> OnlineUser {
     OnlineUser {
         id: SessionId(format!("s{i}")),
         name: name.to_owned(),
+        look: Look::UNKNOWN,
     }
 }
 
@@ -258,6 +259,7 @@ async fn a_crowd_shows_the_window_and_a_count() {
                 shared::events::PresenceChange::Joined {
                     id: SessionId("s100".into()),
                     name: "user100".into(),
+                    look: Look::UNKNOWN,
                 },
             ],
         });
@@ -273,6 +275,129 @@ async fn a_crowd_shows_the_window_and_a_count() {
         "user100"
     );
     assert_eq!(text(&root, "[data-testid=online-more]"), "and 19899 more");
+}
+
+/// The page runs the invisible-character and mark rules too, after its own NFC.
+#[wasm_bindgen_test]
+async fn invisible_and_stacked_names_show_why_in_the_form() {
+    let root = container();
+    let submitted = name_form(&root, RwSignal::new(Me::Anonymous));
+    tick().await;
+    let input: HtmlInputElement = find(&root, "input#name");
+    let button: HtmlButtonElement = find(&root, "button");
+    let cases = [
+        ("\u{3164}", "Names need at least one visible character."),
+        (
+            "\u{200B}\u{2800}",
+            "Names need at least one visible character.",
+        ),
+        (
+            "Ad\u{200B}a",
+            "Names cannot contain invisible characters (U+200B at position 3).",
+        ),
+        (
+            "Ada\u{2028}Lovelace",
+            "Names cannot contain control characters (U+2028 at position 4).",
+        ),
+        (
+            // NFC folds "a" and the first accent into "á".
+            &format!("a{}", "\u{0301}".repeat(31)),
+            "Names can have at most 4 accents or marks on one character \
+             (one too many at position 6).",
+        ),
+    ];
+    for (name, problem) in cases {
+        type_into(&input, name);
+        tick().await;
+        assert!(button.disabled(), "{name:?}");
+        assert_eq!(text(&root, "[data-testid=problem]"), problem, "{name:?}");
+        press_enter(&input);
+        tick().await;
+    }
+    assert!(submitted.get_untracked().is_empty());
+    // Emoji sequences and Persian joiners are names.
+    type_into(
+        &input,
+        "\u{1F469}\u{200D}\u{1F4BB} \u{0639}\u{0644}\u{06CC}\u{200C}\u{0631}\u{0636}\u{0627}",
+    );
+    tick().await;
+    assert!(
+        !button.disabled(),
+        "{}",
+        text(&root, "[data-testid=problem]")
+    );
+}
+
+/// `Ada` and Cyrillic `Аda` (the server gives them one look-alike key) each
+/// show a different tag from their session ids; `Bob` shows none.
+#[wasm_bindgen_test]
+async fn lookalike_names_show_different_tags() {
+    let root = container();
+    let mut view = PresenceView::default();
+    let ada = |id: &str, name: &str| OnlineUser {
+        id: SessionId(id.to_owned()),
+        name: name.to_owned(),
+        look: Look(0x9ac3_a55b),
+    };
+    view.apply(&Presence::Snapshot {
+        seq: 0,
+        total: 3,
+        users: vec![
+            ada("0190c0de-0000-7000-8000-00000000a1a1", "Ada"),
+            OnlineUser {
+                id: SessionId("0190c0de-0000-7000-8000-00000000b0b0".into()),
+                name: "Bob".into(),
+                look: Look(0x1234_5678),
+            },
+            ada("0190c0de-0000-7000-8000-00000000c2c2", "\u{0410}da"),
+        ],
+    });
+    let presence = RwSignal::new(view);
+    leptos::mount::mount_to(
+        root.clone(),
+        move || view! { <OnlineList presence=presence/> },
+    )
+    .forget();
+    tick().await;
+    let list: HtmlElement = find(&root, "[data-testid=online-list]");
+    let items = list.children();
+    assert_eq!(items.length(), 3);
+    let item = |i: u32| -> HtmlElement { items.item(i).unwrap().unchecked_into() };
+    let tag = |i: u32| item(i).query_selector("[data-testid=look-tag]").unwrap();
+    let first = tag(0).expect("Ada has a tag");
+    let third = tag(2).expect("Аda has a tag");
+    assert!(tag(1).is_none(), "Bob looks like nobody else");
+    assert_eq!(first.text_content().unwrap(), "·a1a1");
+    assert_eq!(third.text_content().unwrap(), "·c2c2");
+    assert_ne!(first.text_content(), third.text_content());
+    assert_eq!(
+        first.get_attribute("aria-label").as_deref(),
+        Some("session ending a1a1")
+    );
+    assert!(first.get_attribute("title").unwrap().contains("looks like"));
+    assert_eq!(item(0).text_content().unwrap(), "Ada·a1a1");
+    assert_eq!(item(1).text_content().unwrap(), "Bob");
+    // Аda renames to something unique: both tags go.
+    presence.update(|p| {
+        p.apply(&Presence::Delta {
+            seq: 1,
+            total: 3,
+            changes: vec![shared::events::PresenceChange::Renamed {
+                id: SessionId("0190c0de-0000-7000-8000-00000000c2c2".into()),
+                name: "Cleo".into(),
+                look: Look(0x0bad_cafe),
+            }],
+        });
+    });
+    tick().await;
+    assert!(root
+        .query_selector("[data-testid=look-tag]")
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        text(&root, "[data-testid=online-list] li:first-child"),
+        "Ada"
+    );
 }
 
 #[wasm_bindgen_test]

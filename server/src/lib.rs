@@ -17,6 +17,7 @@ pub mod fanout;
 pub mod handlers;
 pub mod host;
 pub mod limit;
+pub mod lookalike;
 pub mod origin;
 pub mod presence;
 pub mod rate;

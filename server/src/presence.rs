@@ -11,18 +11,25 @@
 //! and the total; a delta is the difference between the window before and
 //! after, so a burst of 20,000 joins is one small message per client (the
 //! window fills, the total grows), not 20,000 names.
+//!
+//! Each name in the window goes out with its look-alike key
+//! ([`crate::lookalike`]), computed once per stored name, when it first
+//! enters the window: users beyond the window, however many, cost nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use indexmap::IndexMap;
-use shared::events::{OnlineUser, Presence, PresenceChange, SessionId, PRESENCE_WINDOW};
+use shared::events::{Look, OnlineUser, Presence, PresenceChange, SessionId, PRESENCE_WINDOW};
+
+use crate::lookalike::look;
 
 /// Published presence plus the changes not yet published.
 #[derive(Debug, Default)]
 pub struct PresenceBook {
     /// Number of deltas taken so far; a snapshot carries it.
     seq: u64,
-    /// Everyone online as of the last delta, keyed by join order.
+    /// Everyone online as of the last delta, keyed by join order. A user's
+    /// `look` is [`Look::UNKNOWN`] until they first enter the window.
     online: BTreeMap<u64, OnlineUser>,
     /// Join-order key of each online session.
     keys: HashMap<SessionId, u64>,
@@ -62,9 +69,14 @@ impl PresenceBook {
         }
         let window: Vec<OnlineUser> = self
             .online
-            .values()
+            .values_mut()
             .take(PRESENCE_WINDOW)
-            .cloned()
+            .map(|user| {
+                if !user.look.is_known() {
+                    user.look = look(&user.name);
+                }
+                user.clone()
+            })
             .collect();
         let changes = diff(&self.shown, &window);
         self.shown = window;
@@ -98,14 +110,22 @@ impl PresenceBook {
             }
             (Some(key), Some(name)) => {
                 if let Some(user) = self.online.get_mut(&key) {
-                    user.name = name;
+                    if user.name != name {
+                        user.name = name;
+                        user.look = Look::UNKNOWN;
+                    }
                 }
             }
             (None, Some(name)) => {
                 let key = self.next_key;
                 self.next_key += 1;
                 self.keys.insert(id.clone(), key);
-                self.online.insert(key, OnlineUser { id, name });
+                let user = OnlineUser {
+                    id,
+                    name,
+                    look: Look::UNKNOWN,
+                };
+                self.online.insert(key, user);
             }
         }
     }
@@ -125,10 +145,10 @@ fn diff(old: &[OnlineUser], new: &[OnlineUser]) -> Vec<PresenceChange> {
         .filter(|u| !new_ids.contains(&u.id))
         .map(|u| PresenceChange::Left { id: u.id.clone() });
     let entered_or_renamed = new.iter().filter_map(|u| {
-        let (id, name) = (u.id.clone(), u.name.clone());
+        let (id, name, look) = (u.id.clone(), u.name.clone(), u.look);
         match old_names.get(&u.id) {
-            None => Some(PresenceChange::Joined { id, name }),
-            Some(old) if *old != u.name => Some(PresenceChange::Renamed { id, name }),
+            None => Some(PresenceChange::Joined { id, name, look }),
+            Some(old) if *old != u.name => Some(PresenceChange::Renamed { id, name, look }),
             Some(_) => None,
         }
     });
@@ -141,6 +161,22 @@ mod tests {
 
     fn id(s: &str) -> SessionId {
         SessionId(s.to_owned())
+    }
+
+    fn joined(s: &str, name: &str) -> PresenceChange {
+        PresenceChange::Joined {
+            id: id(s),
+            name: name.into(),
+            look: look(name),
+        }
+    }
+
+    fn renamed(s: &str, name: &str) -> PresenceChange {
+        PresenceChange::Renamed {
+            id: id(s),
+            name: name.into(),
+            look: look(name),
+        }
     }
 
     fn changes(delta: Option<Presence>) -> Vec<PresenceChange> {
@@ -161,13 +197,7 @@ mod tests {
         let mut book = PresenceBook::default();
         book.record(id("a"), Some("Ada".into()));
         book.record(id("a"), Some("Grace".into()));
-        assert_eq!(
-            changes(book.take_delta()),
-            vec![PresenceChange::Joined {
-                id: id("a"),
-                name: "Grace".into()
-            }]
-        );
+        assert_eq!(changes(book.take_delta()), vec![joined("a", "Grace")]);
     }
 
     #[test]
@@ -194,13 +224,7 @@ mod tests {
         book.record(id("a"), Some("Ada".into()));
         assert_eq!(book.take_delta(), None, "same name is no change");
         book.record(id("a"), Some("Grace".into()));
-        assert_eq!(
-            changes(book.take_delta()),
-            vec![PresenceChange::Renamed {
-                id: id("a"),
-                name: "Grace".into()
-            }]
-        );
+        assert_eq!(changes(book.take_delta()), vec![renamed("a", "Grace")]);
         book.record(id("a"), None);
         assert_eq!(
             changes(book.take_delta()),
@@ -222,13 +246,7 @@ mod tests {
                 changes,
             }) => {
                 assert_eq!(changes.len(), PRESENCE_WINDOW);
-                assert_eq!(
-                    changes[0],
-                    PresenceChange::Joined {
-                        id: id("0"),
-                        name: "user0".into()
-                    }
-                );
+                assert_eq!(changes[0], joined("0", "user0"));
             }
             other => panic!("{other:?}"),
         }
@@ -263,14 +281,8 @@ mod tests {
         book.record(id("7"), Some("Seven".into()));
         let expected = vec![
             PresenceChange::Left { id: id("5") },
-            PresenceChange::Renamed {
-                id: id("7"),
-                name: "Seven".into(),
-            },
-            PresenceChange::Joined {
-                id: id("100"),
-                name: "user100".into(),
-            },
+            renamed("7", "Seven"),
+            joined("100", "user100"),
         ];
         assert_eq!(
             book.take_delta(),
@@ -332,6 +344,59 @@ mod tests {
         assert!(
             book.published_len() > PRESENCE_WINDOW,
             "the window overflowed"
+        );
+    }
+
+    /// Presence carries each name's look-alike key: the same for `Ada`,
+    /// Cyrillic `Аda` and a second `Ada`, in deltas and snapshots alike, and
+    /// a rename brings the new name's key.
+    #[test]
+    fn names_carry_their_look_alike_key() {
+        let mut book = PresenceBook::default();
+        book.record(id("a"), Some("Ada".into()));
+        book.record(id("b"), Some("\u{0410}da".into()));
+        book.record(id("c"), Some("Ada".into()));
+        book.record(id("d"), Some("Bob".into()));
+        let looks: Vec<Look> = changes(book.take_delta())
+            .into_iter()
+            .map(|change| match change {
+                PresenceChange::Joined { look, .. } => look,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(looks.iter().all(|l| l.is_known()));
+        assert_eq!(looks[0], looks[1]);
+        assert_eq!(looks[0], looks[2]);
+        assert_ne!(looks[0], looks[3]);
+        let Presence::Snapshot { users, .. } = book.snapshot() else {
+            unreachable!()
+        };
+        let snapshot_looks: Vec<Look> = users.iter().map(|u| u.look).collect();
+        assert_eq!(snapshot_looks, looks);
+        book.record(id("b"), Some("Bob".into()));
+        assert_eq!(changes(book.take_delta()), vec![renamed("b", "Bob")]);
+    }
+
+    /// Users beyond the window get their key when they enter it.
+    #[test]
+    fn the_next_in_line_enters_with_its_key() {
+        let mut book = PresenceBook::default();
+        for i in 0..=PRESENCE_WINDOW {
+            book.record(id(&i.to_string()), Some(format!("user{i}")));
+        }
+        book.take_delta();
+        assert!(book
+            .online
+            .values()
+            .skip(PRESENCE_WINDOW)
+            .all(|u| !u.look.is_known()));
+        book.record(id("0"), None);
+        assert_eq!(
+            changes(book.take_delta()),
+            vec![
+                PresenceChange::Left { id: id("0") },
+                joined("100", "user100")
+            ]
         );
     }
 }

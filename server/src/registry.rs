@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use shared::events::{OnlineUser, SessionId};
 
 use crate::arrival::Arrival;
+use crate::lookalike::look;
 
 /// A stored name and the arrival position of the identify that set it.
 #[derive(Debug, Clone)]
@@ -119,15 +120,22 @@ impl Registry {
             .and_then(|slot| slot.as_ref().map(|named| named.name.clone()))
     }
 
-    /// Every identified session.
+    /// Every identified session, with each name's look-alike key.
+    ///
+    /// Not on any presence path (the presence book keeps its own key per
+    /// stored name), so the keys are computed here, after the lock.
     pub fn online(&self) -> Vec<OnlineUser> {
-        self.lock()
+        let named: Vec<(SessionId, String)> = self
+            .lock()
             .iter()
-            .filter_map(|(id, slot)| {
-                slot.as_ref().map(|named| OnlineUser {
-                    id: id.clone(),
-                    name: named.name.clone(),
-                })
+            .filter_map(|(id, slot)| slot.as_ref().map(|named| (id.clone(), named.name.clone())))
+            .collect();
+        named
+            .into_iter()
+            .map(|(id, name)| OnlineUser {
+                id,
+                look: look(&name),
+                name,
             })
             .collect()
     }
@@ -207,5 +215,19 @@ mod tests {
             Err(RegistryError::NotConnected)
         );
         assert!(registry.online().is_empty());
+    }
+
+    #[test]
+    fn online_users_carry_their_look_alike_key() {
+        let registry = Registry::default();
+        for (s, name) in [("a", "Ada"), ("b", "\u{0410}da"), ("c", "Bob")] {
+            registry.connect(id(s));
+            registry.identify(&id(s), name, Arrival(1)).unwrap();
+        }
+        let mut online = registry.online();
+        online.sort_by(|x, y| x.id.cmp(&y.id));
+        assert_eq!(online[0].look, look("Ada"));
+        assert_eq!(online[1].look, online[0].look);
+        assert_ne!(online[2].look, online[0].look);
     }
 }

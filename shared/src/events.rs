@@ -99,6 +99,34 @@ impl ResumeAuth {
 pub struct OnlineUser {
     pub id: SessionId,
     pub name: String,
+    /// The name's look-alike key: see [`Look`].
+    #[serde(default)]
+    pub look: Look,
+}
+
+/// A name's look-alike key: a 32-bit hash of its UTS #39 confusable
+/// skeleton, computed by the server (which alone carries the confusables
+/// table). Two names with the same key may look the same on screen (`Ada`,
+/// Cyrillic `Аda`, a second `Ada`), so a page showing both adds a short
+/// disambiguator to each.
+///
+/// [`Look::UNKNOWN`] (0, also what a peer that sends no key decodes to) is
+/// never grouped with anything; the server never computes 0. A key only
+/// means something among the names of one server.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Look(pub u32);
+
+impl Look {
+    /// No key: a peer that does not compute one.
+    pub const UNKNOWN: Look = Look(0);
+
+    /// Whether this key can be compared with another.
+    pub fn is_known(self) -> bool {
+        self != Look::UNKNOWN
+    }
 }
 
 /// How many users presence names: the first `PRESENCE_WINDOW` online users in
@@ -140,9 +168,21 @@ pub enum Presence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum PresenceChange {
-    Joined { id: SessionId, name: String },
-    Renamed { id: SessionId, name: String },
-    Left { id: SessionId },
+    Joined {
+        id: SessionId,
+        name: String,
+        #[serde(default)]
+        look: Look,
+    },
+    Renamed {
+        id: SessionId,
+        name: String,
+        #[serde(default)]
+        look: Look,
+    },
+    Left {
+        id: SessionId,
+    },
 }
 
 /// The reply to an `identify` that asked for an ack.
@@ -172,6 +212,9 @@ pub enum ErrorCode {
     NameTooLong,
     NameControlCharacter,
     NameBidiOverride,
+    NameInvisible,
+    NameInvisibleCharacter,
+    NameTooManyMarks,
     /// The event's arguments had the wrong shape (not exactly one string).
     BadPayload,
     /// The client sent too much too fast.
@@ -192,6 +235,9 @@ impl From<&NameError> for IdentifyError {
             NameError::TooLong { .. } => ErrorCode::NameTooLong,
             NameError::ControlCharacter { .. } => ErrorCode::NameControlCharacter,
             NameError::BidiOverride { .. } => ErrorCode::NameBidiOverride,
+            NameError::Invisible => ErrorCode::NameInvisible,
+            NameError::InvisibleCharacter { .. } => ErrorCode::NameInvisibleCharacter,
+            NameError::TooManyMarks { .. } => ErrorCode::NameTooManyMarks,
         };
         IdentifyError {
             code,
@@ -577,6 +623,7 @@ mod tests {
                 PresenceChange::Joined {
                     id: SessionId("a".into()),
                     name: "Ada".into(),
+                    look: Look(7),
                 },
                 PresenceChange::Left {
                     id: SessionId("b".into()),
@@ -587,11 +634,81 @@ mod tests {
         assert_eq!(
             array,
             json!(["presence", {"kind": "delta", "seq": 3, "total": 250, "changes": [
-                {"op": "joined", "id": "a", "name": "Ada"},
+                {"op": "joined", "id": "a", "name": "Ada", "look": 7},
                 {"op": "left", "id": "b"}
             ]}])
         );
         assert_eq!(ServerEvent::from_array(&array), Ok(delta));
+    }
+
+    /// A peer that sends no look-alike key still decodes: the key is unknown.
+    #[test]
+    fn presence_without_look_keys_decodes() {
+        let snapshot = json!(["presence", {"kind": "snapshot", "seq": 1, "total": 1,
+            "users": [{"id": "a", "name": "Ada"}]}]);
+        let Ok(ServerEvent::Presence(Presence::Snapshot { users, .. })) =
+            ServerEvent::from_array(&snapshot)
+        else {
+            panic!("{snapshot}");
+        };
+        assert_eq!(users[0].look, Look::UNKNOWN);
+        assert!(!users[0].look.is_known());
+        let delta = json!(["presence", {"kind": "delta", "seq": 2, "total": 1, "changes": [
+            {"op": "renamed", "id": "a", "name": "Grace"}
+        ]}]);
+        assert_eq!(
+            ServerEvent::from_array(&delta),
+            Ok(ServerEvent::Presence(Presence::Delta {
+                seq: 2,
+                total: 1,
+                changes: vec![PresenceChange::Renamed {
+                    id: SessionId("a".into()),
+                    name: "Grace".into(),
+                    look: Look::UNKNOWN,
+                }],
+            }))
+        );
+        let user = OnlineUser {
+            id: SessionId("a".into()),
+            name: "Ada".into(),
+            look: Look(42),
+        };
+        assert_eq!(
+            serde_json::to_value(&user).unwrap(),
+            json!({"id": "a", "name": "Ada", "look": 42})
+        );
+    }
+
+    /// Every name rule's code is the wire code of its ack.
+    #[test]
+    fn name_error_codes_are_the_ack_codes() {
+        let errors = [
+            NameError::Empty,
+            NameError::TooLong { chars: 40 },
+            NameError::ControlCharacter {
+                ch: '\u{2028}',
+                position: 4,
+            },
+            NameError::BidiOverride {
+                ch: '\u{202E}',
+                position: 1,
+            },
+            NameError::Invisible,
+            NameError::InvisibleCharacter {
+                ch: '\u{200B}',
+                position: 3,
+            },
+            NameError::TooManyMarks { position: 6 },
+        ];
+        for err in errors {
+            let ack = IdentifyAck::Err(IdentifyError::from(&err));
+            let args = ack.to_args();
+            assert_eq!(
+                args,
+                vec![json!({"ok": false, "code": err.code(), "error": err.to_string()})]
+            );
+            assert_eq!(IdentifyAck::from_args(&args), Ok(ack));
+        }
     }
 
     #[test]

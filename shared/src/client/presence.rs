@@ -2,12 +2,20 @@
 //!
 //! The server names only the first [`PRESENCE_WINDOW`] users and counts the
 //! rest, so the view holds at most that many names plus the total.
+//!
+//! Names that may look alike (the same [`Look`] key: `Ada`, Cyrillic `Аda`,
+//! the same person's `Ada` in a second tab) are listed with a short tag
+//! from their session ids ([`PresenceView::shown`], [`tag_lookalikes`]), so
+//! people can tell them apart; every other name is listed as it is.
 
 use indexmap::IndexMap;
 
 #[cfg(doc)]
 use crate::events::PRESENCE_WINDOW;
-use crate::events::{OnlineUser, Presence, PresenceChange, SessionId};
+use crate::events::{Look, OnlineUser, Presence, PresenceChange, SessionId};
+
+/// The fewest session-id characters a look-alike tag shows.
+pub const MIN_TAG_CHARS: usize = 4;
 
 /// The client's copy of the presence window, in join order, and the total.
 ///
@@ -16,9 +24,28 @@ use crate::events::{OnlineUser, Presence, PresenceChange, SessionId};
 /// snapshot's seq are skipped, and a jump in seq is reported as a gap.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PresenceView {
-    users: IndexMap<SessionId, String>,
+    users: IndexMap<SessionId, Entry>,
     total: u64,
     seq: u64,
+}
+
+/// What the view keeps per named user.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    name: String,
+    look: Look,
+}
+
+/// A user as the page lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownUser {
+    pub id: SessionId,
+    pub name: String,
+    /// Set when another listed name has the same [`Look`]: the last
+    /// characters of this user's session id (dashes skipped), at least
+    /// [`MIN_TAG_CHARS`] and as many more as it takes to differ from the
+    /// others in the group.
+    pub tag: Option<String>,
 }
 
 /// What applying a presence message did.
@@ -40,7 +67,13 @@ impl PresenceView {
             Presence::Snapshot { seq, total, users } => {
                 self.users = users
                     .iter()
-                    .map(|u| (u.id.clone(), u.name.clone()))
+                    .map(|u| {
+                        let entry = Entry {
+                            name: u.name.clone(),
+                            look: u.look,
+                        };
+                        (u.id.clone(), entry)
+                    })
                     .collect();
                 self.total = *total;
                 self.seq = *seq;
@@ -71,8 +104,13 @@ impl PresenceView {
 
     fn apply_change(&mut self, change: &PresenceChange) {
         match change {
-            PresenceChange::Joined { id, name } | PresenceChange::Renamed { id, name } => {
-                self.users.insert(id.clone(), name.clone());
+            PresenceChange::Joined { id, name, look }
+            | PresenceChange::Renamed { id, name, look } => {
+                let entry = Entry {
+                    name: name.clone(),
+                    look: *look,
+                };
+                self.users.insert(id.clone(), entry);
             }
             PresenceChange::Left { id } => {
                 self.users.shift_remove(id);
@@ -96,7 +134,7 @@ impl PresenceView {
 
     /// The name shown for a session, if it is in the window.
     pub fn name_of(&self, id: &SessionId) -> Option<&str> {
-        self.users.get(id).map(String::as_str)
+        self.users.get(id).map(|entry| entry.name.as_str())
     }
 
     /// The first `limit` users in join order, for a list that must stay small.
@@ -104,11 +142,18 @@ impl PresenceView {
         self.users
             .iter()
             .take(limit)
-            .map(|(id, name)| OnlineUser {
+            .map(|(id, entry)| OnlineUser {
                 id: id.clone(),
-                name: name.clone(),
+                name: entry.name.clone(),
+                look: entry.look,
             })
             .collect()
+    }
+
+    /// The first `limit` users in join order as the page lists them: with a
+    /// tag where two or more of them may look alike.
+    pub fn shown(&self, limit: usize) -> Vec<ShownUser> {
+        tag_lookalikes(self.first(limit))
     }
 
     /// Forgets everything (the connection was lost; a new snapshot will come).
@@ -117,6 +162,53 @@ impl PresenceView {
         self.total = 0;
         self.seq = 0;
     }
+}
+
+/// Lists `users` as shown: users sharing a known [`Look`] with another
+/// listed user get a tag from their session id, the same length within a
+/// group and long enough to tell the group apart; everyone else gets none.
+pub fn tag_lookalikes(users: Vec<OnlineUser>) -> Vec<ShownUser> {
+    let mut tags: Vec<Option<String>> = vec![None; users.len()];
+    let mut by_look: Vec<(Look, usize)> = users
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| u.look.is_known())
+        .map(|(i, u)| (u.look, i))
+        .collect();
+    by_look.sort_unstable();
+    for group in by_look.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() < 2 {
+            continue;
+        }
+        let ids: Vec<Vec<char>> = group
+            .iter()
+            .map(|&(_, i)| users[i].id.0.chars().filter(|&c| c != '-').collect())
+            .collect();
+        let longest = ids.iter().map(Vec::len).max().unwrap_or(0);
+        let tail =
+            |id: &[char], n: usize| -> String { id[id.len().saturating_sub(n)..].iter().collect() };
+        let mut n = MIN_TAG_CHARS;
+        while n < longest {
+            let mut tails: Vec<String> = ids.iter().map(|id| tail(id, n)).collect();
+            tails.sort_unstable();
+            if tails.windows(2).all(|w| w[0] != w[1]) {
+                break;
+            }
+            n += 1;
+        }
+        for (&(_, i), id) in group.iter().zip(&ids) {
+            tags[i] = Some(tail(id, n));
+        }
+    }
+    users
+        .into_iter()
+        .zip(tags)
+        .map(|(u, tag)| ShownUser {
+            id: u.id,
+            name: u.name,
+            tag,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -131,7 +223,20 @@ mod tests {
         PresenceChange::Joined {
             id: id(s),
             name: name.to_owned(),
+            look: Look::UNKNOWN,
         }
+    }
+
+    fn user(s: &str, name: &str, look: u32) -> OnlineUser {
+        OnlineUser {
+            id: id(s),
+            name: name.to_owned(),
+            look: Look(look),
+        }
+    }
+
+    fn tags(users: Vec<OnlineUser>) -> Vec<Option<String>> {
+        tag_lookalikes(users).into_iter().map(|u| u.tag).collect()
     }
 
     #[test]
@@ -140,10 +245,7 @@ mod tests {
         view.apply(&Presence::Snapshot {
             seq: 4,
             total: 1,
-            users: vec![OnlineUser {
-                id: id("a"),
-                name: "Ada".into(),
-            }],
+            users: vec![user("a", "Ada", 0)],
         });
         assert_eq!(
             view.apply(&Presence::Delta {
@@ -161,6 +263,7 @@ mod tests {
                 PresenceChange::Renamed {
                     id: id("a"),
                     name: "Grace".into(),
+                    look: Look::UNKNOWN,
                 },
             ],
         });
@@ -189,12 +292,7 @@ mod tests {
     #[test]
     fn total_counts_beyond_the_window() {
         let mut view = PresenceView::default();
-        let users = (0..100)
-            .map(|i| OnlineUser {
-                id: id(&i.to_string()),
-                name: "x".into(),
-            })
-            .collect();
+        let users = (0..100).map(|i| user(&i.to_string(), "x", 0)).collect();
         view.apply(&Presence::Snapshot {
             seq: 1,
             total: 19_000,
@@ -215,5 +313,102 @@ mod tests {
         view.clear();
         assert!(view.is_empty());
         assert_eq!(view.named(), 0);
+    }
+
+    /// `Ada`, Cyrillic `Аda` and a second `Ada` (one look) each get a tag;
+    /// `Bob` (his own look) and names with no known look get none.
+    #[test]
+    fn lookalikes_get_tags_from_their_session_ids() {
+        let users = vec![
+            user("0190c0de-0000-7000-8000-00000000a1a1", "Ada", 7),
+            user("0190c0de-0000-7000-8000-0000000b0b0b", "Bob", 9),
+            user("0190c0de-0000-7000-8000-00000000c2c2", "\u{0410}da", 7),
+            user("0190c0de-0000-7000-8000-00000000d3d3", "Ada", 7),
+            user("0190c0de-0000-7000-8000-00000000e4e4", "Eve", 0),
+            user("0190c0de-0000-7000-8000-00000000f5f5", "Eve", 0),
+        ];
+        assert_eq!(
+            tags(users),
+            vec![
+                Some("a1a1".to_owned()),
+                None,
+                Some("c2c2".to_owned()),
+                Some("d3d3".to_owned()),
+                None,
+                None,
+            ]
+        );
+    }
+
+    /// Tags grow until they differ within the group (the last four
+    /// characters of two ids can be the same), dashes skipped.
+    #[test]
+    fn tags_grow_until_they_differ() {
+        let users = vec![
+            user("0190c0de-0000-7000-8000-000000a1beef", "Ada", 7),
+            user("0190c0de-0000-7000-8000-000000b2beef", "Ada", 7),
+            user("0190c0de-0000-7000-8000-000000c3cafe", "Ada", 7),
+            user("0190c0de-0000-7000-8000-000000d4beef", "Bob", 9),
+        ];
+        assert_eq!(
+            tags(users),
+            vec![
+                Some("1beef".to_owned()),
+                Some("2beef".to_owned()),
+                Some("3cafe".to_owned()),
+                None,
+            ]
+        );
+        // Across a dash, and with ids shorter than a tag.
+        let users = vec![
+            user("ab-cdef", "Ada", 3),
+            user("x-bcdef", "Ada", 3),
+            user("s", "Ada", 3),
+        ];
+        assert_eq!(
+            tags(users),
+            vec![
+                Some("abcdef".into()),
+                Some("xbcdef".into()),
+                Some("s".into())
+            ]
+        );
+    }
+
+    /// The view keeps each user's look through snapshots, joins and renames.
+    #[test]
+    fn the_view_tags_lookalikes_as_they_come_and_go() {
+        let mut view = PresenceView::default();
+        view.apply(&Presence::Snapshot {
+            seq: 1,
+            total: 2,
+            users: vec![user("aaaa1111", "Ada", 7), user("bbbb2222", "Bob", 9)],
+        });
+        assert!(view.shown(10).iter().all(|u| u.tag.is_none()));
+        view.apply(&Presence::Delta {
+            seq: 2,
+            total: 3,
+            changes: vec![PresenceChange::Joined {
+                id: id("cccc3333"),
+                name: "\u{0410}da".into(),
+                look: Look(7),
+            }],
+        });
+        let shown = view.shown(10);
+        assert_eq!(shown[0].tag.as_deref(), Some("1111"));
+        assert_eq!(shown[1].tag, None);
+        assert_eq!(shown[2].tag.as_deref(), Some("3333"));
+        // The look-alike renames away: nobody needs a tag any more.
+        view.apply(&Presence::Delta {
+            seq: 3,
+            total: 3,
+            changes: vec![PresenceChange::Renamed {
+                id: id("cccc3333"),
+                name: "Cleo".into(),
+                look: Look(11),
+            }],
+        });
+        assert!(view.shown(10).iter().all(|u| u.tag.is_none()));
+        assert_eq!(view.first(10)[2].look, Look(11));
     }
 }
