@@ -68,6 +68,19 @@ pub struct Config {
     #[arg(long, env = "ISS_PRESENCE_WINDOW_MS", default_value_t = 100)]
     pub presence_window_ms: u64,
 
+    /// Most presence bytes every listener is sent per second, sustained
+    /// (bursts: one second's worth plus one message). Past it, changes wait
+    /// and coalesce. 0 = no cap.
+    #[arg(long, env = "ISS_PRESENCE_BYTES_PER_SEC", default_value_t = 16_384)]
+    pub presence_bytes_per_sec: u32,
+
+    /// Kernel send buffer per TCP connection, bytes (`SO_SNDBUF`); it bounds
+    /// the kernel memory a client that stops reading can hold before its
+    /// queue fills and the heartbeat drops it. 0 = the kernel's autotuning
+    /// (up to `net.ipv4.tcp_wmem`'s maximum, often 4 MiB).
+    #[arg(long, env = "ISS_SOCKET_SEND_BUFFER", default_value_t = 0)]
+    pub socket_send_buffer: usize,
+
     /// On SIGINT/SIGTERM, how long to wait for connections to drain, in seconds.
     #[arg(long, env = "ISS_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
@@ -154,6 +167,8 @@ impl Config {
             ping_interval_ms: 25_000,
             ping_timeout_ms: 20_000,
             presence_window_ms: 100,
+            presence_bytes_per_sec: 16_384,
+            socket_send_buffer: 0,
             shutdown_grace_secs: 10,
             max_connections: 10_000,
             max_per_source: 256,

@@ -6,20 +6,99 @@
 //! so a client always receives its snapshot and the deltas in seq order, and
 //! joins the room in the same critical section as its snapshot is taken (no
 //! delta can fall between the two).
+//!
+//! What one client can be sent is bounded per window, whatever others do:
+//! - one message per window, encoded once and handed to each socket;
+//! - at most `--presence-bytes-per-sec` sustained ([`ByteBudget`]): past
+//!   it, changes wait in the book (where they coalesce) until the budget
+//!   refills, so a crowd churning through the window costs every listener
+//!   at most that, not a message per window;
+//! - a delta larger than the snapshot it leads to is sent as that snapshot
+//!   (a burst of joins, leaves and renames costs a listener at most one
+//!   window's snapshot);
+//! - a socket whose outgoing queue is full (a client that stopped reading)
+//!   is not queued anything more: it is marked *lagging*, skips deltas, and
+//!   once its queue has room gets one fresh snapshot instead of a backlog.
+//!   (A queue still full at the next heartbeat makes socketioxide close the
+//!   session: it cannot queue the ping.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use serde_json::value::RawValue;
 use shared::events::{wire, Presence, SessionId, NAMESPACE};
 use socketioxide::extract::SocketRef;
-use socketioxide::SocketIo;
+use socketioxide::socket::Sid;
+use socketioxide::{SendError, SocketError, SocketIo};
 use tokio::task::JoinHandle;
 
 use crate::presence::PresenceBook;
 
 /// The room every `/iss` socket joins to receive presence deltas.
 const PRESENCE_ROOM: &str = "presence";
+
+/// Deltas encoded larger than this are compared with the snapshot they lead
+/// to (encoding the snapshot only then keeps the common small delta cheap).
+const SNAPSHOT_CHECK_BYTES: usize = 2048;
+
+/// The presence bytes every listener may be sent, as a token bucket: it
+/// holds at most one second's worth, and a message may be sent while any is
+/// left (it may overdraw: the next ones wait until it is paid back). So a
+/// listener receives at most `bytes_per_sec` sustained, plus one second's
+/// worth and one message in a burst. 0 = no budget.
+#[derive(Debug, Clone)]
+pub struct ByteBudget {
+    per_sec: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl ByteBudget {
+    pub fn new(bytes_per_sec: u32, now: Instant) -> Self {
+        let per_sec = f64::from(bytes_per_sec);
+        ByteBudget {
+            per_sec,
+            tokens: per_sec,
+            at: now,
+        }
+    }
+
+    /// Whether a message may go out now.
+    pub fn allows(&mut self, now: Instant) -> bool {
+        if self.per_sec == 0.0 {
+            return true;
+        }
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.per_sec);
+        self.at = now;
+        self.tokens > 0.0
+    }
+
+    /// Pays for a message of `bytes`.
+    pub fn spend(&mut self, bytes: usize) {
+        if self.per_sec > 0.0 {
+            self.tokens -= bytes as f64;
+        }
+    }
+}
+
+/// Encodes a presence message once, for every socket.
+fn encode(presence: &Presence) -> Box<RawValue> {
+    serde_json::value::to_raw_value(presence).expect("presence always encodes")
+}
+
+/// Whether an emit failed because the socket's outgoing queue is full.
+fn queue_full(result: Result<(), SendError>) -> bool {
+    match result {
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => true,
+        Err(err) => {
+            tracing::debug!(%err, "could not send presence");
+            false
+        }
+        Ok(()) => false,
+    }
+}
 
 /// The default coalescing window: at most one presence message per client per window.
 pub const DEFAULT_WINDOW: Duration = Duration::from_millis(100);
@@ -29,10 +108,8 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_millis(100);
 pub struct Fanout {
     book: Mutex<PresenceBook>,
     emit_order: tokio::sync::Mutex<()>,
-    /// Whether a failed broadcast was logged already: one client that stops
-    /// reading makes every later broadcast fail for it, up to ten a second,
-    /// and the default log level must not carry a line for each.
-    warned: AtomicBool,
+    /// Sockets whose queue was full: they owe a fresh snapshot.
+    lagging: Mutex<HashSet<Sid>>,
 }
 
 impl Fanout {
@@ -51,35 +128,72 @@ impl Fanout {
         }
     }
 
-    /// Publishes pending changes as one delta to every subscribed socket.
-    pub async fn flush(&self, io: &SocketIo) {
+    /// Publishes pending changes as one delta to every subscribed socket,
+    /// and a fresh snapshot to each lagging socket that has room again.
+    pub async fn flush(&self, io: &SocketIo, budget: &mut ByteBudget) {
         let _order = self.emit_order.lock().await;
-        let Some(delta) = self.book().take_delta() else {
-            return;
+        let delta = if budget.allows(Instant::now()) {
+            self.book().take_delta()
+        } else {
+            None
         };
+        if delta.is_none() && self.lagging().is_empty() {
+            return;
+        }
         let Some(ns) = io.of(NAMESPACE) else {
             return;
         };
-        if let Err(err) = ns.to(PRESENCE_ROOM).emit(wire::PRESENCE, &delta).await {
-            if self.warned.swap(true, Ordering::Relaxed) {
-                tracing::debug!(%err, "presence broadcast failed for some sockets");
-            } else {
-                tracing::warn!(
-                    "presence broadcast failed for some sockets (a client not reading?); \
-                     further failures are logged at debug"
-                );
+        let mut snapshot = None;
+        let mut message = delta.as_ref().map(encode);
+        if let Some(encoded) = &message {
+            if encoded.get().len() > SNAPSHOT_CHECK_BYTES {
+                let full = snapshot.get_or_insert_with(|| encode(&self.book().snapshot()));
+                if full.get().len() < encoded.get().len() {
+                    message = Some(full.clone());
+                }
             }
         }
+        if let Some(message) = &message {
+            budget.spend(message.get().len());
+        }
+        // Rebuilt each time, so sockets that are gone leave it by themselves.
+        let mut was_lagging = std::mem::take(&mut *self.lagging());
+        let mut still_lagging = HashSet::new();
+        for socket in ns.to(PRESENCE_ROOM).sockets() {
+            let sent = if was_lagging.remove(&socket.id) {
+                let full = snapshot.get_or_insert_with(|| encode(&self.book().snapshot()));
+                socket.emit(wire::PRESENCE, &**full)
+            } else if let Some(message) = &message {
+                socket.emit(wire::PRESENCE, &**message)
+            } else {
+                continue;
+            };
+            if queue_full(sent) {
+                still_lagging.insert(socket.id);
+            }
+        }
+        *self.lagging() = still_lagging;
+    }
+
+    /// Sockets marked lagging right now (for tests and diagnostics).
+    pub fn lagging_count(&self) -> usize {
+        self.lagging().len()
     }
 
     /// Runs [`Fanout::flush`] once per `window` until the task is aborted.
-    pub fn spawn_ticker(self: Arc<Self>, io: SocketIo, window: Duration) -> JoinHandle<()> {
+    pub fn spawn_ticker(
+        self: Arc<Self>,
+        io: SocketIo,
+        window: Duration,
+        bytes_per_sec: u32,
+    ) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(window);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut budget = ByteBudget::new(bytes_per_sec, Instant::now());
             loop {
                 ticker.tick().await;
-                self.flush(&io).await;
+                self.flush(&io, &mut budget).await;
             }
         })
     }
@@ -95,8 +209,60 @@ impl Fanout {
         self.book().take_delta();
     }
 
+    fn lagging(&self) -> MutexGuard<'_, HashSet<Sid>> {
+        self.lagging.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The book holds plain maps; a panic elsewhere cannot leave them invalid.
     fn book(&self) -> MutexGuard<'_, PresenceBook> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::events::{OnlineUser, PRESENCE_WINDOW};
+
+    #[test]
+    fn the_budget_bounds_bytes_per_second_with_one_message_of_overdraft() {
+        let start = Instant::now();
+        let mut budget = ByteBudget::new(1000, start);
+        let mut sent = 0;
+        // Ticks every 10 ms for 10 s, 600-byte messages whenever allowed.
+        for tick in 0..1000u64 {
+            let now = start + Duration::from_millis(10 * tick);
+            if budget.allows(now) {
+                budget.spend(600);
+                sent += 600;
+            }
+        }
+        // 10 s × 1000 B/s, plus the first second's worth and one message.
+        assert!(sent <= 10_000 + 1000 + 600, "sent {sent}");
+        assert!(sent >= 9_000, "the budget is not starved: {sent}");
+        let mut off = ByteBudget::new(0, start);
+        assert!(off.allows(start));
+    }
+
+    /// The largest presence message any listener can get in one window: a
+    /// snapshot of a full window of the longest names (32 four-byte
+    /// characters). Deltas larger than the snapshot are sent as it.
+    #[test]
+    fn the_largest_presence_message() {
+        let users: Vec<OnlineUser> = (0..PRESENCE_WINDOW)
+            .map(|_| OnlineUser {
+                id: shared::events::SessionId(uuid::Uuid::now_v7().to_string()),
+                name: "🦀".repeat(shared::names::MAX_NAME_CHARS),
+                look: shared::events::Look(u32::MAX),
+            })
+            .collect();
+        let snapshot = Presence::Snapshot {
+            seq: u64::MAX,
+            total: u64::MAX,
+            users,
+        };
+        let bytes = encode(&snapshot).get().len();
+        println!("largest presence message: {bytes} B");
+        assert!(bytes < 20 * 1024, "{bytes}");
     }
 }

@@ -27,6 +27,7 @@ pub mod resume;
 pub mod serve;
 pub mod sessions;
 pub mod source;
+pub mod stall;
 pub mod static_files;
 pub mod stats;
 
@@ -210,20 +211,28 @@ pub async fn spawn(
         source,
     })?;
     // Without TCP_NODELAY every connect pays ≈ 40 ms of Nagle + delayed ACK.
-    let listener = listener.tap_io(|tcp| {
+    let send_buffer = config.socket_send_buffer;
+    let listener = listener.tap_io(move |tcp| {
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(%err, "could not set TCP_NODELAY");
+        }
+        if send_buffer > 0 {
+            if let Err(err) = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer) {
+                tracing::debug!(%err, "could not set SO_SNDBUF");
+            }
         }
     });
     let listener = limit::Limited::new(
         listener,
         limit::Slots::new(config.max_connections, config.max_per_source),
         proxies(config),
+        config.ping_timeout(),
     );
-    let ticker = state
-        .fanout
-        .clone()
-        .spawn_ticker(io.clone(), config.presence_window());
+    let ticker = state.fanout.clone().spawn_ticker(
+        io.clone(),
+        config.presence_window(),
+        config.presence_bytes_per_sec,
+    );
     let report = report::spawn(state.clone(), config.report_interval());
     let grace = config.shutdown_grace();
     let closing_io = io.clone();

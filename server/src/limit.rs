@@ -29,12 +29,14 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::source::{Source, TrustedProxies};
+use crate::stall::WriteStall;
 
 /// The reply to a connection over the limit.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n\r\nThe server is at its connection limit\n";
@@ -138,15 +140,19 @@ pub struct Limited<L> {
     inner: L,
     slots: Slots,
     proxies: TrustedProxies,
+    write_stall: Duration,
     refused: Arc<AtomicU64>,
 }
 
 impl<L> Limited<L> {
-    pub fn new(inner: L, slots: Slots, proxies: TrustedProxies) -> Self {
+    /// Admits connections `slots` has room for; each is cut when a write
+    /// stays pending longer than `write_stall` (see [`crate::stall`]).
+    pub fn new(inner: L, slots: Slots, proxies: TrustedProxies, write_stall: Duration) -> Self {
         Limited {
             inner,
             slots,
             proxies,
+            write_stall,
             refused: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -164,7 +170,17 @@ where
             let (io, addr) = self.inner.accept().await;
             let source = (!self.proxies.trusts(addr.ip())).then(|| Source::of(addr.ip()));
             match self.slots.take(source) {
-                Ok(slot) => return (Admitted { io, _slot: slot }, addr),
+                Ok(slot) => {
+                    let stall = WriteStall::new(self.write_stall);
+                    return (
+                        Admitted {
+                            io,
+                            _slot: slot,
+                            stall,
+                        },
+                        addr,
+                    );
+                }
                 Err(full) => self.refuse(io, full),
             }
         }
@@ -206,6 +222,7 @@ impl<L> Limited<L> {
 pub struct Admitted<Io> {
     io: Io,
     _slot: Slot,
+    stall: WriteStall,
 }
 
 impl<Io: AsyncRead + Unpin> AsyncRead for Admitted<Io> {
@@ -214,6 +231,9 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Admitted<Io> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.stall.tripped() {
+            return Poll::Ready(Err(WriteStall::error()));
+        }
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
@@ -224,15 +244,27 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Admitted<Io> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let this = &mut *self;
+        if this.stall.tripped() {
+            return Poll::Ready(Err(WriteStall::error()));
+        }
+        let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.stall.watch(cx, poll)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let this = &mut *self;
+        if this.stall.tripped() {
+            return Poll::Ready(Err(WriteStall::error()));
+        }
+        let poll = Pin::new(&mut this.io).poll_flush(cx);
+        this.stall.watch(cx, poll)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.stall.watch(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -240,7 +272,12 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Admitted<Io> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let this = &mut *self;
+        if this.stall.tripped() {
+            return Poll::Ready(Err(WriteStall::error()));
+        }
+        let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.stall.watch(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {

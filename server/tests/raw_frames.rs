@@ -6,7 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{get, start_server, start_with, within, SioClient};
+use common::{eventually, get, start_server, start_with, within, SioClient};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use shared::engineio::EnginePacket;
@@ -690,5 +690,161 @@ async fn a_client_that_stops_reading_is_dropped() {
     );
     assert_unharmed(server.addr, &bystander, "a client that stops reading").await;
     drop(stalled);
+    server.shutdown().await.unwrap();
+}
+
+/// A client that answers pings blindly (a pong every 100 ms, whatever
+/// arrives) but never reads: its TCP window closes, its outgoing queue fills
+/// with presence, and it is disconnected all the same; the pongs do not keep
+/// it alive. Everyone else keeps working. (A small `--socket-send-buffer`
+/// so the kernel does not first absorb megabytes of it.)
+#[tokio::test]
+async fn a_client_that_pongs_blindly_but_never_reads_is_dropped() {
+    let server = start_with(|c| {
+        c.socket_send_buffer = 8192;
+        c.presence_bytes_per_sec = 0;
+        c.ping_interval_ms = 500;
+        c.ping_timeout_ms = 500;
+        c.presence_window_ms = 10;
+        c.renames_per_minute = 0;
+        c.identify_rate = 0;
+    })
+    .await;
+    let bystander = SioClient::connect(server.addr).await;
+
+    // A small receive buffer, so the window closes after a few KiB.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = within("tcp connect", socket.connect(server.addr))
+        .await
+        .unwrap();
+    let (ws, _) = tokio_tungstenite::client_async(ws_url(server.addr), tcp)
+        .await
+        .expect("websocket handshake");
+    let (mut sink, stream) = ws.split();
+    let join = EnginePacket::Message(
+        Packet::Connect {
+            nsp: NAMESPACE.into(),
+            data: None,
+        }
+        .encode(),
+    )
+    .encode();
+    sink.send(Message::text(join)).await.unwrap();
+    let pong = EnginePacket::Pong(String::new()).encode();
+    let blind = tokio::spawn(async move {
+        // Bounded: the test's deadline ends it at the latest.
+        for _ in 0..200 {
+            if sink.send(Message::text(pong.clone())).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    let state = server.state.clone();
+    eventually("the blind client to join", || {
+        state.registry.connected() == 2
+    })
+    .await;
+
+    let mut churners = Vec::new();
+    for _ in 0..20 {
+        churners.push(SioClient::connect(server.addr).await);
+    }
+    let everyone_but_blind = 1 + churners.len();
+    within("the blind client to be dropped", async {
+        let mut round = 0u64;
+        while state.registry.connected() > everyone_but_blind {
+            for (i, c) in churners.iter().enumerate() {
+                // Long names: every rename is ≈ 150 bytes of presence to everyone.
+                c.identify_no_ack(vec![json!(format!("{:🦀<31}{}", i, round % 10))])
+                    .await;
+            }
+            round += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_unharmed(server.addr, &bystander, "a client that pongs blindly").await;
+    blind.abort();
+    drop(stream);
+    server.shutdown().await.unwrap();
+}
+
+/// Twenty sockets in the presence window renaming every 20 ms (limits off)
+/// would send every listener ≈ 150 KB/s of presence. With
+/// `--presence-bytes-per-sec 4000` a listener gets at most that sustained
+/// (plus one second's worth and one message), and still ends up with
+/// exactly the server's view: changes wait and coalesce, none is lost.
+#[tokio::test]
+async fn presence_bytes_per_listener_are_capped_and_nothing_is_lost() {
+    const BUDGET: usize = 4000;
+    let server = start_with(|c| {
+        c.presence_window_ms = 10;
+        c.presence_bytes_per_sec = BUDGET as u32;
+        c.renames_per_minute = 0;
+        c.identify_rate = 0;
+    })
+    .await;
+    let mut listener = Raw::join(server.addr).await;
+    let mut churners = Vec::new();
+    for _ in 0..20 {
+        churners.push(SioClient::connect(server.addr).await);
+    }
+    let churn = async {
+        for round in 0..100u64 {
+            for (i, c) in churners.iter().enumerate() {
+                c.identify_no_ack(vec![json!(format!("{:🦀<31}{}", i, round % 10))])
+                    .await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let mut online = std::collections::BTreeMap::new();
+    let mut bytes = 0;
+    let started = std::time::Instant::now();
+    let listen = async {
+        loop {
+            let Some(EnginePacket::Message(text)) = listener.next().await else {
+                continue;
+            };
+            if let Ok(Packet::Event { name, args, .. }) = Packet::decode(&text) {
+                if let Ok(ServerEvent::Presence(presence)) = ServerEvent::from_parts(&name, &args) {
+                    bytes += text.len();
+                    common::apply(&mut online, &presence);
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = churn => {},
+        () = listen => unreachable!(),
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let bound = BUDGET as f64 * (seconds + 1.0) + 20_000.0;
+    assert!(
+        (bytes as f64) <= bound,
+        "{bytes} B of presence in {seconds:.1} s (bound {bound:.0})"
+    );
+    // Once the churn stops, the listener converges on the server's view.
+    let state = server.state.clone();
+    let expected: std::collections::BTreeMap<_, _> = state
+        .registry
+        .online()
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    within("the listener to converge", async {
+        while online != expected {
+            if let Some(EnginePacket::Message(text)) = listener.next().await {
+                if let Ok(Packet::Event { name, args, .. }) = Packet::decode(&text) {
+                    if let Ok(ServerEvent::Presence(p)) = ServerEvent::from_parts(&name, &args) {
+                        common::apply(&mut online, &p);
+                    }
+                }
+            }
+        }
+    })
+    .await;
     server.shutdown().await.unwrap();
 }

@@ -180,7 +180,8 @@ pub fn apply(online: &mut std::collections::BTreeMap<SessionId, String>, presenc
         Presence::Delta { changes, .. } => {
             for change in changes {
                 match change {
-                    PresenceChange::Joined { id, name } | PresenceChange::Renamed { id, name } => {
+                    PresenceChange::Joined { id, name, .. }
+                    | PresenceChange::Renamed { id, name, .. } => {
                         online.insert(id.clone(), name.clone());
                     }
                     PresenceChange::Left { id } => {
