@@ -1,6 +1,6 @@
 //! The sans-IO client session against frames recorded from the three peers
-//! (../PROTOCOL-NOTES.md): node socket.io 4.8, Flask-SocketIO 5.7 and
-//! socketioxide 0.18, including every quirk in the notes' table.
+//! (docs/PROTOCOL.md): node socket.io 4.8, Flask-SocketIO 5.7 and
+//! socketioxide 0.18, including every quirk in its table of where they differ.
 
 use serde_json::json;
 use shared::client::{

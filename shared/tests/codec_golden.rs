@@ -1,6 +1,6 @@
 //! Golden frames: what Flask-SocketIO 5.7, node socket.io 4.8 and
-//! socketioxide 0.18.9 really put on the wire (see PROTOCOL-NOTES.md), with
-//! the sids and uuids the notes abbreviate filled in with realistic values.
+//! socketioxide 0.18.9 really put on the wire (see docs/PROTOCOL.md), with
+//! the sids and uuids the captures abbreviated filled in with realistic values.
 //!
 //! Each test checks the decoded value and that encoding gives the frame back,
 //! or an equivalent one where a peer orders JSON keys or shapes a payload

@@ -4,9 +4,10 @@
 //! Every check is cheap when the tool is already there; an install prints one
 //! line saying what it installs and why. Nothing here downloads from GitHub:
 //! Rust tools come from crates.io, wasm-opt from npm, Chromium from apt.
-//! The versions and the traps behind them are in the project notes on the
-//! wasm toolchain (trunk 0.21.14 for rustc 1.95, wasm-bindgen-cli equal to
-//! Cargo.lock, binaryen 132 from npm and never Debian's 108).
+//! The versions and the traps behind them are documented on the items below
+//! (`TRUNK_VERSION`: trunk 0.21.14 for rustc 1.95; `wasm_bindgen_cli`:
+//! wasm-bindgen-cli equal to Cargo.lock; `binaryen`: binaryen 132 from npm and
+//! never Debian's 108) and summed up in the README's "Two commands".
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! generator (tokio) are thin shells around it; every protocol decision is
 //! here, where it is tested natively in microseconds against recorded frames.
 //!
-//! What it handles, per ../PROTOCOL-NOTES.md: Engine.IO open handshake and the
+//! What it handles, per docs/PROTOCOL.md: Engine.IO open handshake and the
 //! server's `maxPayload`; pings at any time (including right after open);
 //! namespace CONNECT with an auth payload; events that arrive *before* the
 //! CONNECT ack (Flask-SocketIO's default); CONNECT_ERROR as an object or a
