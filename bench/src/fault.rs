@@ -283,7 +283,7 @@ async fn client(
         tokio::select! {
             message = next_message(&mut ws) => match message {
                 Some(Message::Text(text)) => session.handle_text(now(), &text),
-                Some(Message::Binary(_)) => session.handle_binary(now()),
+                Some(Message::Binary(_)) => session.handle_binary(),
                 Some(_) => {}
                 None => {
                     ws = None;

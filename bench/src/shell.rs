@@ -225,8 +225,7 @@ impl Client {
                     Ok(())
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    let now = self.now_ms();
-                    self.session.handle_binary(now);
+                    self.session.handle_binary();
                     Ok(())
                 }
                 Some(Ok(_)) => Ok(()),

@@ -18,6 +18,24 @@ pub fn now_ms() -> u64 {
         .unwrap_or_else(js_sys::Date::now) as u64
 }
 
+/// Calls `callback` each time the browser goes back online (the window's
+/// `online` event), for the life of the page. The callback should hold only
+/// weak references: it is never removed.
+pub fn on_online(callback: impl Fn() + 'static) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let closure = Closure::<dyn Fn()>::new(callback);
+    if window
+        .add_event_listener_with_callback("online", closure.as_ref().unchecked_ref())
+        .is_ok()
+    {
+        closure.forget();
+    }
+}
+
 /// Seed for the reconnect jitter.
 pub fn random_seed() -> u64 {
     (js_sys::Math::random() * (1u64 << 53) as f64) as u64

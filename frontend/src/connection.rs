@@ -134,13 +134,22 @@ impl Connection {
             driver: Rc::new(RefCell::new(driver)),
             signals,
         };
+        // Back online: retry now rather than at the end of the backoff delay.
+        let weak = Rc::downgrade(&connection.driver);
+        browser::on_online(move || {
+            if let Some(driver) = weak.upgrade() {
+                let connection = Connection { driver, signals };
+                connection.with_session(|s| s.retry_now(browser::now_ms()));
+                connection.pump();
+            }
+        });
         connection.pump();
         connection
     }
 
     /// Sends an event, no reply wanted (buffered while disconnected).
     pub fn emit(&self, event: ClientEvent) -> Result<(), EmitError> {
-        let result = self.with_session(|s| s.emit(browser::now_ms(), event));
+        let result = self.with_session(|s| s.emit(event));
         self.pump();
         result
     }
@@ -183,7 +192,7 @@ impl Connection {
 
     /// Leaves and stops reconnecting.
     pub fn close(&self) {
-        self.with_session(|s| s.close(browser::now_ms()));
+        self.with_session(|s| s.close());
         self.pump();
     }
 
@@ -319,7 +328,7 @@ impl Connection {
             let now = browser::now_ms();
             connection.with_session(|s| match event {
                 TransportEvent::Text(frame) => s.handle_text(now, &frame),
-                TransportEvent::Binary => s.handle_binary(now),
+                TransportEvent::Binary => s.handle_binary(),
                 TransportEvent::Closed => s.handle_transport_closed(now),
             });
             connection.pump();

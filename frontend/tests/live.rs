@@ -59,6 +59,45 @@ async fn connects_and_gets_a_session() {
     c.close();
 }
 
+/// While waiting to reconnect, the browser's `online` event retries at once
+/// instead of at the end of the backoff delay.
+#[wasm_bindgen_test]
+async fn going_back_online_retries_at_once() {
+    // Nothing listens on port 1: every attempt fails and backs off.
+    let c = Connection::start(Options::to_server("http://127.0.0.1:1"));
+    eventually("reconnecting", || {
+        matches!(
+            c.signals.state.get_untracked(),
+            ConnectionState::Reconnecting { .. }
+        )
+    })
+    .await;
+    let ConnectionState::Reconnecting {
+        attempt,
+        retry_at_ms,
+        ..
+    } = c.signals.state.get_untracked()
+    else {
+        unreachable!()
+    };
+    let online = web_sys::Event::new("online").unwrap();
+    web_sys::window().unwrap().dispatch_event(&online).unwrap();
+    tick().await;
+    let early = (now() as u64) < retry_at_ms;
+    let state = c.signals.state.get_untracked();
+    let retried = match state {
+        ConnectionState::Connecting { .. } => true,
+        // The retry may already have failed again: a later attempt.
+        ConnectionState::Reconnecting { attempt: later, .. } => later > attempt,
+        _ => false,
+    };
+    assert!(
+        retried || !early,
+        "still {state:?} before the retry was due at {retry_at_ms}"
+    );
+    c.close();
+}
+
 #[wasm_bindgen_test]
 async fn typing_a_name_and_pressing_enter_shows_you_are() {
     let document = web_sys::window().unwrap().document().unwrap();

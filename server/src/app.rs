@@ -17,7 +17,7 @@ use crate::arrival::Arrival;
 use crate::fanout::Fanout;
 use crate::rate::{Bucket, RateLimit};
 use crate::registry::{NameChange, Registry, RegistryError};
-use crate::resume::{ResumeBook, DEFAULT_RESUME_CAPACITY};
+use crate::resume::ResumeBook;
 use crate::stats::Stats;
 
 /// State every handler can reach (socketioxide's `State<AppState>`).
@@ -34,30 +34,16 @@ pub struct AppState {
     pub rename_limit: RateLimit,
 }
 
-/// How long a departed session can be resumed by default.
-pub const DEFAULT_RESUME_TTL: Duration = Duration::from_secs(600);
-
-/// The default per-socket `identify` limit: 10 a second, 50 at once.
-pub const DEFAULT_IDENTIFY_LIMIT: RateLimit = RateLimit {
-    per_sec: 10.0,
-    burst: 50,
-};
-
-/// The default per-socket limit on name changes that show in presence: six
-/// a minute, five at once.
-pub const DEFAULT_RENAME_LIMIT: RateLimit = RateLimit {
-    per_sec: 0.1,
-    burst: 5,
-};
-
 impl Default for AppState {
+    /// The state of a server with the default configuration.
     fn default() -> Self {
+        let config = crate::Config::defaults();
         AppState::new(
-            DEFAULT_RESUME_TTL,
-            DEFAULT_RESUME_CAPACITY,
-            DEFAULT_IDENTIFY_LIMIT,
+            config.resume_ttl(),
+            config.resume_capacity,
+            config.identify_limit(),
         )
-        .with_rename_limit(DEFAULT_RENAME_LIMIT)
+        .with_rename_limit(config.rename_limit())
     }
 }
 
@@ -71,7 +57,7 @@ impl AppState {
             stats: Arc::default(),
             resume: Arc::new(ResumeBook::with_capacity(resume_ttl, resume_capacity)),
             identify_limit,
-            rename_limit: DEFAULT_RENAME_LIMIT,
+            rename_limit: crate::Config::defaults().rename_limit(),
         }
     }
 
@@ -206,7 +192,7 @@ mod tests {
     use serde_json::json;
 
     fn renames() -> Bucket {
-        Bucket::new(DEFAULT_RENAME_LIMIT, Instant::now())
+        Bucket::new(crate::Config::defaults().rename_limit(), Instant::now())
     }
     use shared::events::Presence;
 

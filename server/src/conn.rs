@@ -83,14 +83,14 @@ impl<A: Adapter> FromMessageParts<A> for ConnEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{DEFAULT_IDENTIFY_LIMIT, DEFAULT_RENAME_LIMIT};
 
     #[test]
     fn arrivals_count_from_one() {
+        let config = crate::Config::defaults();
         let conn = Conn::new(
             SessionId("s".into()),
-            DEFAULT_IDENTIFY_LIMIT,
-            DEFAULT_RENAME_LIMIT,
+            config.identify_limit(),
+            config.rename_limit(),
             Instant::now(),
         );
         assert_eq!(conn.next_arrival(), Arrival(1));

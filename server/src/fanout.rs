@@ -100,9 +100,6 @@ fn queue_full(result: Result<(), SendError>) -> bool {
     }
 }
 
-/// The default coalescing window: at most one presence message per client per window.
-pub const DEFAULT_WINDOW: Duration = Duration::from_millis(100);
-
 /// Shared presence state plus the lock that orders its emissions.
 #[derive(Debug, Default)]
 pub struct Fanout {
@@ -198,7 +195,8 @@ impl Fanout {
         })
     }
 
-    /// The current snapshot (for tests and diagnostics).
+    /// The current snapshot (unit tests).
+    #[cfg(test)]
     pub fn snapshot(&self) -> Presence {
         self.book().snapshot()
     }

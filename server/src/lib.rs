@@ -1,10 +1,13 @@
 //! The `/iss` server as a library, so tests can start it in-process on port 0.
 //!
 //! ```text
-//!  browser ──ws──▶ origin guard ──▶ socketioxide (/socket.io/, ns /iss) ──▶ handlers ──▶ AppState
-//!                                                                                      ├─ Registry (users)
-//!                                                                                      └─ Fanout ─▶ PresenceBook
-//!  browser ──GET─▶ /healthz, static dist/ (cache rules, precompressed)
+//!  TCP ─▶ limit (slots per source, write-stall deadline: stall) ─▶ serve (hyper: head timeout, 16 KiB heads)
+//!      ─▶ host guard ─▶ origin guard ─▶ detach (copy the kept headers) ─▶ sessions (a slot per Engine.IO session)
+//!      ─▶ socketioxide (/socket.io/, ns /iss) ─▶ handlers ─▶ AppState ─┬─ Registry (users; rename limits)
+//!                                                                     ├─ Fanout ─▶ PresenceBook (budget, laggards)
+//!                                                                     ├─ ResumeBook (resume tokens)
+//!                                                                     └─ Stats ─▶ /api/stats, report (periodic log line)
+//!      ─▶ /healthz, /api/stats, static dist/ (cache rules, precompressed, no dot-paths)
 //! ```
 
 pub mod app;

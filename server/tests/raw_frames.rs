@@ -474,16 +474,24 @@ async fn shutdown_tells_clients() {
     let server = start_server().await;
     let mut raw = Raw::join(server.addr).await;
     let stopping = tokio::spawn(server.shutdown());
+    // Told: a Socket.IO DISCONNECT or an Engine.IO close. A connection that
+    // merely drops (`None`) was not told.
     let told = within("the server to tell us", async {
         loop {
-            match raw.next_sio().await {
-                None | Some(Packet::Disconnect { .. }) => break true,
+            match raw.next().await {
+                Some(EnginePacket::Close) => break true,
+                Some(EnginePacket::Message(text)) => {
+                    if matches!(Packet::decode(&text), Ok(Packet::Disconnect { .. })) {
+                        break true;
+                    }
+                }
                 Some(_) => continue,
+                None => break false,
             }
         }
     })
     .await;
-    assert!(told);
+    assert!(told, "the connection dropped without a DISCONNECT or close");
     within("shutdown", stopping).await.unwrap().unwrap();
 }
 

@@ -165,16 +165,6 @@ fn encode_open(open: &OpenPacket) -> String {
     serde_json::to_string(open).unwrap_or_default()
 }
 
-/// Websocket binary frames exist in the protocol but this project never
-/// sends them; this function gives callers one place to reject them with a
-/// proper error.
-///
-/// # Errors
-/// Always returns `Err(EngineError::BinaryUnsupported)`.
-pub fn decode_binary(_frame: &[u8]) -> Result<EnginePacket, EngineError> {
-    Err(EngineError::BinaryUnsupported)
-}
-
 /// Splits an HTTP long-polling body into its packets and decodes each one.
 ///
 /// Every packet gets its own result so a caller can decide whether one bad

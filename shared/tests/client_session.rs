@@ -136,7 +136,7 @@ fn node_session_end_to_end() {
     let out = h.recv(&format!(r#"42/iss,["connected",{{"uuid":"{UUID}"}}]"#));
     assert_eq!(events(&out), vec![connected_event()]);
 
-    h.session.emit(h.now, identify("Ada")).unwrap();
+    h.session.emit(identify("Ada")).unwrap();
     assert_eq!(h.sent(), vec![r#"42/iss,["identify","Ada"]"#]);
 
     let id = h
@@ -166,7 +166,7 @@ fn node_session_end_to_end() {
     h.now = 25_000;
     assert_eq!(h.recv("2"), vec![Output::Send("3".into())]);
 
-    h.session.close(h.now);
+    h.session.close();
     assert_eq!(
         h.drain(),
         vec![
@@ -178,7 +178,7 @@ fn node_session_end_to_end() {
             }),
         ]
     );
-    assert_eq!(h.session.emit(h.now, identify("x")), Err(EmitError::Closed));
+    assert_eq!(h.session.emit(identify("x")), Err(EmitError::Closed));
     assert_eq!(h.session.next_timeout(), None);
 }
 
@@ -257,7 +257,7 @@ fn socketioxide_pings_right_after_open_and_has_a_smaller_max_payload() {
     h.recv(r#"40/iss,{"sid":"aR0dWJ2fKx1bVmAq"}"#);
     let big = "x".repeat(100_000);
     assert!(matches!(
-        h.session.emit(h.now, identify(&big)),
+        h.session.emit(identify(&big)),
         Err(EmitError::TooLarge { max: 100_000, .. })
     ));
     let id = h
@@ -334,26 +334,28 @@ fn pings_keep_the_connection_alive() {
     assert_eq!(h.session.state(), &ConnectionState::Connected);
 }
 
+/// Every transport the session opens is closed exactly once, including the
+/// last one when the attempts run out (it used to be closed twice).
 #[test]
-fn a_server_that_never_sends_the_open_packet_times_out_and_backs_off() {
-    let mut h = Harness::default();
-    h.drain();
-    let mut delays = Vec::new();
-    for _ in 0..8 {
-        let deadline = h.session.next_timeout().unwrap();
-        let out = h.advance_to(deadline);
-        match states(&out)[..] {
-            [ConnectionState::Reconnecting { delay_ms, .. }] => delays.push(delay_ms),
-            _ => panic!("{out:?}"),
-        }
-        let retry = h.session.next_timeout().unwrap();
-        assert!(h.advance_to(retry).contains(&Output::OpenTransport));
-    }
-    // socket.io defaults: 1 s doubling, ±50 %, capped at 5 s.
-    assert!((500..=1500).contains(&delays[0]), "{delays:?}");
-    assert!((1000..=3000).contains(&delays[1]), "{delays:?}");
-    assert!(delays.iter().all(|d| *d <= 5_000), "{delays:?}");
-    assert!(delays[4..].iter().all(|d| *d >= 2_500), "{delays:?}");
+fn running_out_of_attempts_closes_the_last_transport_once() {
+    let mut h = Harness::new(ClientConfig {
+        backoff: BackoffConfig {
+            max_attempts: Some(2),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let mut out = h.drain();
+    out.extend(h.run_timers_until(120_000));
+    let opens = out.iter().filter(|o| **o == Output::OpenTransport).count();
+    let closes = out.iter().filter(|o| **o == Output::CloseTransport).count();
+    assert!(
+        matches!(h.session.state(), ConnectionState::Offline { .. }),
+        "{:?}",
+        h.session.state()
+    );
+    assert_eq!(opens, 3, "the first attempt and two retries");
+    assert_eq!(closes, opens, "{out:?}");
 }
 
 #[test]
@@ -384,10 +386,10 @@ fn emits_while_disconnected_are_buffered_bounded_and_flushed_in_order() {
     h.session.handle_transport_closed(h.now);
     h.drain();
     for i in 0..100 {
-        h.session.emit(h.now, identify(&format!("n{i}"))).unwrap();
+        h.session.emit(identify(&format!("n{i}"))).unwrap();
     }
     assert_eq!(
-        h.session.emit(h.now, identify("one too many")),
+        h.session.emit(identify("one too many")),
         Err(EmitError::BufferFull { limit: 100 })
     );
     let retry = h.session.next_timeout().unwrap();
@@ -405,7 +407,7 @@ fn emits_while_disconnected_are_buffered_bounded_and_flushed_in_order() {
         .map(|i| format!(r#"42/iss,["identify","n{i}"]"#))
         .collect();
     assert_eq!(sent, expected);
-    h.session.emit(h.now, identify("after")).unwrap();
+    h.session.emit(identify("after")).unwrap();
     assert_eq!(h.sent(), vec![r#"42/iss,["identify","after"]"#]);
 }
 
@@ -413,8 +415,8 @@ fn emits_while_disconnected_are_buffered_bounded_and_flushed_in_order() {
 fn buffered_frames_come_out_right_after_the_connect_ack() {
     let mut h = Harness::default();
     h.drain();
-    h.session.emit(h.now, identify("a")).unwrap();
-    h.session.emit(h.now, identify("b")).unwrap();
+    h.session.emit(identify("a")).unwrap();
+    h.session.emit(identify("b")).unwrap();
     h.recv(NODE_OPEN);
     let out = h.recv(r#"40/iss,{"sid":"x"}"#);
     let sent: Vec<&Output> = out
@@ -490,7 +492,7 @@ fn garbage_frames_reconnect_and_garbage_packets_are_ignored() {
     assert!(matches!(&out[..], [Output::Warning(_)]), "{out:?}");
     let out = h.recv(r#"42/other,["connected",{"uuid":"u"}]"#);
     assert!(matches!(&out[..], [Output::Warning(_)]), "{out:?}");
-    h.session.handle_binary(h.now);
+    h.session.handle_binary();
     assert!(matches!(&h.drain()[..], [Output::Warning(_)]));
     assert_eq!(h.session.state(), &ConnectionState::Connected);
     let out = h.recv("9");
@@ -573,7 +575,11 @@ fn a_server_that_never_sends_open_is_retried_with_backoff() {
         );
     }
     let delays: Vec<u64> = losses.iter().map(|l| l.1).collect();
+    // socket.io defaults: 1 s doubling, ±50 %, capped at 5 s.
+    assert!((500..=1500).contains(&delays[0]), "{delays:?}");
+    assert!((1000..=3000).contains(&delays[1]), "{delays:?}");
     assert!(delays.iter().all(|d| *d <= 5_000), "capped: {delays:?}");
+    assert!(delays[4..].iter().all(|d| *d >= 2_500), "{delays:?}");
     assert!(delays[0] < delays[2], "growing: {delays:?}");
     // And when a server finally answers, it joins.
     h.join(NODE_OPEN);

@@ -9,8 +9,7 @@
 
 use serde_json::json;
 use shared::engineio::{
-    decode_binary, decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket,
-    DEFAULT_MAX_PAYLOAD,
+    decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket, DEFAULT_MAX_PAYLOAD,
 };
 use shared::socketio::{Packet, SioError};
 
@@ -312,10 +311,6 @@ fn binary_event_and_ack_are_unsupported() {
 
 #[test]
 fn binary_engine_frames_are_unsupported() {
-    assert_eq!(
-        decode_binary(&[4, 1, 2, 3]),
-        Err(EngineError::BinaryUnsupported)
-    );
     assert_eq!(
         EnginePacket::decode("bAQIDBA=="),
         Err(EngineError::BinaryUnsupported)

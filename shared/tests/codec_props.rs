@@ -5,8 +5,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use shared::engineio::{
-    decode_binary, decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket,
-    RECORD_SEPARATOR,
+    decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket, RECORD_SEPARATOR,
 };
 use shared::socketio::{Packet, SioError, RESERVED_EVENTS};
 
@@ -193,11 +192,6 @@ proptest! {
     ) {
         let body: Vec<String> = parts.into_iter().map(|(head, tail)| head + &tail).collect();
         decode_everything(&body.join(&RECORD_SEPARATOR.to_string()));
-    }
-
-    #[test]
-    fn binary_frames_are_always_refused(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
-        prop_assert_eq!(decode_binary(&bytes), Err(EngineError::BinaryUnsupported));
     }
 
     #[test]

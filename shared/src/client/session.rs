@@ -237,8 +237,8 @@ impl Session {
     }
 
     /// Sends an event without asking for a reply (buffered while disconnected).
-    pub fn emit(&mut self, now_ms: u64, event: ClientEvent) -> Result<(), EmitError> {
-        self.enqueue(now_ms, Queued { event, ack: None })
+    pub fn emit(&mut self, event: ClientEvent) -> Result<(), EmitError> {
+        self.enqueue(Queued { event, ack: None })
     }
 
     /// Sends an event and asks for a reply; the [`Output::Ack`] with the
@@ -255,13 +255,10 @@ impl Session {
             deadline_ms: now_ms.saturating_add(timeout_ms),
             sent: false,
         };
-        self.enqueue(
-            now_ms,
-            Queued {
-                event,
-                ack: Some(id),
-            },
-        )?;
+        self.enqueue(Queued {
+            event,
+            ack: Some(id),
+        })?;
         self.next_ack += 1;
         // Written at once when joined; otherwise buffered until the CONNECT ack.
         let sent = matches!(self.phase, Phase::Joined { .. });
@@ -270,7 +267,7 @@ impl Session {
     }
 
     /// Leaves the namespace, closes the transport and stops for good.
-    pub fn close(&mut self, _now_ms: u64) {
+    pub fn close(&mut self) {
         if let Phase::Joined { .. } = self.phase {
             self.send_packet(&Packet::Disconnect {
                 nsp: self.config.namespace.clone(),
@@ -296,7 +293,7 @@ impl Session {
     }
 
     /// A binary frame arrived; this client speaks text frames only.
-    pub fn handle_binary(&mut self, _now_ms: u64) {
+    pub fn handle_binary(&mut self) {
         self.warn("ignored a binary frame (binary packets are not supported)".to_owned());
     }
 
@@ -372,7 +369,7 @@ impl Session {
             return self.warn(format!("ignored a packet for namespace {:?}", packet.nsp()));
         }
         match packet {
-            Packet::Connect { .. } => self.on_joined(now_ms),
+            Packet::Connect { .. } => self.on_joined(),
             Packet::Event { id, name, args, .. } => self.on_event(id, &name, &args),
             Packet::Ack { id, args, .. } => self.on_ack(AckId(id), &args),
             Packet::ConnectError { message, .. } => self.stop(
@@ -383,7 +380,7 @@ impl Session {
         }
     }
 
-    fn on_joined(&mut self, _now_ms: u64) {
+    fn on_joined(&mut self) {
         let Phase::Joining {
             handshake: Some(handshake),
             heartbeat_deadline_ms: Some(heartbeat),
@@ -429,7 +426,7 @@ impl Session {
         self.outputs.push_back(Output::Ack { id, result });
     }
 
-    fn enqueue(&mut self, _now_ms: u64, queued: Queued) -> Result<(), EmitError> {
+    fn enqueue(&mut self, queued: Queued) -> Result<(), EmitError> {
         match self.phase {
             Phase::Stopped => Err(EmitError::Closed),
             Phase::Joined { ref handshake, .. } => {
@@ -516,6 +513,8 @@ impl Session {
         self.fail_acks(|pending| pending.sent, AckError::ConnectionLost);
         if self.backoff.exhausted() {
             let attempts = self.backoff.attempts();
+            // The transport is closed just above: `stop` must not close it again.
+            self.phase = Phase::Stopped;
             return self.stop(
                 format!("gave up after {attempts} attempts ({reason})"),
                 AckError::Closed,
