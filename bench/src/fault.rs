@@ -142,8 +142,8 @@ async fn identified_on(addr: SocketAddr) -> Option<u64> {
         let mut response = String::new();
         tcp.read_to_string(&mut response).await.ok()?;
         let body = response.split_once("\r\n\r\n")?.1;
-        let stats: serde_json::Value = serde_json::from_str(body).ok()?;
-        stats["identified"].as_u64()
+        let stats: shared::stats::StatsView = serde_json::from_str(body).ok()?;
+        Some(stats.identified as u64)
     };
     tokio::time::timeout(Duration::from_secs(5), fetch)
         .await

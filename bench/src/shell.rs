@@ -39,7 +39,7 @@ pub async fn connect(addr: SocketAddr, source: Option<IpAddr>, path: &str) -> Re
 }
 
 /// The Socket.IO path our client uses.
-pub const SOCKET_PATH: &str = "/socket.io/?EIO=4&transport=websocket";
+pub use shared::engineio::WEBSOCKET_PATH as SOCKET_PATH;
 
 /// A session bound to one websocket, with a clock.
 pub struct Client {

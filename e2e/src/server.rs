@@ -66,8 +66,8 @@ impl ServerProcess {
         format!("http://{}/", self.addr)
     }
 
-    /// `/api/stats` as JSON.
-    pub async fn stats(&self) -> serde_json::Value {
+    /// `/api/stats`, typed.
+    pub async fn stats(&self) -> shared::stats::StatsView {
         let body = get(self.addr, "/api/stats").await.expect("GET /api/stats");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("stats {body:?}: {e}"))
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use e2e::{env, eventually, Browser, Page, ServerProcess};
 use fantoccini::Locator;
+use shared::stats::StatsView;
 use tokio::sync::Mutex;
 
 /// One test's world: a server process, a chromedriver, the pages it opened.
@@ -25,11 +26,8 @@ impl World {
         page
     }
 
-    async fn stats(&self, key: &str) -> u64 {
-        let stats = self.server.lock().await.stats().await;
-        stats[key]
-            .as_u64()
-            .unwrap_or_else(|| panic!("no {key} in {stats}"))
+    async fn stats(&self) -> StatsView {
+        self.server.lock().await.stats().await
     }
 }
 
@@ -99,7 +97,7 @@ async fn s1_connect_type_a_name_press_enter() {
         wait_connected(&page).await;
         page.set_name("Ada").await;
         wait_me(&page, "You are Ada").await;
-        assert_eq!(w.stats("identified").await, 1);
+        assert_eq!(w.stats().await.identified, 1);
     })
     .await;
 }
@@ -137,7 +135,7 @@ async fn s2_second_session_sees_ada_and_sees_her_leave() {
         ada.client.close_window().await.expect("close Ada's window");
         grace.wait_online("Ada", false).await;
         eventually("the server to forget Ada", || async {
-            Ok((w.stats("identified").await == 1).then_some(()))
+            Ok((w.stats().await.identified == 1).then_some(()))
         })
         .await;
     })
@@ -158,12 +156,12 @@ async fn s3_server_killed_and_restarted_everyone_comes_back() {
         watcher.wait_online("Ada", true).await;
         wait_connected(&watcher).await;
         assert_eq!(
-            w.stats("identified").await,
+            w.stats().await.identified,
             1,
             "Ada, identified again by herself"
         );
         eventually("both sessions back on the new server", || async {
-            Ok((w.stats("connected").await == 2).then_some(()))
+            Ok((w.stats().await.connected == 2).then_some(()))
         })
         .await;
     })
@@ -183,15 +181,11 @@ async fn s4_reload_keeps_the_name() {
         let field = page.client.find(Locator::Css("#name")).await.unwrap();
         assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("Ada"));
         eventually("one identified session after the reload", || async {
-            Ok((w.stats("identified").await == 1 && w.stats("connected").await == 1).then_some(()))
+            Ok((w.stats().await.identified == 1 && w.stats().await.connected == 1).then_some(()))
         })
         .await;
         // The same session came back, by its resume token (sessionStorage).
-        assert_eq!(
-            w.stats("resumed").await,
-            1,
-            "the reload resumed the session"
-        );
+        assert_eq!(w.stats().await.resumed, 1, "the reload resumed the session");
     })
     .await;
 }
@@ -221,7 +215,7 @@ async fn s5_invalid_name_sends_nothing_and_html_is_text() {
         .await;
         field.send_keys("\u{E007}").await.unwrap();
         assert_eq!(
-            w.stats("identify_events").await,
+            w.stats().await.identify_events,
             0,
             "the server saw no identify"
         );
@@ -268,7 +262,7 @@ async fn s7_thirty_seconds_without_a_server_then_everyone_is_back() {
         wait_me(&ada, "You are Ada").await;
         watcher.wait_online("Ada", true).await;
         eventually("both sessions back after the outage", || async {
-            Ok((w.stats("connected").await == 2 && w.stats("identified").await == 1).then_some(()))
+            Ok((w.stats().await.connected == 2 && w.stats().await.identified == 1).then_some(()))
         })
         .await;
     })

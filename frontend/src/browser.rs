@@ -1,6 +1,7 @@
 //! The few browser facts the page needs: clock, randomness, where the server
 //! is, and the remembered name. Failures degrade quietly (no storage, no name).
 
+use shared::engineio::WEBSOCKET_PATH;
 use wasm_bindgen::JsValue;
 
 /// localStorage key for the chosen name.
@@ -57,7 +58,7 @@ pub fn socket_url() -> String {
         "ws"
     };
     format!(
-        "{scheme}://{}/socket.io/?EIO=4&transport=websocket",
+        "{scheme}://{}{WEBSOCKET_PATH}",
         host.unwrap_or_else(|| "127.0.0.1:3000".to_owned())
     )
 }
@@ -72,7 +73,7 @@ pub fn socket_url_for(base: &str) -> String {
     } else {
         base.to_owned()
     };
-    format!("{base}/socket.io/?EIO=4&transport=websocket")
+    format!("{base}{WEBSOCKET_PATH}")
 }
 
 /// The value of `server=` in a query string, percent-decoded.

@@ -18,13 +18,11 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderName, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
-
-/// The path prefix socketioxide serves.
-const SOCKET_IO_PATH: &str = "/socket.io";
+use shared::engineio::ENDPOINT_PATH;
 
 /// Middleware: detaches Socket.IO requests from the read buffer.
 pub async fn detach(mut req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with(SOCKET_IO_PATH) {
+    if req.uri().path().starts_with(ENDPOINT_PATH) {
         detach_parts(&mut req);
     }
     next.run(req).await

@@ -88,6 +88,7 @@ pub fn build(config: &Config) -> Result<App, StartError> {
     )
     .with_rename_limit(config.rename_limit());
     let (layer, io) = SocketIo::builder()
+        .req_path(shared::engineio::ENDPOINT_PATH)
         .with_state(state.clone())
         // max_payload bounds polling bodies; websocket frames have their own limits.
         .max_payload(config.max_payload)

@@ -14,10 +14,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::stats::Stats;
+use shared::engineio::ENDPOINT_PATH;
 
-/// Where Socket.IO lives; only these requests are checked.
-pub const SOCKET_IO_PATH: &str = "/socket.io";
+use crate::stats::Stats;
 
 /// The origins allowed besides same-origin, normalised (`scheme://host[:port]`, lower case).
 #[derive(Debug, Clone, Default)]
@@ -85,7 +84,7 @@ pub async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path().starts_with(SOCKET_IO_PATH) && !policy.permits(request.headers()) {
+    if request.uri().path().starts_with(ENDPOINT_PATH) && !policy.permits(request.headers()) {
         let origin = request
             .headers()
             .get(header::ORIGIN)

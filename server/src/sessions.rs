@@ -21,13 +21,11 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use shared::engineio::ENDPOINT_PATH;
 
 use crate::limit::{Full, Slot, Slots};
 use crate::source::{Peer, Source, TrustedProxies};
 use crate::stats::Stats;
-
-/// The path prefix socketioxide serves.
-const SOCKET_IO_PATH: &str = "/socket.io";
 
 /// A session's slot, kept by socketioxide with the opening request's parts.
 #[derive(Debug, Clone)]
@@ -61,7 +59,7 @@ pub async fn admit(State(limit): State<SessionLimit>, mut req: Request, next: Ne
 
 /// A Socket.IO request without `sid` is a handshake: it opens a session.
 fn opens_session(req: &Request) -> bool {
-    req.uri().path().starts_with(SOCKET_IO_PATH)
+    req.uri().path().starts_with(ENDPOINT_PATH)
         && !req
             .uri()
             .query()

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
+pub use shared::stats::StatsView;
 
 /// Monotonic event counters.
 #[derive(Debug, Default)]
@@ -53,27 +53,6 @@ impl Stats {
     pub fn identify_events(&self) -> u64 {
         self.identify_events.load(Ordering::Relaxed)
     }
-}
-
-/// The JSON body of `/api/stats`, and what the periodic log line reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatsView {
-    /// Sockets joined to `/iss` right now.
-    pub connected: usize,
-    /// Of those, how many have a name.
-    pub identified: usize,
-    /// `identify` events received since start (accepted or not).
-    pub identify_events: u64,
-    /// Of those, how many were refused.
-    pub identify_refused: u64,
-    /// Sessions brought back with a resume token since start.
-    pub resumed: u64,
-    /// Socket.IO requests refused for a foreign origin since start.
-    pub origin_refused: u64,
-    /// Sockets disconnected for flooding `identify` since start.
-    pub flooders_disconnected: u64,
-    /// Sessions refused at `--max-connections` or `--max-per-source` since start.
-    pub sessions_refused: u64,
 }
 
 impl Stats {

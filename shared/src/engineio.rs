@@ -25,6 +25,14 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Where a Socket.IO server answers Engine.IO requests (the reference
+/// default, and socketioxide's).
+pub const ENDPOINT_PATH: &str = "/socket.io";
+
+/// The path and query a client opens a websocket session with: the
+/// endpoint, Engine.IO protocol 4, websocket from the start.
+pub const WEBSOCKET_PATH: &str = "/socket.io/?EIO=4&transport=websocket";
+
 /// The `maxPayload` assumed when a (pre-4.x) server omits it from the
 /// handshake: the Engine.IO reference default of 1 MB, in bytes.
 pub const DEFAULT_MAX_PAYLOAD: u64 = 1_000_000;

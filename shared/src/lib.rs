@@ -7,7 +7,8 @@
 //!   Socket.IO v5 text frames (strings in, typed values out, and back);
 //! - [`names`]: the rules a display name must follow;
 //! - [`client`]: our Socket.IO client's logic (sans IO), for the browser page
-//!   and the native load generator alike.
+//!   and the native load generator alike;
+//! - [`stats`]: the body of the server's `/api/stats`.
 //!
 //! The crate builds for native targets and for `wasm32-unknown-unknown`; it has
 //! no I/O, no async runtime and no browser bindings, and it never panics on input.
@@ -17,3 +18,4 @@ pub mod engineio;
 pub mod events;
 pub mod names;
 pub mod socketio;
+pub mod stats;
