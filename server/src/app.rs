@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use shared::events::{
-    wire, ClientEvent, ErrorCode, EventError, IdentifyAck, IdentifyError, PayloadError, SessionId,
+    ClientEvent, ClientEventKind, ErrorCode, EventError, IdentifyAck, IdentifyError, PayloadError,
+    SessionId,
 };
 use shared::names::validate_name;
 
@@ -112,7 +113,7 @@ impl AppState {
         self.stats.identify_was_refused();
         tracing::debug!(%session, "identify with unreadable JSON");
         IdentifyAck::Err(IdentifyError::from(&EventError::BadPayload {
-            event: wire::IDENTIFY,
+            event: ClientEventKind::Identify.name(),
             reason: PayloadError::Invalid(
                 "not valid JSON (a lone surrogate, a number out of range, or nesting deeper \
                  than 128 levels)"
@@ -153,8 +154,11 @@ impl AppState {
         args: &[Value],
         renames: &Bucket,
     ) -> Result<String, IdentifyError> {
-        let ClientEvent::Identify { name } = ClientEvent::from_parts(wire::IDENTIFY, args)
-            .map_err(|err| IdentifyError::from(&err))?;
+        let name = match ClientEvent::decode(ClientEventKind::Identify, args)
+            .map_err(|err| IdentifyError::from(&err))?
+        {
+            ClientEvent::Identify { name } => name,
+        };
         let name = validate_name(&name).map_err(|err| IdentifyError::from(&err))?;
         let may_change = || renames.take(self.rename_limit, Instant::now());
         match self

@@ -26,13 +26,13 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde_json::value::RawValue;
-use shared::events::{wire, Presence, SessionId, NAMESPACE};
+use shared::events::{Presence, ServerEvent, SessionId, NAMESPACE};
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError, SocketIo};
 use tokio::task::JoinHandle;
 
+use crate::emit::{self, Encoded};
 use crate::presence::PresenceBook;
 
 /// The room every `/iss` socket joins to receive presence deltas.
@@ -84,8 +84,8 @@ impl ByteBudget {
 }
 
 /// Encodes a presence message once, for every socket.
-fn encode(presence: &Presence) -> Box<RawValue> {
-    serde_json::value::to_raw_value(presence).expect("presence always encodes")
+fn encode(presence: Presence) -> Encoded {
+    Encoded::new(&ServerEvent::Presence(presence))
 }
 
 /// Whether an emit failed because the socket's outgoing queue is full.
@@ -119,8 +119,8 @@ impl Fanout {
     pub async fn welcome(&self, socket: &SocketRef) {
         let _order = self.emit_order.lock().await;
         socket.join(PRESENCE_ROOM);
-        let snapshot = self.book().snapshot();
-        if let Err(err) = socket.emit(wire::PRESENCE, &snapshot) {
+        let snapshot = ServerEvent::Presence(self.book().snapshot());
+        if let Err(err) = emit::send(socket, &snapshot) {
             tracing::debug!(%err, "could not send presence snapshot");
         }
     }
@@ -141,27 +141,27 @@ impl Fanout {
             return;
         };
         let mut snapshot = None;
-        let mut message = delta.as_ref().map(encode);
+        let mut message = delta.map(encode);
         if let Some(encoded) = &message {
-            if encoded.get().len() > SNAPSHOT_CHECK_BYTES {
-                let full = snapshot.get_or_insert_with(|| encode(&self.book().snapshot()));
-                if full.get().len() < encoded.get().len() {
+            if encoded.len() > SNAPSHOT_CHECK_BYTES {
+                let full = snapshot.get_or_insert_with(|| encode(self.book().snapshot()));
+                if full.len() < encoded.len() {
                     message = Some(full.clone());
                 }
             }
         }
         if let Some(message) = &message {
-            budget.spend(message.get().len());
+            budget.spend(message.len());
         }
         // Rebuilt each time, so sockets that are gone leave it by themselves.
         let mut was_lagging = std::mem::take(&mut *self.lagging());
         let mut still_lagging = HashSet::new();
         for socket in ns.to(PRESENCE_ROOM).sockets() {
             let sent = if was_lagging.remove(&socket.id) {
-                let full = snapshot.get_or_insert_with(|| encode(&self.book().snapshot()));
-                socket.emit(wire::PRESENCE, &**full)
+                let full = snapshot.get_or_insert_with(|| encode(self.book().snapshot()));
+                full.send(&socket)
             } else if let Some(message) = &message {
-                socket.emit(wire::PRESENCE, &**message)
+                message.send(&socket)
             } else {
                 continue;
             };
@@ -259,7 +259,7 @@ mod tests {
             total: u64::MAX,
             users,
         };
-        let bytes = encode(&snapshot).get().len();
+        let bytes = encode(snapshot).len();
         println!("largest presence message: {bytes} B");
         assert!(bytes < 20 * 1024, "{bytes}");
     }

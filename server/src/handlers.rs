@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shared::events::{
-    wire, Connected, ErrorCode, IdentifyAck, IdentifyError, ResumeAuth, SessionId,
+    ClientEventKind, Connected, ErrorCode, IdentifyAck, IdentifyError, ResumeAuth, ServerEvent,
+    SessionId,
 };
 use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::args::RawArgs;
 use crate::conn::{Conn, ConnEvent};
+use crate::emit;
 use crate::rate::Verdict;
 
 /// A socket joined `/iss`: give it a session (a resumed one if its auth
@@ -47,9 +49,7 @@ pub async fn on_connect(
         app.rename_limit,
         Instant::now(),
     ));
-    socket.on(wire::IDENTIFY, on_identify);
-    socket.on_fallback(on_unknown_event);
-    socket.on_disconnect(on_disconnect);
+    register(&socket);
     app.connect(session.clone());
     if let Some(name) = name {
         app.restore(&session, name);
@@ -62,14 +62,27 @@ pub async fn on_connect(
     }
     // Never the engine sid: for a polling client it is a bearer credential.
     tracing::debug!(%session, "connected");
-    let welcome = Connected {
+    let welcome = ServerEvent::Connected(Some(Connected {
         uuid: session.clone(),
         resume: Some(token),
-    };
-    if let Err(err) = socket.emit(wire::CONNECTED, &welcome) {
+    }));
+    if let Err(err) = emit::send(&socket, &welcome) {
         tracing::debug!(%session, %err, "could not send connected");
     }
     app.fanout.welcome(&socket).await;
+}
+
+/// Wires a handler for every kind of client event (an exhaustive match: a
+/// new event does not compile until it has one), the fallback for unknown
+/// events and the disconnect handler.
+fn register(socket: &SocketRef) {
+    for kind in ClientEventKind::ALL {
+        match kind {
+            ClientEventKind::Identify => socket.on(kind.name(), on_identify),
+        }
+    }
+    socket.on_fallback(on_unknown_event);
+    socket.on_disconnect(on_disconnect);
 }
 
 /// `identify`: store the name; answer the outcome if an ack was asked for.

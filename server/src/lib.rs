@@ -16,6 +16,7 @@ pub mod arrival;
 pub mod config;
 pub mod conn;
 pub mod detach;
+pub mod emit;
 pub mod fanout;
 pub mod handlers;
 pub mod host;

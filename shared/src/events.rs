@@ -44,6 +44,32 @@ pub enum ClientEvent {
     Identify { name: String },
 }
 
+/// Which client event a wire name is, known before its arguments are decoded
+/// (so a server can register, dispatch and rate-limit by kind). A server
+/// matches on it exhaustively: adding a [`ClientEvent`] adds a kind, and the
+/// compiler then asks for a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientEventKind {
+    Identify,
+}
+
+impl ClientEventKind {
+    /// Every kind, for registering handlers.
+    pub const ALL: &'static [ClientEventKind] = &[ClientEventKind::Identify];
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientEventKind::Identify => wire::IDENTIFY,
+        }
+    }
+
+    /// The kind with this wire name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
+}
+
 /// Everything the server may send to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
@@ -392,8 +418,26 @@ pub enum PayloadError {
 impl ClientEvent {
     /// The wire name of this event.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Which kind of event this is.
+    pub fn kind(&self) -> ClientEventKind {
         match self {
-            ClientEvent::Identify { .. } => wire::IDENTIFY,
+            ClientEvent::Identify { .. } => ClientEventKind::Identify,
+        }
+    }
+
+    /// Decodes the arguments of an event whose kind is known.
+    pub fn decode(kind: ClientEventKind, args: &[Value]) -> Result<Self, EventError> {
+        let bad = |reason| EventError::BadPayload {
+            event: kind.name(),
+            reason,
+        };
+        match kind {
+            ClientEventKind::Identify => identify_name(args)
+                .map(|name| ClientEvent::Identify { name })
+                .map_err(bad),
         }
     }
 
@@ -411,14 +455,9 @@ impl ClientEvent {
 
     /// Decodes an event from its name and arguments.
     pub fn from_parts(name: &str, args: &[Value]) -> Result<Self, EventError> {
-        match name {
-            wire::IDENTIFY => identify_name(args)
-                .map(|name| ClientEvent::Identify { name })
-                .map_err(|reason| EventError::BadPayload {
-                    event: wire::IDENTIFY,
-                    reason,
-                }),
-            other => Err(EventError::UnknownEvent(other.to_owned())),
+        match ClientEventKind::from_name(name) {
+            Some(kind) => Self::decode(kind, args),
+            None => Err(EventError::UnknownEvent(name.to_owned())),
         }
     }
 
@@ -537,6 +576,24 @@ pub fn json_kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every kind is listed in `ALL` and round-trips through its name, and
+    /// an event decodes to its own kind.
+    #[test]
+    fn every_client_event_kind_is_listed_and_named_once() {
+        let examples = [ClientEvent::Identify { name: "Ada".into() }];
+        for event in &examples {
+            let kind = event.kind();
+            assert!(ClientEventKind::ALL.contains(&kind), "{kind:?} not in ALL");
+            assert_eq!(ClientEventKind::from_name(kind.name()), Some(kind));
+            assert_eq!(
+                &ClientEvent::from_parts(event.name(), &event.args()).unwrap(),
+                event
+            );
+        }
+        assert_eq!(examples.len(), ClientEventKind::ALL.len());
+        assert_eq!(ClientEventKind::from_name("nope"), None);
+    }
     use serde_json::json;
 
     #[test]

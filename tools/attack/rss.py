@@ -310,7 +310,7 @@ def attack_binary(srv):
     ok = [r for r in results if isinstance(r, tuple)]
     closed = sum(1 for _, alive in ok if not alive) + (20 - len(ok))
     frames = sum(sent for sent, _ in ok)
-    return rss, f"{closed}/20 connections closed by the server; {frames:,} binary frames sent"
+    return rss, f"{closed}/20 connections closed by the server; {frames:,} binary frames written"
 
 
 def attack_slots(srv):
@@ -376,9 +376,11 @@ def attack_polling(srv):
         if sock:
             sock.close()
 
+    started = time.monotonic()
     in_threads(4, run)
+    elapsed = time.monotonic() - started
     time.sleep(10)
-    return srv.rss(), (f"{counts['200']:,} sessions opened (200), {counts['503']:,} refused (503), "
+    return srv.rss(), (f"in {elapsed:.1f} s: {counts['200']:,} sessions opened (200), {counts['503']:,} refused (503), "
                        f"{counts['other']} other, {counts['reconnects']} dropped connections")
 
 
