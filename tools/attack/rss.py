@@ -6,8 +6,8 @@ its VmRSS, run the attack, read VmRSS again (connections still held) and the
 peak (VmHWM), stop the server (SIGTERM, SIGKILL after 5 s) and print one
 markdown table row.
 
-    python3 tools/attack/rss.py --server target/release/server --label after
-    python3 tools/attack/rss.py --server /tmp/iss-before-target/release/server --label before --only 3
+    python3 tools/attack/rss.py --server /tmp/iss-bin/server-before --label before
+    python3 tools/attack/rss.py --server /tmp/iss-bin/server-after --label after --only 3
 
 Python 3 standard library only; loopback only; every loop is bounded.
 """
@@ -55,7 +55,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.1)
-        self.stop()
+        self.stop(keep_log=True)
         sys.exit(f"server did not start: {' '.join(argv)} (log: {self.log.name})")
 
     def status(self, key):
@@ -69,7 +69,7 @@ class Server:
     def rss(self):
         return self.status("VmRSS")
 
-    def stop(self):
+    def stop(self, keep_log=False):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -78,6 +78,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+        if not keep_log:
+            os.unlink(self.log.name)
 
 
 # ------------------------------------------------------------------ http ---
