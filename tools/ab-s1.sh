@@ -23,10 +23,11 @@ for round in $(seq 1 "$rounds"); do
     taskset -c 0 "$bin" --bind "127.0.0.1:$port" $extra >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
+    kill -0 "$pid" 2>/dev/null || { echo "$label did not start on port $port" >&2; exit 1; }
     line=$(taskset -c 1 "$loadgen" --scenario s1 --addr "127.0.0.1:$port" --clients "$clients" \
       --server-pid "$pid" --target socketio --seconds "$seconds" 2>/dev/null | tail -1)
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
-    rate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(round(d["acks_per_sec"]), round(1e6*d["server_cpu_secs"]/max(d["acks"],1),1))' "$line")
+    rate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["failed_clients"] == 0, d.get("first_error"); print(round(d["acks_per_sec"]), round(1e6*d["server_cpu_secs"]/max(d["acks"],1),1))' "$line")
     echo "round $round  $label  acks/s ${rate% *}  server µs/ack ${rate#* }"
     results[$label]="${results[$label]:-} ${rate% *}"
   done
