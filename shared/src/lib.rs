@@ -14,7 +14,8 @@
 //! no I/O, no async runtime and no browser bindings, and it never panics on input.
 
 pub mod client;
-pub mod engineio;
+/// The Engine.IO codec lives in the generic client crate.
+pub use sio_client::engineio;
 pub mod events;
 pub mod names;
 pub mod socketio;

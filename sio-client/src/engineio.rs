@@ -23,7 +23,7 @@
 //!
 //! Nothing here panics on input, whatever bytes a peer sends.
 
-use serde::{Deserialize, Serialize};
+use crate::json;
 
 /// Where a Socket.IO server answers Engine.IO requests (the reference
 /// default, and socketioxide's).
@@ -48,8 +48,7 @@ pub const RECORD_SEPARATOR: char = '\u{1e}';
 ///
 /// Decoding is lenient, because real servers differ: unknown fields are
 /// ignored and a missing `maxPayload` defaults to [`DEFAULT_MAX_PAYLOAD`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenPacket {
     /// The Engine.IO session id (not the Socket.IO namespace sid).
     pub sid: String,
@@ -61,13 +60,7 @@ pub struct OpenPacket {
     /// How long the server waits for a pong, in milliseconds.
     pub ping_timeout: u64,
     /// The largest payload the peer accepts, in bytes.
-    #[serde(default = "default_max_payload")]
     pub max_payload: u64,
-}
-
-/// serde's `default = "..."` needs a function, not a constant.
-fn default_max_payload() -> u64 {
-    DEFAULT_MAX_PAYLOAD
 }
 
 /// One Engine.IO packet: the typed form of a text frame, so callers match
@@ -99,8 +92,8 @@ pub enum EngineError {
     /// The first character is not one of the packet type digits `0`..=`6`.
     #[error("unknown Engine.IO packet type {0:?}")]
     UnknownType(char),
-    /// The open packet's handshake JSON is malformed or lacks a required field;
-    /// carries serde's explanation.
+    /// The open packet's handshake JSON is malformed, lacks a required field
+    /// or has one of the wrong type; says which.
     #[error("invalid Engine.IO open packet: {0}")]
     BadOpen(String),
     /// Binary frames (websocket binary or polling `b`+base64) are not supported.
@@ -161,16 +154,67 @@ impl EnginePacket {
     }
 }
 
-/// Parses the handshake JSON that follows the `0`. serde_json's recursion
-/// limit turns deeply nested input into an error rather than a stack overflow.
-fn decode_open(json: &str) -> Result<OpenPacket, EngineError> {
-    serde_json::from_str(json).map_err(|e| EngineError::BadOpen(e.to_string()))
+/// Parses the handshake JSON that follows the `0`: an object with `sid`
+/// (string), `upgrades` (array of strings), `pingInterval` and `pingTimeout`
+/// (non-negative integers) and optionally `maxPayload`; other members are
+/// ignored, a repeated known member is an error.
+fn decode_open(text: &str) -> Result<OpenPacket, EngineError> {
+    let bad = |why: String| EngineError::BadOpen(why);
+    let members = json::object_members(text).map_err(|e| bad(e.to_string()))?;
+    let mut fields: [Option<&str>; 5] = [None; 5];
+    const NAMES: [&str; 5] = [
+        "sid",
+        "upgrades",
+        "pingInterval",
+        "pingTimeout",
+        "maxPayload",
+    ];
+    for (key, value) in &members {
+        if let Some(i) = NAMES.iter().position(|name| name == key) {
+            if fields[i].replace(value).is_some() {
+                return Err(bad(format!("duplicate field `{key}`")));
+            }
+        }
+    }
+    let required = |i: usize| fields[i].ok_or_else(|| bad(format!("missing field `{}`", NAMES[i])));
+    let integer = |i: usize, text: &str| {
+        text.parse::<u64>()
+            .map_err(|_| bad(format!("`{}` is not a non-negative integer", NAMES[i])))
+    };
+    let sid = json::string(required(0)?).map_err(|e| bad(format!("`sid`: {e}")))?;
+    let upgrades = json::array_elements(required(1)?)
+        .map_err(|e| bad(format!("`upgrades`: {e}")))?
+        .into_iter()
+        .map(|item| json::string(item).map_err(|e| bad(format!("`upgrades`: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OpenPacket {
+        sid,
+        upgrades,
+        ping_interval: integer(2, required(2)?)?,
+        ping_timeout: integer(3, required(3)?)?,
+        max_payload: match fields[4] {
+            Some(text) => integer(4, text)?,
+            None => DEFAULT_MAX_PAYLOAD,
+        },
+    })
 }
 
-/// Serialises the handshake with its fields in the order node's server uses.
+/// Writes the handshake with its fields in the order node's server uses.
 fn encode_open(open: &OpenPacket) -> String {
-    // Cannot fail: the struct holds only strings and integers.
-    serde_json::to_string(open).unwrap_or_default()
+    let mut out = String::from("{\"sid\":");
+    json::quote(&open.sid, &mut out);
+    out.push_str(",\"upgrades\":[");
+    for (i, upgrade) in open.upgrades.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::quote(upgrade, &mut out);
+    }
+    out.push_str(&format!(
+        "],\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
+        open.ping_interval, open.ping_timeout, open.max_payload
+    ));
+    out
 }
 
 /// Splits an HTTP long-polling body into its packets and decodes each one.
@@ -248,6 +292,42 @@ mod tests {
             EnginePacket::decode("bAQID"),
             Err(EngineError::BinaryUnsupported)
         );
+    }
+
+    #[test]
+    fn open_fields_of_the_wrong_type_or_twice_are_rejected() {
+        for frame in [
+            r#"0{"sid":1,"upgrades":[],"pingInterval":1,"pingTimeout":2}"#,
+            r#"0{"sid":"s","upgrades":[1],"pingInterval":1,"pingTimeout":2}"#,
+            r#"0{"sid":"s","upgrades":[],"pingInterval":-1,"pingTimeout":2}"#,
+            r#"0{"sid":"s","upgrades":[],"pingInterval":1.5,"pingTimeout":2}"#,
+            r#"0{"sid":"s","upgrades":[],"pingInterval":1,"pingTimeout":2,"sid":"t"}"#,
+            r#"0{"sid":"s","upgrades":[],"pingInterval":1}"#,
+            r#"0["sid"]"#,
+            r#"0{"sid":"s","#,
+        ] {
+            assert!(
+                matches!(EnginePacket::decode(frame), Err(EngineError::BadOpen(_))),
+                "{frame}"
+            );
+        }
+    }
+
+    #[test]
+    fn open_round_trips_with_escapes() {
+        let open = OpenPacket {
+            sid: "a\"b\\c".into(),
+            upgrades: vec!["websocket".into(), "x".into()],
+            ping_interval: 25_000,
+            ping_timeout: 20_000,
+            max_payload: 1_000_000,
+        };
+        let frame = EnginePacket::Open(open.clone()).encode();
+        assert_eq!(
+            frame,
+            r#"0{"sid":"a\"b\\c","upgrades":["websocket","x"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
+        );
+        assert_eq!(EnginePacket::decode(&frame), Ok(EnginePacket::Open(open)));
     }
 
     #[test]
