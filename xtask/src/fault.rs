@@ -29,7 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::interop::{free_port, Server};
+use crate::interop::Server;
+use crate::proc::free_port;
 use crate::proc::{cargo, repo_root, rss_kib, run_checked};
 
 /// How soon after the restart everyone must be back.

@@ -22,13 +22,13 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::proc::{cargo, describe, repo_root, stop};
+use crate::proc::{cargo, describe, free_port, repo_root, stop};
 use crate::setup;
 
 const WASM: &str = "wasm32-unknown-unknown";
@@ -345,13 +345,10 @@ fn peer_versions(root: &Path, python: &Path) -> Vec<String> {
     vec![py, format!("node {node_version}: {}", packages.join(", "))]
 }
 
-/// The first `"field": "value"` in a JSON text (enough for package.json).
+/// A string field of a JSON text (a package.json), if it has one.
 fn json_string_field(json: &str, field: &str) -> Option<String> {
-    let key = format!("\"{field}\"");
-    let after = &json[json.find(&key)? + key.len()..];
-    let after = after.trim_start().strip_prefix(':')?.trim_start();
-    let value = after.strip_prefix('"')?;
-    Some(value[..value.find('"')?].to_owned())
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    value.get(field)?.as_str().map(str::to_owned)
 }
 
 // ── servers ──────────────────────────────────────────────────────────────
@@ -501,13 +498,6 @@ fn bound_address(command: &Command) -> Option<SocketAddr> {
     }
     let port: u16 = value("--port")?.parse().ok()?;
     Some(SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
-/// A loopback port nobody uses right now.
-pub(crate) fn free_port() -> Result<SocketAddr, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// A plain HTTP/1.0 GET on loopback with a 5 s deadline; the body.

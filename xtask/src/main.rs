@@ -10,7 +10,10 @@
 
 mod bench;
 mod chart;
+mod compress;
 mod fault;
+#[cfg(test)]
+mod fixtures;
 mod fuzz;
 mod interop;
 mod payload;

@@ -16,7 +16,7 @@
 //! (184,588 B raw) → 46,102 B. Those include the file name GNU gzip stores
 //! in the header (15 B and 13 B with the NUL); through a pipe (`gzip -9 <
 //! FILE`) they are 52,385 + 46,089 = 98,474 B. The table uses
-//! [`size::gzip`] (flate2 level 9 on its miniz_oxide backend, no name) for
+//! [`crate::compress::gzip`] (flate2 level 9 on its miniz_oxide backend, no name) for
 //! both sides, which gives 52,502 + 46,125 = 98,627 B: 125 B (0.13%) more
 //! than the figure, and measured the same way as our `dist/`.
 
@@ -158,8 +158,8 @@ fn row(file: String, data: &[u8]) -> SizeRow {
     SizeRow {
         file,
         raw: data.len() as u64,
-        gzip: size::gzip(data).len() as u64,
-        brotli: size::brotli(data).len() as u64,
+        gzip: crate::compress::gzip(data).len() as u64,
+        brotli: crate::compress::brotli(data).len() as u64,
     }
 }
 
@@ -211,7 +211,7 @@ fn ratio_line(ours: &SizeRow, original: &SizeRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::tests::{row, TempDir};
+    use crate::fixtures::{row, TempDir};
 
     #[test]
     fn names_what_npm_pack_takes_and_writes() {

@@ -99,6 +99,13 @@ pub fn took(what: &str, since: Instant) {
     println!("xtask: {what} took {:.1} s", since.elapsed().as_secs_f64());
 }
 
+/// A loopback port nobody uses right now.
+pub fn free_port() -> Result<std::net::SocketAddr, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,9 @@
 //! `cargo xtask size`: what the page costs to load, file by file, raw and
 //! compressed, against the page it replaces and the size budget.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix};
 
 /// What the original page loaded, gzip -9: angular.min.js 1.4.8 (52,400 B)
 /// plus socket.io.js 1.4.4 (46,102 B).
@@ -10,10 +11,6 @@ pub const ORIGINAL_GZIP: u64 = 98_502;
 
 /// The most the whole page may weigh, gzip -9.
 pub const BUDGET_GZIP: u64 = 45_000;
-
-/// Extensions of the files written with `.gz`/`.br` twins (see
-/// [`crate::toolchain::precompress`]).
-pub const TWINNED: &[&str] = &["wasm", "js", "css", "html"];
 
 /// One file the page loads, with its sizes in bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,14 +95,6 @@ fn compressed_len(file: &Path, data: &[u8], suffix: &str, compress: fn(&[u8]) ->
         }
     }
     compress(data).len() as u64
-}
-
-/// `app.wasm` → `app.wasm.gz`.
-pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".");
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// The sum of the rows, named `total`.
@@ -223,91 +212,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// gzip at level 9 (`gzip -9`).
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder
-        .write_all(data)
-        .and_then(|()| encoder.finish())
-        .expect("writing to a Vec cannot fail")
-}
-
-/// brotli at quality 11 (`brotli -q 11`) with a 4 MiB window, larger than any
-/// file the page loads.
-pub fn brotli(data: &[u8]) -> Vec<u8> {
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        size_hint: data.len(),
-        ..Default::default()
-    };
-    let mut out = Vec::new();
-    brotli::BrotliCompress(&mut &data[..], &mut out, &params).expect("in-memory brotli");
-    out
-}
-
-/// Whether a path is a `.gz`/`.br` twin of another file.
-pub fn is_twin(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("gz" | "br"))
-}
-
-/// Every regular file under `dir`, recursively, in no particular order.
-pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-            let kind = entry
-                .file_type()
-                .map_err(|e| format!("cannot stat {}: {e}", entry.path().display()))?;
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                files.push(entry.path());
-            }
-        }
-    }
-    Ok(files)
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::fixtures::{row, TempDir};
     use std::io::Read;
-
-    /// A fresh, empty folder under the system temp dir, removed on drop.
-    pub(crate) struct TempDir(pub PathBuf);
-
-    impl TempDir {
-        pub(crate) fn new(name: &str) -> Self {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            let dir =
-                std::env::temp_dir().join(format!("xtask-{name}-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    pub(crate) fn row(file: &str, raw: u64, gzip: u64, brotli: u64) -> SizeRow {
-        SizeRow {
-            file: file.to_owned(),
-            raw,
-            gzip,
-            brotli,
-        }
-    }
 
     #[test]
     fn formats_thousands() {

@@ -18,11 +18,11 @@
 //!    load generator cannot rot.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::proc::{cargo, repo_root, run_checked, stop};
+use crate::proc::{cargo, free_port, repo_root, run_checked, stop};
 use crate::setup;
 
 const WASM: &str = "wasm32-unknown-unknown";
@@ -185,13 +185,6 @@ impl Drop for LiveServer {
     fn drop(&mut self) {
         stop(&mut self.child, Duration::from_secs(5));
     }
-}
-
-/// A loopback port nobody uses right now.
-fn free_port() -> Result<SocketAddr, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// Test counts summed over every `test result:` line.

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix, TWINNED};
 use crate::proc::{cargo, repo_root, run_checked, took};
 use crate::setup::tool_path;
-use crate::size::{brotli, files_under, gzip, is_twin, with_suffix, TWINNED};
 
 /// Builds the page with `trunk build --release` into `<repo>/dist` and writes
 /// `.gz` (gzip -9) and `.br` (brotli q11) twins next to every
@@ -87,7 +87,7 @@ fn write(path: &Path, data: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::tests::TempDir;
+    use crate::fixtures::TempDir;
     use std::io::Read;
 
     #[test]

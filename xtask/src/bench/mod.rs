@@ -22,7 +22,8 @@ mod tables;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::interop::{free_port, node_peers, python_peers, Server};
+use crate::interop::{node_peers, python_peers, Server};
+use crate::proc::free_port;
 use crate::proc::{cargo, describe, repo_root, rss_kib, run_checked};
 use pin::Pinning;
 pub(crate) use tables::Run;
