@@ -1,0 +1,114 @@
+//! Running the peer clients and the browser cells, and reading their results.
+
+use super::*;
+
+/// Runs a peer client's scenario; a failure lists the steps that failed.
+pub(super) fn peer_client(command: &mut Command) -> Outcome {
+    let finished = match run_bounded(command, CLIENT_WITHIN, Echo::Indented) {
+        Ok(finished) => finished,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if finished.status.success() {
+        return Outcome::Passed;
+    }
+    let failed: Vec<String> = finished
+        .lines
+        .iter()
+        .filter_map(|l| l.trim().strip_prefix("✗ "))
+        .map(str::to_owned)
+        .collect();
+    Outcome::Failed(if failed.is_empty() {
+        format!("exited with {}", finished.status)
+    } else {
+        failed.join("; ")
+    })
+}
+
+/// Our client against the three servers: one run of the wasm test, one
+/// cell per test.
+pub(super) fn browser_cells(
+    root: &Path,
+    page: SocketAddr,
+    flask: &Server,
+    node: &Server,
+    ours: &Server,
+) -> Vec<(Cell, Outcome)> {
+    let wanted = [
+        (Cell::OursFlask, "our_client_against_flask"),
+        (Cell::OursNode, "our_client_against_node"),
+        (Cell::OursOurs, "our_client_against_ours"),
+    ];
+    let finished = run_bounded(
+        cargo()
+            .args([
+                "test", "-p", "frontend", "--target", WASM, "--test", "interop",
+            ])
+            // Print each test's step lines, not only a failed test's.
+            .args(["--", "--nocapture"])
+            .current_dir(root)
+            .env("PATH", setup::tool_path())
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .env("ISS_PEER_FLASK", flask.url())
+            .env("ISS_PEER_NODE", node.url())
+            .env("ISS_PEER_OURS", ours.url()),
+        BUILD_WITHIN,
+        Echo::Indented,
+    );
+    let finished = match finished {
+        Ok(finished) => finished,
+        Err(e) => {
+            return wanted
+                .iter()
+                .map(|(cell, _)| (*cell, Outcome::Failed(format!("the browser test: {e}"))))
+                .collect()
+        }
+    };
+    let results = test_results(&finished.lines);
+    wanted
+        .iter()
+        .map(|(cell, test)| {
+            let outcome = match results.get(*test).map(String::as_str) {
+                Some("ok") => Outcome::Passed,
+                Some(verdict) => Outcome::Failed(
+                    panic_message(&finished.lines, test)
+                        .unwrap_or_else(|| format!("{test} … {verdict} (see the output above)")),
+                ),
+                None => Outcome::Failed(format!(
+                    "{test} did not run ({}; see the output above)",
+                    finished.status
+                )),
+            };
+            (*cell, outcome)
+        })
+        .collect()
+}
+
+/// `test interop::name ... ok` / `... FAIL` lines → name → verdict.
+pub(super) fn test_results(lines: &[String]) -> BTreeMap<String, String> {
+    lines
+        .iter()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("test ")?;
+            let (name, verdict) = rest.split_once(" ... ")?;
+            let name = name.rsplit("::").next()?.trim();
+            let verdict = verdict.split_whitespace().next()?;
+            Some((name.to_owned(), verdict.to_owned()))
+        })
+        .collect()
+}
+
+/// The `step "…" failed: …` panic of a test, when the output has it.
+pub(super) fn panic_message(lines: &[String], test: &str) -> Option<String> {
+    let peer = match test {
+        "our_client_against_flask" => "Flask-SocketIO",
+        "our_client_against_node" => "node socket.io",
+        _ => "our server",
+    };
+    let marker = format!("our client against {peer}: ");
+    lines.iter().find_map(|l| {
+        let at = l.find(&marker)?;
+        Some(l[at + marker.len()..].trim().to_owned())
+    })
+}

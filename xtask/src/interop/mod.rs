@@ -1,0 +1,333 @@
+//! `cargo xtask interop`: the interop matrix. Our client and two stock
+//! Socket.IO clients against our server, and our client against the two
+//! reference servers the app came from, each cell running the same scenario
+//! (connect to `/iss`, `connected` with a session uuid, identify without and
+//! with an ack, disconnect).
+//!
+//! 1. install the peers, at the versions pinned in `interop/`: a Python venv
+//!    in `target/interop/venv` from `requirements.txt` (Flask-SocketIO 5.7,
+//!    python-socketio 5) and `npm ci` in `interop/` (socket.io 4.8 and
+//!    socket.io-client 4.8), each skipped when already in place;
+//! 2. build `target/debug/server`;
+//! 3. start the Flask-SocketIO peer, the node socket.io peer and our server
+//!    on free loopback ports, each allowing exactly the browser test page's
+//!    origin; each is stopped when its guard drops, whatever happens;
+//! 4. run `interop/node_client.js` and `interop/py_client.py` against our
+//!    server, then the wasm test `frontend/tests/interop.rs` (our client in
+//!    headless Chromium) once against all three servers;
+//! 5. stop the servers and print the matrix; fail if a required cell failed.
+//!
+//! Server logs go to `target/interop/logs/`.
+
+mod bounded;
+mod cells;
+mod clients;
+mod helpers;
+mod peers;
+mod server;
+
+use bounded::*;
+use cells::*;
+use clients::*;
+use helpers::*;
+#[cfg(test)]
+use peers::json_string_field;
+use peers::*;
+pub(crate) use peers::{node_peers, python_peers};
+#[cfg(test)]
+use server::bound_address;
+pub(crate) use server::Server;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::proc::{cargo, describe, free_port, repo_root, stop};
+use crate::setup;
+
+const WASM: &str = "wasm32-unknown-unknown";
+
+/// How long a server may take to listen after it was started.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+/// A peer client's whole scenario (each of its steps has 10 s).
+const CLIENT_WITHIN: Duration = Duration::from_secs(90);
+/// `pip install` or `npm ci`.
+const INSTALL_WITHIN: Duration = Duration::from_secs(15 * 60);
+/// Building the server, or building and running the wasm test.
+const BUILD_WITHIN: Duration = Duration::from_secs(30 * 60);
+
+/// Python packages whose installed versions the run prints.
+const PYTHON_PACKAGES: &[&str] = &[
+    "Flask-SocketIO",
+    "python-socketio",
+    "python-engineio",
+    "simple-websocket",
+    "Flask",
+    "Werkzeug",
+    "websocket-client",
+];
+/// npm packages whose installed versions the run prints.
+const NODE_PACKAGES: &[&str] = &[
+    "socket.io",
+    "engine.io",
+    "socket.io-client",
+    "engine.io-client",
+    "ws",
+];
+
+/// `cargo xtask interop [--help]`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        None => matrix(),
+        Some("-h" | "--help") => {
+            println!("usage: cargo xtask interop\n\n{}", module_summary());
+            Ok(())
+        }
+        Some(other) => Err(format!(
+            "cargo xtask interop takes no arguments (got {other:?})"
+        )),
+    }
+}
+
+fn module_summary() -> &'static str {
+    "Installs the pinned peers (Python venv in target/interop/venv, npm ci in interop/),\n\
+     builds the server, starts Flask-SocketIO, node socket.io and our server on free\n\
+     loopback ports, runs socket.io-client and python-socketio against our server and\n\
+     our browser client (headless Chromium) against all three, then prints the matrix.\n"
+}
+
+/// The whole matrix; `Err` names every required cell that failed. Callable
+/// from `cargo xtask test`.
+pub fn matrix() -> Result<(), String> {
+    let started = Instant::now();
+    let root = repo_root();
+    println!("xtask: ── interop: peers");
+    setup::wasm_target()?;
+    setup::wasm_bindgen_cli()?;
+    setup::chromium()?;
+    let python = python_peers(&root)?;
+    node_peers(&root)?;
+    let versions = peer_versions(&root, &python);
+    for line in &versions {
+        println!("xtask:   {line}");
+    }
+
+    println!("xtask: ── interop: cargo build -p server");
+    run_bounded(
+        cargo().args(["build", "-p", "server"]).current_dir(&root),
+        BUILD_WITHIN,
+        Echo::Plain,
+    )?
+    .ok()?;
+
+    let logs = root.join("target/interop/logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let page = free_port()?;
+    let origin = format!("http://{page}");
+    println!("xtask: ── interop: servers (test page origin {origin})");
+    let flask = Server::start(
+        "Flask-SocketIO",
+        Command::new(&python)
+            .arg(root.join("interop/flask_server.py"))
+            .args(["--port", &free_port()?.port().to_string()])
+            .args(["--origin", &origin])
+            .env("PYTHONUNBUFFERED", "1"),
+        &logs.join("flask.log"),
+    )?;
+    let node = Server::start(
+        "node socket.io",
+        Command::new("node")
+            .arg(root.join("interop/node_server.js"))
+            .args(["--port", &free_port()?.port().to_string()])
+            .args(["--origin", &origin]),
+        &logs.join("node.log"),
+    )?;
+    let ours = Server::start(
+        "our server",
+        Command::new(root.join("target/debug/server"))
+            .args(["--bind", &free_port()?.to_string()])
+            .args(["--allowed-origin", &origin])
+            .args(["--log", "info"]),
+        &logs.join("ours.log"),
+    )?;
+
+    let mut cells = Cells::default();
+    println!("xtask: ── interop: socket.io-client 4.8 (node) → our server");
+    cells.record(
+        Cell::NodeClientOurs,
+        peer_client(
+            Command::new("node")
+                .arg(root.join("interop/node_client.js"))
+                .args(["--url", &ours.url()]),
+        ),
+    );
+    println!("xtask: ── interop: python-socketio client → our server");
+    cells.record(
+        Cell::PyClientOurs,
+        peer_client(
+            Command::new(&python)
+                .arg(root.join("interop/py_client.py"))
+                .args(["--url", &ours.url()])
+                .env("PYTHONUNBUFFERED", "1"),
+        ),
+    );
+    println!("xtask: ── interop: our client (headless Chromium) → all three servers");
+    for (cell, outcome) in browser_cells(&root, page, &flask, &node, &ours) {
+        cells.record(cell, outcome);
+    }
+
+    let stored =
+        [&flask, &node].map(|server| format!("{}: GET /users → {}", server.name, server.users()));
+    let mut servers = [flask, node, ours];
+    let failed_servers: Vec<String> = servers
+        .iter_mut()
+        .filter_map(|s| (!s.still_running()).then(|| format!("{} exited during the run", s.name)))
+        .collect();
+    let log_tails: Vec<(String, String)> = servers
+        .iter()
+        .map(|s| (s.name.to_owned(), tail(&s.log, 15)))
+        .collect();
+    drop(servers);
+
+    println!();
+    println!("xtask: ── interop matrix");
+    for line in &versions {
+        println!("  {line}");
+    }
+    println!();
+    print!("{}", cells.table());
+    println!();
+    for line in cells.details() {
+        println!("{line}");
+    }
+    for line in stored {
+        println!("  {line}");
+    }
+    for line in &failed_servers {
+        println!("  ✗ {line}");
+    }
+    let failures = cells.failures();
+    if !failures.is_empty() || !failed_servers.is_empty() {
+        for (name, log) in log_tails {
+            println!("\n  last lines of the {name} log:\n{log}");
+        }
+    }
+    println!(
+        "\nxtask: interop took {:.1} s (server logs in {})",
+        started.elapsed().as_secs_f64(),
+        logs.display()
+    );
+    if failures.is_empty() && failed_servers.is_empty() {
+        println!("interop: {} passed, 0 failed", cells.passed());
+        Ok(())
+    } else {
+        println!(
+            "interop: {} passed, {} failed",
+            cells.passed(),
+            failures.len()
+        );
+        Err(format!(
+            "interop cells failed:\n  {}",
+            failures
+                .into_iter()
+                .chain(failed_servers)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wasm_bindgen_test_results() {
+        let lines: Vec<String> = [
+            "running 3 tests",
+            "test interop::our_client_against_flask ... ok",
+            "test our_client_against_node ... FAIL",
+            "test interop::our_client_against_ours ... ok (1.2s)",
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored",
+        ]
+        .map(String::from)
+        .to_vec();
+        let results = test_results(&lines);
+        assert_eq!(results["our_client_against_flask"], "ok");
+        assert_eq!(results["our_client_against_node"], "FAIL");
+        assert_eq!(results["our_client_against_ours"], "ok");
+        assert_eq!(results.len(), 3);
+    }
+
+    #[test]
+    fn finds_the_failed_step() {
+        let lines = vec![
+            "panicked at frontend/tests/interop.rs:80:5:".to_owned(),
+            "our client against node socket.io: step \"connect to /iss\" failed: timed out"
+                .to_owned(),
+        ];
+        assert_eq!(
+            panic_message(&lines, "our_client_against_node").as_deref(),
+            Some("step \"connect to /iss\" failed: timed out")
+        );
+        assert_eq!(panic_message(&lines, "our_client_against_flask"), None);
+    }
+
+    #[test]
+    fn a_cell_that_never_ran_fails() {
+        let mut cells = Cells::default();
+        for cell in REQUIRED.into_iter().skip(1) {
+            cells.record(cell, Outcome::Passed);
+        }
+        assert_eq!(cells.passed(), 4);
+        assert_eq!(
+            cells.failures(),
+            vec!["our client → our server: did not run"]
+        );
+        assert!(cells
+            .table()
+            .contains("| our client (in headless Chromium) | ✗ | ✓ | ✓ |"));
+    }
+
+    #[test]
+    fn finds_the_bound_address() {
+        let mut ours = Command::new("server");
+        ours.args(["--bind", "127.0.0.1:4100", "--log", "info"]);
+        assert_eq!(
+            bound_address(&ours),
+            Some("127.0.0.1:4100".parse().unwrap())
+        );
+        let mut peer = Command::new("node");
+        peer.args([
+            "peer.js",
+            "--port",
+            "4200",
+            "--origin",
+            "http://127.0.0.1:1",
+        ]);
+        assert_eq!(
+            bound_address(&peer),
+            Some("127.0.0.1:4200".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn strips_terminal_colours() {
+        assert_eq!(
+            strip_ansi("\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m x"),
+            "2026  INFO x"
+        );
+    }
+
+    #[test]
+    fn reads_a_package_version() {
+        let json = "{\n  \"name\": \"socket.io\",\n  \"version\": \"4.8.4\",\n  \"x\": 1\n}";
+        assert_eq!(json_string_field(json, "version").as_deref(), Some("4.8.4"));
+        assert_eq!(json_string_field(json, "missing"), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! A server of the matrix (ours or a peer), stopped when dropped.
+
+use super::*;
+
+/// A server of the matrix, stopped (SIGTERM, then kill) when dropped, even
+/// when the run fails or panics.
+pub(crate) struct Server {
+    pub(super) name: &'static str,
+    pub(super) addr: SocketAddr,
+    pub(super) log: PathBuf,
+    pub(super) child: Child,
+}
+
+impl Server {
+    /// Starts `command` (which binds the address in its arguments) with its
+    /// output in `log`, and waits until it listens.
+    pub(crate) fn start(
+        name: &'static str,
+        command: &mut Command,
+        log: &Path,
+    ) -> Result<Server, String> {
+        let addr = bound_address(command)
+            .ok_or_else(|| format!("no --port/--bind in `{}`", describe(command)))?;
+        let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start {name} (`{}`): {e}", describe(command)))?;
+        let mut server = Server {
+            name,
+            addr,
+            log: log.to_owned(),
+            child,
+        };
+        server.wait_ready()?;
+        let ready = server
+            .ready_line(Duration::from_secs(5))
+            .map(|line| format!(": {line}"))
+            .unwrap_or_default();
+        println!("xtask: {name} on {}{ready}", server.url());
+        Ok(server)
+    }
+
+    pub(super) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Polls until the port accepts connections; fails early if the process
+    /// exited, and after [`READY_WITHIN`].
+    pub(super) fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + READY_WITHIN;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited ({status}) before listening on {}; its log:\n{}",
+                    self.name,
+                    self.addr,
+                    tail(&self.log, 30)
+                ));
+            }
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "{} did not listen on {} within {} s; its log:\n{}",
+            self.name,
+            self.addr,
+            READY_WITHIN.as_secs(),
+            tail(&self.log, 30)
+        ))
+    }
+
+    /// The line where the server says it is up (peers: `… ready on …`, ours:
+    /// `listening on …`), once it is in the log; `None` after `within`.
+    pub(super) fn ready_line(&self, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default());
+            let line = log
+                .lines()
+                .find(|l| l.contains("ready on") || l.contains("listening on"));
+            if let Some(line) = line {
+                return Some(line.trim().to_owned());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL, as a crash would: no goodbye to anyone.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits up to `grace` for it to drain and exit.
+    pub(crate) fn terminate(&mut self, grace: Duration) {
+        stop(&mut self.child, grace);
+    }
+
+    /// The process id (for /proc: CPU time, peak memory).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(super) fn still_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// What a peer stored (`GET /users`), for the report.
+    pub(super) fn users(&self) -> String {
+        http_get(self.addr, "/users").unwrap_or_else(|e| format!("({e})"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        stop(&mut self.child, Duration::from_secs(5));
+    }
+}
+
+/// The address a server command will bind: `--bind ADDR` or `--port PORT`
+/// (on 127.0.0.1).
+pub(super) fn bound_address(command: &Command) -> Option<SocketAddr> {
+    let args: Vec<String> = command
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+    };
+    if let Some(bind) = value("--bind") {
+        return bind.parse().ok();
+    }
+    let port: u16 = value("--port")?.parse().ok()?;
+    Some(SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// A plain HTTP/1.0 GET on loopback with a 5 s deadline; the body.
+pub(super) fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
+    let within = Duration::from_secs(5);
+    let mut stream = TcpStream::connect_timeout(&addr, within).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(within))
+        .and_then(|()| stream.set_write_timeout(Some(within)))
+        .map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let (head, body) = response.split_once("\r\n\r\n").ok_or("no HTTP response")?;
+    let status = head.split_whitespace().nth(1);
+    if !head.starts_with("HTTP/1.") || status != Some("200") {
+        return Err(head.lines().next().unwrap_or("").to_owned());
+    }
+    Ok(body.trim().to_owned())
+}
