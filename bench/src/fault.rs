@@ -17,9 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
-use shared::client::identity::IDENTIFY_TIMEOUT_MS;
-use shared::client::{ClientConfig, ConnectionState, Identity, Output, Session};
-use shared::events::{Ack, IdentifyAck, ServerEvent};
+use shared::client::{ClientConfig, ConnectionState, Identity, Me, Output, Session};
+use shared::events::ServerEvent;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -204,8 +203,7 @@ async fn client(
         ..ClientConfig::default()
     };
     let mut session = Session::new(config, now());
-    let name = format!("fault{index}");
-    let mut identity = Identity::new(Some(name.clone()));
+    let mut identity = Identity::new(Some(format!("fault{index}")));
     let mut ws: Option<Ws> = None;
     let mut timeline = Timeline::default();
     let mut identified_once = false;
@@ -237,23 +235,14 @@ async fn client(
                     }
                 }
                 Output::Event(ServerEvent::Connected(payload)) => {
-                    let id = payload.map(|c| c.uuid);
-                    if let Some(event) = identity.on_connected(id) {
-                        match session.emit_with_ack(now(), event, IDENTIFY_TIMEOUT_MS) {
-                            Ok(ack) => identity.sent(ack, name.clone()),
-                            Err(e) => {
-                                timeline.error.get_or_insert_with(|| e.to_string());
-                            }
-                        }
+                    identity.connected(&mut session, now(), payload.map(|c| c.uuid));
+                    if let Me::Refused { message, .. } = identity.me() {
+                        timeline.error.get_or_insert_with(|| message.clone());
                     }
                 }
                 Output::Ack { id, result } => {
-                    let reply = match &result {
-                        Ok(Ack::Identify(reply)) => Ok(reply),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    let accepted = matches!(reply, Ok(IdentifyAck::Ok { .. }));
-                    if identity.on_ack(id, reply) && accepted {
+                    let mine = identity.on_session_ack(id, &result);
+                    if mine && matches!(identity.me(), Me::Identified { .. }) {
                         if !identified_once {
                             identified_once = true;
                             counts.ready.fetch_add(1, Ordering::Relaxed);

@@ -13,7 +13,6 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
-use shared::client::identity::IDENTIFY_TIMEOUT_MS;
 use shared::client::{
     AckError, AckId, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView,
     Session,
@@ -117,19 +116,18 @@ impl Connection {
             let token = browser::resume_token().map(ResumeToken);
             session.set_auth(token.map(|t| resume_auth(Some(t))));
         }
+        let identity = Identity::new(remembered);
+        signals.me.set(identity.me().clone());
         let driver = Driver {
             url: options.url,
             session,
-            identity: Identity::new(remembered.clone()),
+            identity,
             transport: None,
             timer: None,
             waiters: HashMap::new(),
             listeners: Vec::new(),
             persist: options.persist_name,
         };
-        if let Some(name) = remembered {
-            signals.me.set(Me::Pending { name });
-        }
         let connection = Connection {
             driver: Rc::new(RefCell::new(driver)),
             signals,
@@ -180,9 +178,8 @@ impl Connection {
         if self.driver.borrow().persist {
             browser::remember_name(&name);
         }
-        let event = self.driver.borrow_mut().identity.choose(name.clone());
-        self.signals.me.set(Me::Pending { name: name.clone() });
-        self.identify(event, name);
+        self.with_identity(|identity, session| identity.identify(session, browser::now_ms(), name));
+        self.pump();
     }
 
     /// Calls `listener` for every event the server sends.
@@ -196,17 +193,21 @@ impl Connection {
         self.pump();
     }
 
-    fn identify(&self, event: ClientEvent, name: String) {
-        let emitted =
-            self.with_session(|s| s.emit_with_ack(browser::now_ms(), event, IDENTIFY_TIMEOUT_MS));
-        match emitted {
-            Ok(id) => self.driver.borrow_mut().identity.sent(id, name),
-            Err(err) => self.signals.me.set(Me::Refused {
-                name,
-                message: err.to_string(),
-            }),
+    /// Runs `f` on the identity and the session it speaks through, then
+    /// shows the identity's `me` (the identity is the one source of truth;
+    /// the signal mirrors it for the view).
+    fn with_identity(&self, f: impl FnOnce(&mut Identity, &mut Session)) {
+        let me = {
+            let mut driver = self.driver.borrow_mut();
+            let Driver {
+                identity, session, ..
+            } = &mut *driver;
+            f(identity, session);
+            identity.me().clone()
+        };
+        if self.signals.me.with_untracked(|shown| *shown != me) {
+            self.signals.me.set(me);
         }
-        self.pump();
     }
 
     fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
@@ -265,12 +266,7 @@ impl Connection {
                 self.signals.session.set(session.clone());
                 let token = payload.as_ref().and_then(|c| c.resume.clone());
                 self.keep_resume_token(token);
-                let again = self.driver.borrow_mut().identity.on_connected(session);
-                if let Some(event) = again {
-                    let ClientEvent::Identify { name } = &event;
-                    let name = name.clone();
-                    self.identify(event, name);
-                }
+                self.with_identity(|identity, s| identity.connected(s, browser::now_ms(), session));
             }
             ServerEvent::Presence(presence) => {
                 self.signals.presence.update(|view| {
@@ -299,19 +295,9 @@ impl Connection {
     }
 
     fn on_ack(&self, id: AckId, result: Result<Ack, AckError>) {
-        let identify_result = match &result {
-            Ok(Ack::Identify(ack)) => Ok(ack),
-            Err(err) => Err(err.to_string()),
-        };
-        let mine = self
-            .driver
-            .borrow_mut()
-            .identity
-            .on_ack(id, identify_result);
-        if mine {
-            let me = self.driver.borrow().identity.me().clone();
-            self.signals.me.set(me);
-        }
+        self.with_identity(|identity, _| {
+            identity.on_session_ack(id, &result);
+        });
         let waiter = self.driver.borrow_mut().waiters.remove(&id);
         if let Some(waiter) = waiter {
             let _ = waiter.send(result);

@@ -5,8 +5,8 @@
 //! reconnect after a server restart, a page reload — the client identifies
 //! again by itself, so nobody has to type their name twice.
 
-use crate::client::session::AckId;
-use crate::events::{ClientEvent, IdentifyAck, SessionId};
+use crate::client::session::{AckError, AckId, Session};
+use crate::events::{Ack, ClientEvent, IdentifyAck, SessionId};
 
 /// Timeout for identify acks sent on the client's behalf, in milliseconds.
 pub const IDENTIFY_TIMEOUT_MS: u64 = 10_000;
@@ -37,10 +37,15 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Starts with a name remembered from an earlier visit.
+    /// Starts with a name remembered from an earlier visit (shown as
+    /// pending: it is claimed on the first `connected`).
     pub fn new(remembered: Option<String>) -> Self {
+        let me = remembered
+            .clone()
+            .map_or(Me::Anonymous, |name| Me::Pending { name });
         Identity {
             remembered,
+            me,
             ..Default::default()
         }
     }
@@ -57,32 +62,52 @@ impl Identity {
         self.remembered.as_deref()
     }
 
-    /// The person chose a name (already valid by the shared rules): the event
-    /// to emit with an ack. The caller passes back the ack id with [`Identity::sent`].
-    pub fn choose(&mut self, name: String) -> ClientEvent {
+    /// The person chose a name (already valid by the shared rules):
+    /// remember it and identify through `session`.
+    pub fn identify(&mut self, session: &mut Session, now_ms: u64, name: String) {
         self.remembered = Some(name.clone());
-        self.me = Me::Pending { name: name.clone() };
-        ClientEvent::Identify { name }
-    }
-
-    /// Records the ack id of the identify just emitted for `name`.
-    pub fn sent(&mut self, id: AckId, name: String) {
-        self.in_flight = Some((id, name));
+        self.send(session, now_ms, name);
     }
 
     /// The server said `connected`: remember the session and, if a name is
-    /// remembered and none is on its way, the identify to emit.
-    pub fn on_connected(&mut self, session: Option<SessionId>) -> Option<ClientEvent> {
-        self.session = session;
+    /// remembered and none is on its way, identify again through `session`.
+    pub fn connected(&mut self, session: &mut Session, now_ms: u64, id: Option<SessionId>) {
+        self.session = id;
         if self.in_flight.is_some() {
-            return None;
+            return;
         }
-        let name = self.remembered.clone()?;
-        Some(self.choose(name))
+        if let Some(name) = self.remembered.clone() {
+            self.send(session, now_ms, name);
+        }
+    }
+
+    /// An ack arrived from `session`; true if it answered our identify
+    /// (then [`Identity::me`] changed).
+    pub fn on_session_ack(&mut self, id: AckId, result: &Result<Ack, AckError>) -> bool {
+        let reply = match result {
+            Ok(Ack::Identify(reply)) => Ok(reply),
+            Err(err) => Err(err.to_string()),
+        };
+        self.on_ack(id, reply)
+    }
+
+    /// Emits the identify for `name` with an ack; a refused emit shows why.
+    fn send(&mut self, session: &mut Session, now_ms: u64, name: String) {
+        self.me = Me::Pending { name: name.clone() };
+        let event = ClientEvent::Identify { name: name.clone() };
+        match session.emit_with_ack(now_ms, event, IDENTIFY_TIMEOUT_MS) {
+            Ok(id) => self.in_flight = Some((id, name)),
+            Err(err) => {
+                self.me = Me::Refused {
+                    name,
+                    message: err.to_string(),
+                }
+            }
+        }
     }
 
     /// An ack arrived (or failed). Returns true if it was ours.
-    pub fn on_ack(&mut self, id: AckId, result: Result<&IdentifyAck, String>) -> bool {
+    fn on_ack(&mut self, id: AckId, result: Result<&IdentifyAck, String>) -> bool {
         match &self.in_flight {
             Some((pending, _)) if *pending == id => {}
             _ => return false,
@@ -114,47 +139,88 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::session::{ClientConfig, Output};
     use crate::events::{ErrorCode, IdentifyError};
+
+    /// A session joined to `/iss` (node's handshake), its outputs drained.
+    fn joined() -> Session {
+        let mut session = Session::new(ClientConfig::default(), 0);
+        session.handle_text(
+            0,
+            r#"0{"sid":"e","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
+        );
+        session.handle_text(0, r#"40/iss,{"sid":"n"}"#);
+        while session.poll_output().is_some() {}
+        session
+    }
+
+    /// The identify frames the session was asked to send.
+    fn identifies(session: &mut Session) -> Vec<String> {
+        std::iter::from_fn(|| session.poll_output())
+            .filter_map(|out| match out {
+                Output::Send(frame) if frame.contains("identify") => Some(frame),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ok(name: &str) -> Result<Ack, AckError> {
+        Ok(Ack::Identify(IdentifyAck::Ok {
+            uuid: SessionId("s1".into()),
+            username: name.into(),
+        }))
+    }
 
     #[test]
     fn remembered_name_is_claimed_on_every_connect() {
+        let mut session = joined();
         let mut identity = Identity::new(Some("Ada".into()));
-        let event = identity.on_connected(Some(SessionId("s1".into())));
-        assert_eq!(event, Some(ClientEvent::Identify { name: "Ada".into() }));
-        identity.sent(AckId(0), "Ada".into());
+        identity.connected(&mut session, 0, Some(SessionId("s1".into())));
+        assert_eq!(identities_sent(&mut session), 1);
         // A second `connected` while the first identify is in flight sends nothing.
-        assert_eq!(identity.on_connected(None), None);
-        let ok = IdentifyAck::Ok {
-            uuid: SessionId("s1".into()),
-            username: "Ada".into(),
-        };
-        assert!(identity.on_ack(AckId(0), Ok(&ok)));
+        identity.connected(&mut session, 0, None);
+        assert_eq!(identities_sent(&mut session), 0);
+        assert!(identity.on_session_ack(AckId(0), &ok("Ada")));
         assert_eq!(identity.me(), &Me::Identified { name: "Ada".into() });
         identity.on_disconnected();
-        assert!(identity
-            .on_connected(Some(SessionId("s2".into())))
-            .is_some());
+        identity.connected(&mut session, 0, Some(SessionId("s2".into())));
+        assert_eq!(identities_sent(&mut session), 1);
+    }
+
+    fn identities_sent(session: &mut Session) -> usize {
+        identifies(session).len()
     }
 
     #[test]
     fn no_name_no_identify() {
+        let mut session = joined();
         let mut identity = Identity::new(None);
-        assert_eq!(identity.on_connected(None), None);
+        identity.connected(&mut session, 0, None);
+        assert_eq!(identities_sent(&mut session), 0);
         assert_eq!(identity.me(), &Me::Anonymous);
     }
 
     #[test]
     fn refusal_shows_the_server_words_and_other_acks_are_ignored() {
+        let mut session = joined();
         let mut identity = Identity::new(None);
-        let event = identity.choose("Mallory".into());
-        assert!(matches!(event, ClientEvent::Identify { .. }));
-        identity.sent(AckId(3), "Mallory".into());
-        assert!(!identity.on_ack(AckId(2), Err("timeout".into())));
-        let refused = IdentifyAck::Err(IdentifyError {
+        identity.identify(&mut session, 0, "Mallory".into());
+        assert_eq!(
+            identifies(&mut session),
+            [r#"42/iss,0["identify","Mallory"]"#]
+        );
+        assert_eq!(
+            identity.me(),
+            &Me::Pending {
+                name: "Mallory".into()
+            }
+        );
+        assert!(!identity.on_session_ack(AckId(7), &Err(AckError::Timeout)));
+        let refused = Ok(Ack::Identify(IdentifyAck::Err(IdentifyError {
             code: ErrorCode::RateLimited,
             message: "Slow down.".into(),
-        });
-        assert!(identity.on_ack(AckId(3), Ok(&refused)));
+        })));
+        assert!(identity.on_session_ack(AckId(0), &refused));
         assert_eq!(
             identity.me(),
             &Me::Refused {
@@ -162,5 +228,14 @@ mod tests {
                 message: "Slow down.".into()
             }
         );
+    }
+
+    #[test]
+    fn an_emit_the_session_refuses_shows_why() {
+        let mut session = joined();
+        session.close();
+        let mut identity = Identity::new(None);
+        identity.identify(&mut session, 0, "Ada".into());
+        assert!(matches!(identity.me(), Me::Refused { message, .. } if message.contains("closed")));
     }
 }
