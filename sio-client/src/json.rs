@@ -43,33 +43,7 @@ pub fn validate(text: &str) -> Result<(), JsonError> {
 /// The raw text of each element of the JSON array `text`, each a valid
 /// JSON value with its surrounding whitespace trimmed.
 pub fn array_elements(text: &str) -> Result<Vec<&str>, JsonError> {
-    let mut scanner = Scanner::new(text);
-    scanner.skip_ws();
-    if scanner.peek() != Some(b'[') {
-        return Err(JsonError::WrongType { expected: "array" });
-    }
-    scanner.pos += 1;
-    let mut elements = Vec::new();
-    scanner.skip_ws();
-    if scanner.peek() == Some(b']') {
-        scanner.pos += 1;
-        scanner.end()?;
-        return Ok(elements);
-    }
-    loop {
-        scanner.skip_ws();
-        let start = scanner.pos;
-        scanner.value()?;
-        elements.push(&text[start..scanner.pos]);
-        scanner.skip_ws();
-        match scanner.next_byte()? {
-            b',' => continue,
-            b']' => break,
-            other => return Err(scanner.unexpected_at(scanner.pos - 1, other)),
-        }
-    }
-    scanner.end()?;
-    Ok(elements)
+    container(text, b'[', b']', "array", |scanner| scanner.raw_value())
 }
 
 /// The value of the JSON string literal `text` (quotes included).
@@ -87,21 +61,7 @@ pub fn string(text: &str) -> Result<String, JsonError> {
 /// Each member of the JSON object `text`: its key (decoded) and the raw
 /// text of its value, in order (a repeated key appears twice).
 pub fn object_members(text: &str) -> Result<Vec<(String, &str)>, JsonError> {
-    let mut scanner = Scanner::new(text);
-    scanner.skip_ws();
-    if scanner.peek() != Some(b'{') {
-        return Err(JsonError::WrongType { expected: "object" });
-    }
-    scanner.pos += 1;
-    let mut members = Vec::new();
-    scanner.skip_ws();
-    if scanner.peek() == Some(b'}') {
-        scanner.pos += 1;
-        scanner.end()?;
-        return Ok(members);
-    }
-    loop {
-        scanner.skip_ws();
+    container(text, b'{', b'}', "object", |scanner| {
         if scanner.peek() != Some(b'"') {
             return Err(scanner.unexpected_here());
         }
@@ -109,18 +69,43 @@ pub fn object_members(text: &str) -> Result<Vec<(String, &str)>, JsonError> {
         scanner.skip_ws();
         scanner.expect(b':')?;
         scanner.skip_ws();
-        let start = scanner.pos;
-        scanner.value()?;
-        members.push((key, &text[start..scanner.pos]));
-        scanner.skip_ws();
-        match scanner.next_byte()? {
-            b',' => continue,
-            b'}' => break,
-            other => return Err(scanner.unexpected_at(scanner.pos - 1, other)),
+        Ok((key, scanner.raw_value()?))
+    })
+}
+
+/// The items of the container `text` (`open` … `close`, comma-separated),
+/// each read by `item` after its leading whitespace; nothing may follow.
+fn container<'a, T>(
+    text: &'a str,
+    open: u8,
+    close: u8,
+    expected: &'static str,
+    mut item: impl FnMut(&mut Scanner<'a>) -> Result<T, JsonError>,
+) -> Result<Vec<T>, JsonError> {
+    let mut scanner = Scanner::new(text);
+    scanner.skip_ws();
+    if scanner.peek() != Some(open) {
+        return Err(JsonError::WrongType { expected });
+    }
+    scanner.pos += 1;
+    let mut items = Vec::new();
+    scanner.skip_ws();
+    if scanner.peek() == Some(close) {
+        scanner.pos += 1;
+    } else {
+        loop {
+            scanner.skip_ws();
+            items.push(item(&mut scanner)?);
+            scanner.skip_ws();
+            match scanner.next_byte()? {
+                b',' => continue,
+                byte if byte == close => break,
+                other => return Err(scanner.unexpected_at(scanner.pos - 1, other)),
+            }
         }
     }
     scanner.end()?;
-    Ok(members)
+    Ok(items)
 }
 
 /// Writes `value` as a JSON string literal.
@@ -211,6 +196,13 @@ impl<'a> Scanner<'a> {
     fn unexpected_at(&self, at: usize, _byte: u8) -> JsonError {
         let found = self.text[at..].chars().next().unwrap_or('\u{fffd}');
         JsonError::Unexpected { at, found }
+    }
+
+    /// One value, as the raw text it spans.
+    fn raw_value(&mut self) -> Result<&'a str, JsonError> {
+        let start = self.pos;
+        self.value()?;
+        Ok(&self.text[start..self.pos])
     }
 
     /// One value of any kind, nested containers included, iteratively.
