@@ -5,7 +5,7 @@
 //! here, in one function that is easy to test without a socket.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use shared::events::{
@@ -38,34 +38,25 @@ pub struct AppState {
 impl Default for AppState {
     /// The state of a server with the default configuration.
     fn default() -> Self {
-        let config = crate::Config::defaults();
-        AppState::new(
-            config.resume_ttl(),
-            config.resume_capacity,
-            config.identify_limit(),
-        )
-        .with_rename_limit(config.rename_limit())
+        AppState::new(&crate::Config::defaults())
     }
 }
 
 impl AppState {
-    /// Empty state; departed sessions stay resumable for `resume_ttl`, at
-    /// most `resume_capacity` of them.
-    pub fn new(resume_ttl: Duration, resume_capacity: usize, identify_limit: RateLimit) -> Self {
+    /// Empty state with the configuration's limits: departed sessions stay
+    /// resumable for `--resume-ttl-secs`, at most `--resume-capacity` of them.
+    pub fn new(config: &crate::Config) -> Self {
         AppState {
             registry: Arc::default(),
             fanout: Arc::default(),
             stats: Arc::default(),
-            resume: Arc::new(ResumeBook::with_capacity(resume_ttl, resume_capacity)),
-            identify_limit,
-            rename_limit: crate::Config::defaults().rename_limit(),
+            resume: Arc::new(ResumeBook::with_capacity(
+                config.resume_ttl(),
+                config.resume_capacity,
+            )),
+            identify_limit: config.identify_limit(),
+            rename_limit: config.rename_limit(),
         }
-    }
-
-    /// The same state with another limit on name changes.
-    pub fn with_rename_limit(mut self, rename_limit: RateLimit) -> Self {
-        self.rename_limit = rename_limit;
-        self
     }
 
     /// A resumed session is back: restore its name (already valid when it

@@ -172,11 +172,6 @@ impl Fanout {
         *self.lagging() = still_lagging;
     }
 
-    /// Sockets marked lagging right now (for tests and diagnostics).
-    pub fn lagging_count(&self) -> usize {
-        self.lagging().len()
-    }
-
     /// Runs [`Fanout::flush`] once per `window` until the task is aborted.
     pub fn spawn_ticker(
         self: Arc<Self>,

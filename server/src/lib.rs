@@ -82,12 +82,7 @@ pub struct App {
 pub fn build(config: &Config) -> Result<App, StartError> {
     let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
     let hosts = HostPolicy::new(config.bind, &config.allowed_origins, &config.allowed_hosts)?;
-    let state = AppState::new(
-        config.resume_ttl(),
-        config.resume_capacity,
-        config.identify_limit(),
-    )
-    .with_rename_limit(config.rename_limit());
+    let state = AppState::new(config);
     let (layer, io) = SocketIo::builder()
         .req_path(shared::engineio::ENDPOINT_PATH)
         .with_state(state.clone())

@@ -45,7 +45,6 @@ const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r
 /// `per_source` by any one [`Source`] (0 = no per-source cap).
 #[derive(Debug, Clone)]
 pub struct Slots {
-    max: usize,
     total: Arc<Semaphore>,
     per_source: usize,
     held: Arc<Mutex<HashMap<Source, usize>>>,
@@ -62,10 +61,8 @@ pub enum Full {
 
 impl Slots {
     pub fn new(total: usize, per_source: usize) -> Self {
-        let max = total.min(Semaphore::MAX_PERMITS);
         Slots {
-            max,
-            total: Arc::new(Semaphore::new(max)),
+            total: Arc::new(Semaphore::new(total.min(Semaphore::MAX_PERMITS))),
             per_source,
             held: Arc::default(),
         }
@@ -95,16 +92,6 @@ impl Slots {
             source,
             held: self.held.clone(),
         })
-    }
-
-    /// Slots held right now by `source` (for tests and diagnostics).
-    pub fn held_by(&self, source: Source) -> usize {
-        self.held().get(&source).copied().unwrap_or(0)
-    }
-
-    /// Slots held right now in all.
-    pub fn in_use(&self) -> usize {
-        self.max - self.total.available_permits()
     }
 
     /// Plain counters: a panic elsewhere cannot leave them invalid.
