@@ -200,7 +200,7 @@ async fn client(
     let now = || epoch.elapsed().as_millis() as u64;
     let config = ClientConfig {
         seed: 0x9e37_79b9_7f4a_7c15 ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
-        ..ClientConfig::default()
+        ..shared::client::config()
     };
     let mut session = Session::new(config, now());
     let mut identity = Identity::new(Some(format!("fault{index}")));

@@ -85,7 +85,7 @@ impl Client {
     pub async fn joined(addr: SocketAddr, source: Option<IpAddr>) -> Result<Client, String> {
         let epoch = Instant::now();
         let ws = connect(addr, source, SOCKET_PATH).await?;
-        let mut client = Client::new(ws, ClientConfig::default(), epoch);
+        let mut client = Client::new(ws, shared::client::config(), epoch);
         client
             .until(|output| {
                 matches!(output, Output::Event(ServerEvent::Connected(_))).then_some(())

@@ -17,7 +17,8 @@ use shared::client::{
     AckError, AckId, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView,
     Session,
 };
-use shared::events::{Ack, ClientEvent, ResumeAuth, ResumeToken, ServerEvent, SessionId};
+use shared::events::{Ack, ClientEvent, ResumeToken, ServerEvent, SessionId};
+use sio_client::AckError as Lost;
 
 use crate::browser;
 use crate::transport::{Transport, TransportEvent};
@@ -86,7 +87,7 @@ impl Options {
         Options {
             url: browser::socket_url(),
             persist_name: true,
-            config: ClientConfig::default(),
+            config: shared::client::config(),
         }
     }
 
@@ -95,7 +96,7 @@ impl Options {
         Options {
             url: browser::socket_url_for(base),
             persist_name: false,
-            config: ClientConfig::default(),
+            config: shared::client::config(),
         }
     }
 }
@@ -114,7 +115,7 @@ impl Connection {
         if options.persist_name {
             // A reload of this tab asks for its session back.
             let token = browser::resume_token().map(ResumeToken);
-            session.set_auth(token.map(|t| resume_auth(Some(t))));
+            session.set_resume(token);
         }
         let identity = Identity::new(remembered);
         signals.me.set(identity.me().clone());
@@ -166,11 +167,13 @@ impl Connection {
                 self.driver.borrow_mut().waiters.insert(id, sender);
                 receiver
             }
-            Err(EmitError::TooLarge { size, max }) => return Err(AckError::TooLarge { size, max }),
-            Err(_) => return Err(AckError::Closed),
+            Err(EmitError::TooLarge { size, max }) => {
+                return Err(Lost::TooLarge { size, max }.into())
+            }
+            Err(_) => return Err(Lost::Closed.into()),
         };
         self.pump();
-        receiver.await.unwrap_or(Err(AckError::Closed))
+        receiver.await.unwrap_or(Err(Lost::Closed.into()))
     }
 
     /// The person chose a (valid) name: remember it and identify.
@@ -291,7 +294,7 @@ impl Connection {
                 browser::remember_resume_token(&token.0);
             }
         }
-        driver.session.set_auth(token.map(|t| resume_auth(Some(t))));
+        driver.session.set_resume(token);
     }
 
     fn on_ack(&self, id: AckId, result: Result<Ack, AckError>) {
@@ -338,9 +341,4 @@ impl Connection {
         });
         self.driver.borrow_mut().timer = timer;
     }
-}
-
-/// The CONNECT auth for a token (`None`: no auth at all).
-fn resume_auth(token: Option<ResumeToken>) -> serde_json::Value {
-    ResumeAuth { resume: token }.to_json()
 }

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::engineio::{
+use sio_client::engineio::{
     decode_payload, encode_payload, EngineError, EnginePacket, RECORD_SEPARATOR,
 };
 

@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
-use shared::client::{AckId, ClientConfig, ConnectionState, Output, PresenceView, Session};
+use shared::client::{AckId, ConnectionState, Output, PresenceView, Session};
 use shared::engineio::EnginePacket;
 use shared::events::{wire, ClientEvent, ServerEvent, NAMESPACE};
 use shared::socketio::Packet;
@@ -46,7 +46,7 @@ struct Harness {
 impl Harness {
     fn joined() -> Self {
         let mut harness = Harness {
-            session: Session::new(ClientConfig::default(), 0),
+            session: Session::new(shared::client::config(), 0),
             now: 0,
             state: ConnectionState::Offline {
                 reason: "not started".to_owned(),

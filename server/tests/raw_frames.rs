@@ -8,10 +8,23 @@ use std::net::SocketAddr;
 
 use common::{eventually, get, start_server, start_with, within, SioClient};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
+use serde_json::{json, Value};
 use shared::engineio::EnginePacket;
 use shared::events::{ClientEvent, IdentifyAck, ServerEvent, NAMESPACE};
 use shared::socketio::Packet;
+use sio_client::RawJson;
+
+/// A value as the JSON text a frame carries.
+fn to_raw(value: &Value) -> RawJson {
+    RawJson::from_serialize(value).expect("a JSON value")
+}
+
+/// Raw arguments parsed into values for the typed decoders.
+fn values(args: &[RawJson]) -> Vec<Value> {
+    args.iter()
+        .map(|arg| arg.deserialize().expect("frames carry JSON"))
+        .collect()
+}
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -64,7 +77,7 @@ impl Raw {
                 Some(Packet::Connect { .. }) => acked = true,
                 Some(Packet::Event { name, args, .. }) => {
                     if let Ok(ServerEvent::Connected(Some(_))) =
-                        ServerEvent::from_parts(&name, &args)
+                        ServerEvent::from_parts(&name, &values(&args))
                     {
                         welcomed = true;
                     }
@@ -126,14 +139,14 @@ impl Raw {
             nsp: NAMESPACE.into(),
             id: Some(id),
             name: event.name().into(),
-            args: event.args(),
+            args: event.args().iter().map(to_raw).collect(),
         };
         let frame = EnginePacket::Message(packet.encode()).encode();
         self.send_text(frame).await.ok()?;
         loop {
             match self.next_sio().await? {
                 Packet::Ack { id: got, args, .. } if got == id => {
-                    return Some(IdentifyAck::from_args(&args).expect("ack decodes"))
+                    return Some(IdentifyAck::from_args(&values(&args)).expect("ack decodes"))
                 }
                 _ => continue,
             }
@@ -280,7 +293,9 @@ async fn unreadable_json_in_a_valid_frame_gets_bad_payload() {
             .expect("send");
         let reply = loop {
             match raw.next_sio().await {
-                Some(Packet::Ack { id: 5, args, .. }) => break IdentifyAck::from_args(&args),
+                Some(Packet::Ack { id: 5, args, .. }) => {
+                    break IdentifyAck::from_args(&values(&args))
+                }
                 Some(_) => continue,
                 None => panic!("{case}: closed without an answer"),
             }
@@ -336,7 +351,7 @@ async fn oversized_frame_closes_only_the_sender() {
             }
             .name()
             .into(),
-            args: vec![json!("a".repeat(64 * 1024))],
+            args: vec![to_raw(&json!("a".repeat(64 * 1024)))],
         }
         .encode(),
     )
@@ -551,7 +566,7 @@ async fn an_identify_flood_is_rate_limited_then_disconnected() {
                 nsp: NAMESPACE.into(),
                 id: Some(id),
                 name: ClientEvent::Identify { name: "x".into() }.name().into(),
-                args: vec![json!(format!("flood{id}"))],
+                args: vec![to_raw(&json!(format!("flood{id}")))],
             };
             EnginePacket::Message(packet.encode()).encode()
         })
@@ -565,7 +580,7 @@ async fn an_identify_flood_is_rate_limited_then_disconnected() {
     let (mut ok, mut limited) = (0, 0);
     while let Some(packet) = flooder.next_sio().await {
         match packet {
-            Packet::Ack { args, .. } => match IdentifyAck::from_args(&args) {
+            Packet::Ack { args, .. } => match IdentifyAck::from_args(&values(&args)) {
                 Ok(IdentifyAck::Ok { .. }) => ok += 1,
                 Ok(IdentifyAck::Err(e)) if e.code == shared::events::ErrorCode::RateLimited => {
                     assert!(e.message.contains("at most 10 a second"), "{}", e.message);
@@ -636,12 +651,12 @@ async fn unknown_events_get_an_error_ack() {
         nsp: NAMESPACE.into(),
         id: Some(5),
         name: "launch_missiles".into(),
-        args: vec![json!(1)],
+        args: vec![to_raw(&json!(1))],
     })
     .await;
     let reply = loop {
         match raw.next_sio().await.expect("an ack") {
-            Packet::Ack { id: 5, args, .. } => break IdentifyAck::from_args(&args),
+            Packet::Ack { id: 5, args, .. } => break IdentifyAck::from_args(&values(&args)),
             _ => continue,
         }
     };
@@ -817,7 +832,9 @@ async fn presence_bytes_per_listener_are_capped_and_nothing_is_lost() {
                 continue;
             };
             if let Ok(Packet::Event { name, args, .. }) = Packet::decode(&text) {
-                if let Ok(ServerEvent::Presence(presence)) = ServerEvent::from_parts(&name, &args) {
+                if let Ok(ServerEvent::Presence(presence)) =
+                    ServerEvent::from_parts(&name, &values(&args))
+                {
                     bytes += text.len();
                     common::apply(&mut online, &presence);
                 }
@@ -846,7 +863,9 @@ async fn presence_bytes_per_listener_are_capped_and_nothing_is_lost() {
         while online != expected {
             if let Some(EnginePacket::Message(text)) = listener.next().await {
                 if let Ok(Packet::Event { name, args, .. }) = Packet::decode(&text) {
-                    if let Ok(ServerEvent::Presence(p)) = ServerEvent::from_parts(&name, &args) {
+                    if let Ok(ServerEvent::Presence(p)) =
+                        ServerEvent::from_parts(&name, &values(&args))
+                    {
                         common::apply(&mut online, &p);
                     }
                 }

@@ -114,7 +114,7 @@ pub struct ResumeAuth {
 }
 
 impl ResumeAuth {
-    /// The auth payload as JSON, for [`crate::client::Session::set_auth`].
+    /// The auth payload as a JSON value.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }

@@ -2,11 +2,13 @@
 //! (docs/PROTOCOL.md): node socket.io 4.8, Flask-SocketIO 5.7 and
 //! socketioxide 0.18, including every quirk in its table of where they differ.
 
-use serde_json::json;
 use shared::client::{
-    AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, EmitError, Output, Session,
+    self, AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, EmitError, Output, Session,
 };
-use shared::events::{Ack, ClientEvent, Connected, IdentifyAck, ServerEvent, SessionId};
+use shared::events::{
+    Ack, ClientEvent, Connected, IdentifyAck, ResumeToken, ServerEvent, SessionId,
+};
+use sio_client::AckError as Lost;
 
 const NODE_OPEN: &str = r#"0{"sid":"nBFVb3tPZrUU1UP6AAAB","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 const FLASK_OPEN: &str = r#"0{"sid":"Xq0ClmM6pYvNQ3a8AAAA","upgrades":[],"pingTimeout":20000,"pingInterval":25000,"maxPayload":1000000}"#;
@@ -28,7 +30,7 @@ impl Harness {
     }
 
     fn default() -> Self {
-        Self::new(ClientConfig::default())
+        Self::new(client::config())
     }
 
     fn drain(&mut self) -> Vec<Output> {
@@ -238,7 +240,10 @@ fn connect_error_as_bare_string_or_object_stops_with_the_reason() {
             "{frame}"
         );
         assert!(out.contains(&Output::CloseTransport));
-        assert_eq!(acks(&out), vec![(pending, Err(AckError::Closed))]);
+        assert_eq!(
+            acks(&out),
+            vec![(pending, Err(AckError::Session(Lost::Closed)))]
+        );
     }
 }
 
@@ -275,13 +280,11 @@ fn socketioxide_pings_right_after_open_and_has_a_smaller_max_payload() {
 
 #[test]
 fn auth_payload_goes_in_the_connect_packet() {
-    let mut h = Harness::new(ClientConfig {
-        auth: Some(json!({"token": "t0k"})),
-        ..Default::default()
-    });
+    let mut h = Harness::default();
+    h.session.set_resume(Some(ResumeToken("t0k".into())));
     h.drain();
     let out = h.recv(NODE_OPEN);
-    assert_eq!(out, vec![Output::Send(r#"40/iss,{"token":"t0k"}"#.into())]);
+    assert_eq!(out, vec![Output::Send(r#"40/iss,{"resume":"t0k"}"#.into())]);
 }
 
 #[test]
@@ -341,9 +344,9 @@ fn running_out_of_attempts_closes_the_last_transport_once() {
     let mut h = Harness::new(ClientConfig {
         backoff: BackoffConfig {
             max_attempts: Some(2),
-            ..Default::default()
+            ..BackoffConfig::default()
         },
-        ..Default::default()
+        ..client::config()
     });
     let mut out = h.drain();
     out.extend(h.run_timers_until(120_000));
@@ -363,9 +366,9 @@ fn attempts_can_be_limited() {
     let mut h = Harness::new(ClientConfig {
         backoff: BackoffConfig {
             max_attempts: Some(2),
-            ..Default::default()
+            ..BackoffConfig::default()
         },
-        ..Default::default()
+        ..client::config()
     });
     for _ in 0..3 {
         h.session.handle_transport_closed(h.now);
@@ -439,7 +442,10 @@ fn ack_timeout_fires_even_while_buffered_and_the_emit_is_then_dropped() {
     let id = h.session.emit_with_ack(0, identify("Ada"), 1_000).unwrap();
     assert_eq!(h.session.next_timeout(), Some(1_000));
     let out = h.advance_to(1_000);
-    assert_eq!(acks(&out), vec![(id, Err(AckError::Timeout))]);
+    assert_eq!(
+        acks(&out),
+        vec![(id, Err(AckError::Session(Lost::Timeout)))]
+    );
     h.recv(NODE_OPEN);
     let out = h.recv(r#"40/iss,{"sid":"x"}"#);
     assert!(!out
@@ -457,7 +463,10 @@ fn a_sent_ack_fails_when_the_connection_is_lost() {
         .unwrap();
     h.drain();
     h.session.handle_transport_closed(h.now);
-    assert_eq!(acks(&h.drain()), vec![(id, Err(AckError::ConnectionLost))]);
+    assert_eq!(
+        acks(&h.drain()),
+        vec![(id, Err(AckError::Session(Lost::ConnectionLost)))]
+    );
     // A reply for it can never be matched afterwards.
     let out = h.recv(&format!(
         r#"43/iss,{}[{{"ok":true,"uuid":"u","username":"Ada"}}]"#,
@@ -558,7 +567,7 @@ fn a_server_that_never_sends_open_is_retried_with_backoff() {
             _ => None,
         })
         .collect();
-    let join = ClientConfig::default().join_timeout_ms;
+    let join = client::config().join_timeout_ms;
     assert!(losses.len() >= 6, "{losses:?}");
     assert_eq!(closes, losses.len(), "each attempt is closed once");
     assert!(opens >= losses.len() - 1, "and retried: {opens} opens");

@@ -1,13 +1,29 @@
 //! A Socket.IO client that knows no application: sans IO, for the browser
 //! (wasm) and native runtimes alike.
 //!
-//! **Status: being extracted** from the application's `shared/src/client/`
-//! (see `ARCHITECTURE.md` at the repository root). Today this crate holds:
-//! - [`json`]: the scanner that lets the codecs and the session hand the
-//!   application the *raw JSON text* of event arguments instead of parsed
-//!   values, so no full JSON parser is forced into a browser build;
-//! - [`engineio`]: the Engine.IO v4 text-frame codec (its handshake read by
-//!   [`json`], no serde).
+//! - [`session`]: one namespace connection — handshake, heartbeat, acks both
+//!   ways, reconnects with backoff, a bounded offline buffer. Frames and a
+//!   clock in, [`Output`]s out; events and acks carry [`RawJson`] arguments.
+//! - [`socketio`] and [`engineio`]: the Socket.IO v5 / Engine.IO v4
+//!   text-frame codecs.
+//! - [`json`]: the scanner that checks and splits JSON without parsing it
+//!   into values, so no full JSON parser is forced into a browser build;
+//!   [`raw`]: the checked JSON text it hands over.
+//! - [`backoff`]: socket.io's reconnect delays and a seedable RNG.
+//!
+//! Time is plain milliseconds from any fixed origin the shell likes
+//! (`performance.now()` in the browser, an `Instant` natively).
 
+pub mod backoff;
 pub mod engineio;
 pub mod json;
+pub mod raw;
+pub mod session;
+pub mod socketio;
+
+pub use backoff::BackoffConfig;
+pub use raw::RawJson;
+pub use session::{
+    AckError, AckId, ClientConfig, ConnectionState, EmitError, Event, Output, ReplyId, Session,
+    DEFAULT_BUFFER_LIMIT,
+};

@@ -139,12 +139,12 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::session::{ClientConfig, Output};
+    use crate::client::session::Output;
     use crate::events::{ErrorCode, IdentifyError};
 
     /// A session joined to `/iss` (node's handshake), its outputs drained.
     fn joined() -> Session {
-        let mut session = Session::new(ClientConfig::default(), 0);
+        let mut session = Session::new(crate::client::config(), 0);
         session.handle_text(
             0,
             r#"0{"sid":"e","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
@@ -215,7 +215,10 @@ mod tests {
                 name: "Mallory".into()
             }
         );
-        assert!(!identity.on_session_ack(AckId(7), &Err(AckError::Timeout)));
+        assert!(!identity.on_session_ack(
+            AckId(7),
+            &Err(AckError::Session(sio_client::AckError::Timeout))
+        ));
         let refused = Ok(Ack::Identify(IdentifyAck::Err(IdentifyError {
             code: ErrorCode::RateLimited,
             message: "Slow down.".into(),

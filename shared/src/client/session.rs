@@ -1,113 +1,45 @@
-//! The client side of one Socket.IO namespace connection, sans IO.
+//! The app's typed face of the generic client session.
 //!
-//! [`Session`] is driven by what happens to it — a text frame arrived, the
-//! transport closed, the clock reached [`Session::next_timeout`], the
-//! application emitted — and answers with [`Output`]s for its shell to carry
-//! out: open or close the transport, send a frame, publish a state, deliver an
-//! event or an ack. The browser (web-sys websocket) and the native load
-//! generator (tokio) are thin shells around it; every protocol decision is
-//! here, where it is tested natively in microseconds against recorded frames.
+//! [`sio_client::Session`] deals in event names and raw JSON text and knows
+//! no application. This wrapper speaks [`ClientEvent`] and [`ServerEvent`]:
+//! it encodes what the page emits, decodes what the server sends, and
+//! decodes each ack by the event it answers. Everything else (handshake,
+//! heartbeat, reconnects, the offline buffer) is the generic session's.
 //!
-//! What it handles, per docs/PROTOCOL.md: Engine.IO open handshake and the
-//! server's `maxPayload`; pings at any time (including right after open);
-//! namespace CONNECT with an auth payload; events that arrive *before* the
-//! CONNECT ack (Flask-SocketIO's default); CONNECT_ERROR as an object or a
-//! bare string; acks with timeouts; heartbeat loss; reconnecting with backoff;
-//! and a bounded buffer for emits made while disconnected.
+//! The JSON seam is here: arguments cross it as [`RawJson`] text, so how
+//! they are decoded is this crate's choice, not the client's.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::HashMap;
 
 use serde_json::Value;
+use sio_client::raw::JsonObject;
+use sio_client::RawJson;
 
-use crate::client::backoff::{Backoff, BackoffConfig, Rng};
-use crate::engineio::{EnginePacket, OpenPacket};
-use crate::events::{Ack, ClientEvent, ServerEvent};
-use crate::socketio::Packet;
+pub use sio_client::session::{AckId, ClientConfig, ConnectionState, EmitError};
 
-/// Settings of a [`Session`]. `Default` gives the `/iss` namespace and
-/// socket.io's reconnect defaults.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientConfig {
-    /// The namespace to join, e.g. `/iss`.
-    pub namespace: String,
-    /// Sent as the CONNECT payload (must be a JSON object when present).
-    pub auth: Option<Value>,
-    /// Reconnect delays.
-    pub backoff: BackoffConfig,
-    /// How long opening the transport, the Engine.IO handshake and the
-    /// namespace CONNECT may take together before the attempt counts as failed.
-    pub join_timeout_ms: u64,
-    /// How many emits may wait while disconnected. Beyond it, emits fail with
-    /// [`EmitError::BufferFull`] instead of growing memory without bound.
-    pub buffer_limit: usize,
-    /// Seed for the backoff jitter (the shell passes real randomness).
-    pub seed: u64,
+use crate::events::{
+    Ack, ClientEvent, ClientEventKind, ResumeAuth, ResumeToken, ServerEvent, NAMESPACE,
+};
+
+/// The app's client settings: the `/iss` namespace, socket.io's reconnect
+/// defaults, no auth until a resume token is known.
+#[must_use]
+pub fn config() -> ClientConfig {
+    ClientConfig::new(NAMESPACE)
 }
 
-/// The documented default bound of the offline emit buffer.
-pub const DEFAULT_BUFFER_LIMIT: usize = 100;
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            namespace: crate::events::NAMESPACE.to_owned(),
-            auth: None,
-            backoff: BackoffConfig::default(),
-            join_timeout_ms: 10_000,
-            buffer_limit: DEFAULT_BUFFER_LIMIT,
-            seed: 1,
-        }
-    }
-}
-
-/// What the page shows about the connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectionState {
-    /// Opening a transport; `attempt` is 0 for the first connect.
-    Connecting { attempt: u32 },
-    /// Joined the namespace; emits go out immediately.
-    Connected,
-    /// Waiting `delay_ms` before attempt number `attempt`, due at `retry_at_ms`.
-    Reconnecting {
-        attempt: u32,
-        delay_ms: u64,
-        retry_at_ms: u64,
-    },
-    /// Stopped: closed by the application, refused by the server, or out of attempts.
-    Offline { reason: String },
-}
-
-/// Identifies one emit-with-ack, to match its [`Output::Ack`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AckId(pub u64);
-
-/// Why an ack never came (or came unreadable).
+/// Why a typed ack never came: the session's reason, or a reply that does
+/// not have the shape its event promises.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
-    #[error("no reply within the timeout")]
-    Timeout,
-    #[error("the connection was lost before the reply arrived")]
-    ConnectionLost,
-    #[error("the client was closed")]
-    Closed,
-    #[error("message of {size} bytes exceeds the server's limit of {max} bytes")]
-    TooLarge { size: usize, max: u64 },
+    #[error(transparent)]
+    Session(#[from] sio_client::AckError),
     #[error("unreadable reply: {0}")]
     BadReply(String),
 }
 
-/// Why an emit was refused on the spot.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EmitError {
-    #[error("{limit} messages are already waiting for the connection; try again later")]
-    BufferFull { limit: usize },
-    #[error("message of {size} bytes exceeds the server's limit of {max} bytes")]
-    TooLarge { size: usize, max: u64 },
-    #[error("the client was closed")]
-    Closed,
-}
-
-/// Something for the shell to do or to deliver, in order.
+/// What the shell does or delivers, typed: [`sio_client::Output`] with its
+/// events and acks decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// Open a new transport (websocket) to the server; drop any previous one.
@@ -129,471 +61,160 @@ pub enum Output {
     Warning(String),
 }
 
-/// An emit that has not been written to a transport yet.
-#[derive(Debug, Clone)]
-struct Queued {
-    event: ClientEvent,
-    ack: Option<AckId>,
-}
-
-/// An emit-with-ack waiting for its reply.
-#[derive(Debug, Clone)]
-struct PendingAck {
-    event_name: &'static str,
-    deadline_ms: u64,
-    /// Written to a transport: the reply can only come on that one.
-    sent: bool,
-}
-
-/// Where the connection is in its life cycle.
-#[derive(Debug, Clone)]
-enum Phase {
-    /// Transport requested; waiting for the open packet and the CONNECT ack.
-    Joining {
-        deadline_ms: u64,
-        handshake: Option<OpenPacket>,
-        heartbeat_deadline_ms: Option<u64>,
-    },
-    /// Namespace joined.
-    Joined {
-        handshake: OpenPacket,
-        heartbeat_deadline_ms: u64,
-    },
-    /// Between attempts.
-    Waiting { retry_at_ms: u64 },
-    /// Stopped for good.
-    Stopped,
-}
-
-/// One namespace connection with reconnects; see the module docs.
+/// One `/iss` connection with reconnects, typed; see the module docs.
 #[derive(Debug)]
 pub struct Session {
-    config: ClientConfig,
-    phase: Phase,
-    state: ConnectionState,
-    backoff: Backoff,
-    rng: Rng,
-    outbox: VecDeque<Queued>,
-    acks: BTreeMap<AckId, PendingAck>,
-    next_ack: u64,
-    outputs: VecDeque<Output>,
+    inner: sio_client::Session,
+    /// The event each pending ack answers (ACK packets do not repeat it).
+    pending: HashMap<AckId, ClientEventKind>,
 }
 
 impl Session {
     /// Starts connecting at once.
     pub fn new(config: ClientConfig, now_ms: u64) -> Self {
-        let mut session = Session {
-            backoff: Backoff::new(config.backoff),
-            rng: Rng::new(config.seed),
-            config,
-            phase: Phase::Stopped,
-            state: ConnectionState::Offline {
-                reason: "not started".to_owned(),
-            },
-            outbox: VecDeque::new(),
-            acks: BTreeMap::new(),
-            next_ack: 0,
-            outputs: VecDeque::new(),
-        };
-        session.open_transport(now_ms);
-        session
+        Session {
+            inner: sio_client::Session::new(config, now_ms),
+            pending: HashMap::new(),
+        }
     }
 
     /// The current connection state.
     pub fn state(&self) -> &ConnectionState {
-        &self.state
-    }
-
-    /// The next thing for the shell to do, if any.
-    pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        self.inner.state()
     }
 
     /// When [`Session::handle_timeout`] should next be called.
     pub fn next_timeout(&self) -> Option<u64> {
-        let phase = match &self.phase {
-            Phase::Joining {
-                deadline_ms,
-                heartbeat_deadline_ms,
-                ..
-            } => Some(heartbeat_deadline_ms.map_or(*deadline_ms, |h| h.min(*deadline_ms))),
-            Phase::Joined {
-                heartbeat_deadline_ms,
-                ..
-            } => Some(*heartbeat_deadline_ms),
-            Phase::Waiting { retry_at_ms } => Some(*retry_at_ms),
-            Phase::Stopped => None,
-        };
-        let ack = self.acks.values().map(|a| a.deadline_ms).min();
-        match (phase, ack) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.inner.next_timeout()
     }
 
-    /// Replaces the CONNECT payload used from the next namespace connect on.
-    pub fn set_auth(&mut self, auth: Option<Value>) {
-        self.config.auth = auth;
+    /// The next thing for the shell to do, if any; events and acks that do
+    /// not decode become warnings.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        let output = self.inner.poll_output()?;
+        Some(match output {
+            sio_client::Output::OpenTransport => Output::OpenTransport,
+            sio_client::Output::Send(frame) => Output::Send(frame),
+            sio_client::Output::CloseTransport => Output::CloseTransport,
+            sio_client::Output::State(state) => Output::State(state),
+            sio_client::Output::Warning(message) => Output::Warning(message),
+            sio_client::Output::Event(event) => self.on_event(event),
+            sio_client::Output::Ack { id, result } => {
+                let kind = self.pending.remove(&id);
+                let result = result
+                    .map_err(AckError::from)
+                    .and_then(|args| decode_ack(kind, &args));
+                Output::Ack { id, result }
+            }
+        })
+    }
+
+    /// Asks for this session back with every namespace connect from now on
+    /// (`{"resume": token}`), or sends no auth at all (`None`).
+    pub fn set_resume(&mut self, token: Option<ResumeToken>) {
+        let object = token.and_then(|token| {
+            let auth = ResumeAuth {
+                resume: Some(token),
+            };
+            let raw = RawJson::from_serialize(&auth).ok()?;
+            JsonObject::try_from(raw).ok()
+        });
+        self.inner.set_auth(object);
     }
 
     /// Sends an event without asking for a reply (buffered while disconnected).
+    ///
+    /// # Errors
+    /// The session's [`EmitError`].
     pub fn emit(&mut self, event: ClientEvent) -> Result<(), EmitError> {
-        self.enqueue(Queued { event, ack: None })
+        self.inner.emit(event.name(), raw_args(&event))
     }
 
-    /// Sends an event and asks for a reply; the [`Output::Ack`] with the
-    /// returned id arrives within `timeout_ms` at the latest (as a timeout).
+    /// Sends an event and asks for a reply, decoded by the event's kind.
+    ///
+    /// # Errors
+    /// The session's [`EmitError`].
     pub fn emit_with_ack(
         &mut self,
         now_ms: u64,
         event: ClientEvent,
         timeout_ms: u64,
     ) -> Result<AckId, EmitError> {
-        let id = AckId(self.next_ack);
-        let pending = PendingAck {
-            event_name: event.name(),
-            deadline_ms: now_ms.saturating_add(timeout_ms),
-            sent: false,
-        };
-        self.enqueue(Queued {
-            event,
-            ack: Some(id),
-        })?;
-        self.next_ack += 1;
-        // Written at once when joined; otherwise buffered until the CONNECT ack.
-        let sent = matches!(self.phase, Phase::Joined { .. });
-        self.acks.insert(id, PendingAck { sent, ..pending });
+        let args = raw_args(&event);
+        let id = self
+            .inner
+            .emit_with_ack(now_ms, event.name(), args, timeout_ms)?;
+        self.pending.insert(id, event.kind());
         Ok(id)
     }
 
     /// Leaves the namespace, closes the transport and stops for good.
     pub fn close(&mut self) {
-        if let Phase::Joined { .. } = self.phase {
-            self.send_packet(&Packet::Disconnect {
-                nsp: self.config.namespace.clone(),
-            });
-            self.outputs
-                .push_back(Output::Send(EnginePacket::Close.encode()));
-        }
-        self.stop("closed by the client".to_owned(), AckError::Closed);
+        self.inner.close();
     }
 
-    /// If waiting between attempts, tries again now (e.g. the browser went online).
+    /// If waiting between attempts, tries again now (the browser went online).
     pub fn retry_now(&mut self, now_ms: u64) {
-        if let Phase::Waiting { .. } = self.phase {
-            self.open_transport(now_ms);
-        }
+        self.inner.retry_now(now_ms);
     }
 
     /// The transport reported an error or closed.
     pub fn handle_transport_closed(&mut self, now_ms: u64) {
-        if matches!(self.phase, Phase::Joining { .. } | Phase::Joined { .. }) {
-            self.lose(now_ms, "the connection closed");
-        }
+        self.inner.handle_transport_closed(now_ms);
     }
 
     /// A binary frame arrived; this client speaks text frames only.
     pub fn handle_binary(&mut self) {
-        self.warn("ignored a binary frame (binary packets are not supported)".to_owned());
+        self.inner.handle_binary();
     }
 
     /// A text frame arrived on the current transport.
     pub fn handle_text(&mut self, now_ms: u64, frame: &str) {
-        match EnginePacket::decode(frame) {
-            Ok(packet) => self.on_engine_packet(now_ms, packet),
-            Err(err) => self.lose(now_ms, &format!("unreadable frame from the server: {err}")),
-        }
+        self.inner.handle_text(now_ms, frame);
     }
 
     /// The clock reached (or passed) [`Session::next_timeout`].
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        self.expire_acks(now_ms);
-        match self.phase {
-            Phase::Joining { deadline_ms, .. } if now_ms >= deadline_ms => {
-                self.lose(now_ms, "the server did not complete the handshake in time");
-            }
-            Phase::Joining {
-                heartbeat_deadline_ms: Some(deadline),
-                ..
-            }
-            | Phase::Joined {
-                heartbeat_deadline_ms: deadline,
-                ..
-            } if now_ms >= deadline => {
-                self.lose(now_ms, "no ping from the server: connection presumed dead");
-            }
-            Phase::Waiting { retry_at_ms } if now_ms >= retry_at_ms => {
-                self.open_transport(now_ms);
-            }
-            _ => {}
+        self.inner.handle_timeout(now_ms);
+    }
+
+    /// Decodes a server event. The app's server asks for no acks; should a
+    /// server ask, it gets an empty answer rather than none.
+    fn on_event(&mut self, event: sio_client::Event) -> Output {
+        if let Some(reply) = event.reply {
+            // The event came on the current transport just now: this cannot
+            // fail except by size, and an empty answer is never too large.
+            let _ = self.inner.reply(reply, Vec::new());
         }
-    }
-
-    fn on_engine_packet(&mut self, now_ms: u64, packet: EnginePacket) {
-        match packet {
-            EnginePacket::Open(open) => self.on_open(now_ms, open),
-            EnginePacket::Ping(data) => {
-                self.refresh_heartbeat(now_ms);
-                self.outputs
-                    .push_back(Output::Send(EnginePacket::Pong(data).encode()));
-            }
-            EnginePacket::Message(text) => match Packet::decode(&text) {
-                Ok(packet) => self.on_packet(now_ms, packet),
-                Err(err) => self.warn(format!("ignored an unreadable Socket.IO packet: {err}")),
-            },
-            EnginePacket::Close => self.lose(now_ms, "the server closed the connection"),
-            EnginePacket::Pong(_) | EnginePacket::Upgrade | EnginePacket::Noop => {}
-        }
-    }
-
-    fn on_open(&mut self, now_ms: u64, open: OpenPacket) {
-        let Phase::Joining {
-            handshake: handshake @ None,
-            heartbeat_deadline_ms,
-            ..
-        } = &mut self.phase
-        else {
-            return self.lose(now_ms, "unexpected second open packet");
-        };
-        *heartbeat_deadline_ms = Some(heartbeat_deadline(now_ms, &open));
-        *handshake = Some(open);
-        let connect = Packet::Connect {
-            nsp: self.config.namespace.clone(),
-            data: self.config.auth.clone(),
-        };
-        self.send_packet(&connect);
-    }
-
-    fn on_packet(&mut self, now_ms: u64, packet: Packet) {
-        if packet.nsp() != self.config.namespace {
-            return self.warn(format!("ignored a packet for namespace {:?}", packet.nsp()));
-        }
-        match packet {
-            Packet::Connect { .. } => self.on_joined(),
-            Packet::Event { id, name, args, .. } => self.on_event(id, &name, &args),
-            Packet::Ack { id, args, .. } => self.on_ack(AckId(id), &args),
-            Packet::ConnectError { message, .. } => self.stop(
-                format!("the server refused the connection: {message}"),
-                AckError::Closed,
-            ),
-            Packet::Disconnect { .. } => self.lose(now_ms, "the server ended the session"),
-        }
-    }
-
-    fn on_joined(&mut self) {
-        let Phase::Joining {
-            handshake: Some(handshake),
-            heartbeat_deadline_ms: Some(heartbeat),
-            ..
-        } = &self.phase
-        else {
-            return self.warn("ignored a CONNECT ack outside the handshake".to_owned());
-        };
-        self.phase = Phase::Joined {
-            handshake: handshake.clone(),
-            heartbeat_deadline_ms: *heartbeat,
-        };
-        self.backoff.reset();
-        self.set_state(ConnectionState::Connected);
-        while let Some(queued) = self.outbox.pop_front() {
-            self.write(queued);
-        }
-    }
-
-    /// Events are delivered even before the CONNECT ack (Flask sends them first).
-    fn on_event(&mut self, id: Option<u64>, name: &str, args: &[Value]) {
-        match ServerEvent::from_parts(name, args) {
-            Ok(event) => self.outputs.push_back(Output::Event(event)),
-            Err(err) => self.warn(format!("ignored event {name:?}: {err}")),
-        }
-        if let Some(id) = id {
-            // We register no server-side ack handlers; answer empty rather than never.
-            let nsp = self.config.namespace.clone();
-            self.send_packet(&Packet::Ack {
-                nsp,
-                id,
-                args: Vec::new(),
-            });
-        }
-    }
-
-    fn on_ack(&mut self, id: AckId, args: &[Value]) {
-        let Some(pending) = self.acks.remove(&id) else {
-            return self.warn(format!("ignored an ack with unknown id {}", id.0));
-        };
-        let result =
-            Ack::decode(pending.event_name, args).map_err(|e| AckError::BadReply(e.to_string()));
-        self.outputs.push_back(Output::Ack { id, result });
-    }
-
-    fn enqueue(&mut self, queued: Queued) -> Result<(), EmitError> {
-        match self.phase {
-            Phase::Stopped => Err(EmitError::Closed),
-            Phase::Joined { ref handshake, .. } => {
-                let frame = frame_for(&self.config.namespace, &queued);
-                check_size(&frame, handshake.max_payload)?;
-                self.outputs.push_back(Output::Send(frame));
-                Ok(())
-            }
-            _ if self.outbox.len() >= self.config.buffer_limit => Err(EmitError::BufferFull {
-                limit: self.config.buffer_limit,
-            }),
-            _ => {
-                self.outbox.push_back(queued);
-                Ok(())
-            }
-        }
-    }
-
-    /// Writes a queued emit after joining; an oversize one fails its ack.
-    fn write(&mut self, queued: Queued) {
-        let Phase::Joined { ref handshake, .. } = self.phase else {
-            return;
-        };
-        let frame = frame_for(&self.config.namespace, &queued);
-        match (check_size(&frame, handshake.max_payload), queued.ack) {
-            (Ok(()), ack) => {
-                if let Some(pending) = ack.and_then(|id| self.acks.get_mut(&id)) {
-                    pending.sent = true;
-                }
-                self.outputs.push_back(Output::Send(frame));
-            }
-            (Err(EmitError::TooLarge { size, max }), Some(id)) => {
-                self.acks.remove(&id);
-                self.outputs.push_back(Output::Ack {
-                    id,
-                    result: Err(AckError::TooLarge { size, max }),
-                });
-            }
-            (Err(err), None) => self.warn(format!("dropped a buffered emit: {err}")),
-            (Err(_), Some(_)) => {}
-        }
-    }
-
-    fn send_packet(&mut self, packet: &Packet) {
-        let frame = EnginePacket::Message(packet.encode()).encode();
-        self.outputs.push_back(Output::Send(frame));
-    }
-
-    fn refresh_heartbeat(&mut self, now_ms: u64) {
-        match &mut self.phase {
-            Phase::Joined {
-                handshake,
-                heartbeat_deadline_ms,
-            } => *heartbeat_deadline_ms = heartbeat_deadline(now_ms, handshake),
-            Phase::Joining {
-                handshake: Some(handshake),
-                heartbeat_deadline_ms,
-                ..
-            } => *heartbeat_deadline_ms = Some(heartbeat_deadline(now_ms, handshake)),
-            _ => {}
-        }
-    }
-
-    fn expire_acks(&mut self, now_ms: u64) {
-        self.fail_acks(|pending| now_ms >= pending.deadline_ms, AckError::Timeout);
-    }
-
-    fn open_transport(&mut self, now_ms: u64) {
-        self.phase = Phase::Joining {
-            deadline_ms: now_ms.saturating_add(self.config.join_timeout_ms),
-            handshake: None,
-            heartbeat_deadline_ms: None,
-        };
-        self.set_state(ConnectionState::Connecting {
-            attempt: self.backoff.attempts(),
+        let decoded = values(&event.args).and_then(|args| {
+            ServerEvent::from_parts(&event.name, &args).map_err(|e| e.to_string())
         });
-        self.outputs.push_back(Output::OpenTransport);
-    }
-
-    /// The transport is gone: fail replies that can no longer come, then wait and retry.
-    fn lose(&mut self, now_ms: u64, reason: &str) {
-        self.warn(format!("connection lost: {reason}"));
-        self.outputs.push_back(Output::CloseTransport);
-        self.fail_acks(|pending| pending.sent, AckError::ConnectionLost);
-        if self.backoff.exhausted() {
-            let attempts = self.backoff.attempts();
-            // The transport is closed just above: `stop` must not close it again.
-            self.phase = Phase::Stopped;
-            return self.stop(
-                format!("gave up after {attempts} attempts ({reason})"),
-                AckError::Closed,
-            );
+        match decoded {
+            Ok(event) => Output::Event(event),
+            Err(err) => Output::Warning(format!("ignored event {:?}: {err}", event.name)),
         }
-        let delay_ms = self.backoff.next_delay(self.rng.next_f64());
-        let retry_at_ms = now_ms.saturating_add(delay_ms);
-        self.phase = Phase::Waiting { retry_at_ms };
-        self.set_state(ConnectionState::Reconnecting {
-            attempt: self.backoff.attempts(),
-            delay_ms,
-            retry_at_ms,
-        });
-    }
-
-    fn stop(&mut self, reason: String, error: AckError) {
-        if !matches!(self.phase, Phase::Stopped | Phase::Waiting { .. }) {
-            self.outputs.push_back(Output::CloseTransport);
-        }
-        self.phase = Phase::Stopped;
-        self.outbox.clear();
-        self.fail_acks(|_| true, error);
-        self.set_state(ConnectionState::Offline { reason });
-    }
-
-    /// Ends the acks matching `which` with `error`; a still-buffered emit
-    /// whose reply can no longer be awaited is not sent either.
-    fn fail_acks(&mut self, which: impl Fn(&PendingAck) -> bool, error: AckError) {
-        let failed: Vec<AckId> = self
-            .acks
-            .iter()
-            .filter(|(_, p)| which(p))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in failed {
-            self.acks.remove(&id);
-            self.outbox.retain(|q| q.ack != Some(id));
-            self.outputs.push_back(Output::Ack {
-                id,
-                result: Err(error.clone()),
-            });
-        }
-    }
-
-    fn set_state(&mut self, state: ConnectionState) {
-        if self.state != state {
-            self.state = state.clone();
-            self.outputs.push_back(Output::State(state));
-        }
-    }
-
-    fn warn(&mut self, message: String) {
-        self.outputs.push_back(Output::Warning(message));
     }
 }
 
-fn heartbeat_deadline(now_ms: u64, open: &OpenPacket) -> u64 {
-    now_ms
-        .saturating_add(open.ping_interval)
-        .saturating_add(open.ping_timeout)
+/// The event's arguments as JSON text.
+fn raw_args(event: &ClientEvent) -> Vec<RawJson> {
+    event
+        .args()
+        .iter()
+        .filter_map(|arg| RawJson::from_serialize(arg).ok())
+        .collect()
 }
 
-fn frame_for(namespace: &str, queued: &Queued) -> String {
-    let packet = Packet::Event {
-        nsp: namespace.to_owned(),
-        id: queued.ack.map(|AckId(id)| id),
-        name: queued.event.name().to_owned(),
-        args: queued.event.args(),
-    };
-    EnginePacket::Message(packet.encode()).encode()
+/// Parses raw arguments into values for the typed decoders.
+fn values(args: &[RawJson]) -> Result<Vec<Value>, String> {
+    args.iter()
+        .map(|arg| arg.deserialize::<Value>().map_err(|e| e.to_string()))
+        .collect()
 }
 
-fn check_size(frame: &str, max_payload: u64) -> Result<(), EmitError> {
-    if frame.len() as u64 > max_payload {
-        Err(EmitError::TooLarge {
-            size: frame.len(),
-            max: max_payload,
-        })
-    } else {
-        Ok(())
-    }
+/// Decodes the reply to an event of `kind`.
+fn decode_ack(kind: Option<ClientEventKind>, args: &[RawJson]) -> Result<Ack, AckError> {
+    let kind = kind.ok_or_else(|| AckError::BadReply("a reply to no known event".to_owned()))?;
+    let args = values(args).map_err(AckError::BadReply)?;
+    Ack::decode(kind.name(), &args).map_err(|e| AckError::BadReply(e.to_string()))
 }

@@ -4,10 +4,11 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use shared::engineio::{
+use sio_client::engineio::{
     decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket, RECORD_SEPARATOR,
 };
-use shared::socketio::{Packet, SioError, RESERVED_EVENTS};
+use sio_client::socketio::{Packet, SioError, RESERVED_EVENTS};
+use sio_client::RawJson;
 
 // ---- generators -------------------------------------------------------------
 
@@ -48,14 +49,25 @@ fn event_name() -> impl Strategy<Value = String> {
     })
 }
 
-fn args() -> impl Strategy<Value = Vec<Value>> {
-    prop::collection::vec(json_value(), 0..4)
+/// A value as the compact JSON text serde_json writes for it.
+fn raw(value: &Value) -> RawJson {
+    RawJson::new(&value.to_string()).expect("serde_json writes JSON")
+}
+
+fn raw_value() -> impl Strategy<Value = RawJson> {
+    json_value().prop_map(|v| raw(&v))
+}
+
+fn args() -> impl Strategy<Value = Vec<RawJson>> {
+    prop::collection::vec(raw_value(), 0..4)
 }
 
 fn sio_packet() -> impl Strategy<Value = Packet> {
     prop_oneof![
-        (namespace(), prop::option::of(json_object()))
-            .prop_map(|(nsp, data)| Packet::Connect { nsp, data }),
+        (namespace(), prop::option::of(json_object())).prop_map(|(nsp, data)| Packet::Connect {
+            nsp,
+            data: data.as_ref().map(raw)
+        }),
         namespace().prop_map(|nsp| Packet::Disconnect { nsp }),
         (namespace(), any::<Option<u64>>(), event_name(), args()).prop_map(
             |(nsp, id, name, args)| Packet::Event {
@@ -70,7 +82,7 @@ fn sio_packet() -> impl Strategy<Value = Packet> {
             id,
             args
         }),
-        (namespace(), any::<String>(), prop::option::of(json_value()))
+        (namespace(), any::<String>(), prop::option::of(raw_value()))
             .prop_map(|(nsp, message, data)| Packet::ConnectError { nsp, message, data }),
     ]
 }

@@ -20,10 +20,13 @@
 //! follows the reference `socket.io-parser` decoder, including its payload
 //! checks and its refusal of reserved event names.
 //!
-//! Nothing here panics on input: JSON deeper than serde_json's recursion
-//! limit (128) is an error, ack ids that overflow `u64` are an error.
+//! JSON is checked (strictly, to [`crate::json::MAX_DEPTH`] levels) but
+//! not parsed into values: arguments and payloads are handed over as
+//! [`RawJson`] text, for the application to decode as it likes. Nothing here
+//! panics on input; ack ids that overflow `u64` are an error.
 
-use serde_json::Value;
+use crate::json::{self, JsonError};
+use crate::raw::RawJson;
 
 /// The namespace every client joins by default; it is never written on the wire.
 pub const MAIN_NAMESPACE: &str = "/";
@@ -42,12 +45,12 @@ pub const RESERVED_EVENTS: &[&str] = &[
 
 /// One Socket.IO packet, the typed form of a frame, so application code
 /// matches on meaning instead of parsing strings. `nsp` is always a full
-/// namespace such as `/` or `/iss`.
+/// namespace such as `/` or `/chat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
     /// Joins a namespace. Client->server: optional auth payload, which must
     /// be a JSON object if present. Server->client: payload `{"sid":..}`.
-    Connect { nsp: String, data: Option<Value> },
+    Connect { nsp: String, data: Option<RawJson> },
     /// Leaves a namespace (either side).
     Disconnect { nsp: String },
     /// An application event. `args` excludes the event name; `id` asks the
@@ -56,13 +59,13 @@ pub enum Packet {
         nsp: String,
         id: Option<u64>,
         name: String,
-        args: Vec<Value>,
+        args: Vec<RawJson>,
     },
     /// The answer to an event that carried an ack id.
     Ack {
         nsp: String,
         id: u64,
-        args: Vec<Value>,
+        args: Vec<RawJson>,
     },
     /// The server refused a CONNECT. Node and socketioxide send an object
     /// `{"message": "...", "data": ...}`, Flask-SocketIO a bare string: both
@@ -71,7 +74,7 @@ pub enum Packet {
     ConnectError {
         nsp: String,
         message: String,
-        data: Option<Value>,
+        data: Option<RawJson>,
     },
 }
 
@@ -85,7 +88,7 @@ pub enum SioError {
     /// The first character is not one of the type digits `0`..=`6`.
     #[error("unknown Socket.IO packet type {0:?}")]
     UnknownType(char),
-    /// Types 5 and 6 carry binary attachments, which this project never uses.
+    /// Types 5 and 6 carry binary attachments, which this client does not support.
     #[error("binary packets are not supported")]
     BinaryUnsupported,
     /// The ack id does not fit in a `u64`.
@@ -98,7 +101,7 @@ pub enum SioError {
     #[error("ack id on a packet type that does not take one")]
     UnexpectedAckId,
     /// The payload is not valid JSON (or nests deeper than 128 levels);
-    /// carries serde's explanation.
+    /// carries the scanner's explanation.
     #[error("invalid JSON payload: {0}")]
     BadJson(String),
     /// EVENT, ACK and CONNECT_ERROR packets need a payload.
@@ -128,6 +131,12 @@ pub enum SioError {
     BadConnectError,
 }
 
+impl From<JsonError> for SioError {
+    fn from(err: JsonError) -> Self {
+        SioError::BadJson(err.to_string())
+    }
+}
+
 /// The five supported packet types, before their payload is checked.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -139,11 +148,12 @@ enum Kind {
 }
 
 /// A frame cut into its parts, before the payload is checked against the type.
+/// The payload, when present, is known to be one valid JSON value.
 struct Parts<'a> {
     kind: Kind,
     nsp: &'a str,
     id: Option<u64>,
-    payload: Option<Value>,
+    payload: Option<&'a str>,
 }
 
 impl Packet {
@@ -171,24 +181,22 @@ impl Packet {
     /// namespace is `/` or starts with `/` and has no `,`, CONNECT data is an
     /// object, and the event name is not reserved. An empty namespace is
     /// written like `/`. Encoding never fails, so it does not check these.
-    /// JSON floats are the exception: serde_json reads them to within an ulp,
-    /// not exactly, so one may come back differing in its last place
-    /// (tests/fuzz_regressions.rs); integers come back exactly.
+    /// JSON text is written exactly as held, so it comes back byte for byte.
     #[must_use]
     pub fn encode(&self) -> String {
         let mut out = String::from(self.type_digit());
         push_namespace(&mut out, self.nsp());
         match self {
-            Self::Connect { data, .. } => push_optional_json(&mut out, data.as_ref()),
-            Self::Disconnect { .. } => {}
-            Self::Event { id, name, args, .. } => {
-                push_id(&mut out, *id);
-                let name = Value::from(name.as_str());
-                push_array(&mut out, std::iter::once(&name).chain(args));
+            Self::Connect { data, .. } => {
+                if let Some(data) = data {
+                    out.push_str(data.as_str());
+                }
             }
+            Self::Disconnect { .. } => {}
+            Self::Event { id, name, args, .. } => push_event(&mut out, *id, name, args),
             Self::Ack { id, args, .. } => {
                 push_id(&mut out, Some(*id));
-                push_array(&mut out, args.iter());
+                push_array(&mut out, args);
             }
             Self::ConnectError { message, data, .. } => {
                 push_connect_error(&mut out, message, data.as_ref());
@@ -222,13 +230,18 @@ impl Packet {
     }
 }
 
-/// Cuts a frame into type, namespace, ack id and parsed JSON payload.
+/// Cuts a frame into type, namespace, ack id and checked JSON payload.
 fn split(s: &str) -> Result<Parts<'_>, SioError> {
     let mut chars = s.chars();
     let kind = decode_kind(chars.next().ok_or(SioError::Empty)?)?;
     let (nsp, rest) = split_namespace(chars.as_str());
     let (id, rest) = split_id(rest)?;
-    let payload = parse_payload(rest)?;
+    let payload = if rest.is_empty() {
+        None
+    } else {
+        json::validate(rest)?;
+        Some(rest)
+    };
     Ok(Parts {
         kind,
         nsp,
@@ -274,16 +287,6 @@ fn split_id(rest: &str) -> Result<(Option<u64>, &str), SioError> {
     Ok((Some(id), tail))
 }
 
-/// Parses what follows the id as one JSON value; nothing means no payload.
-fn parse_payload(rest: &str) -> Result<Option<Value>, SioError> {
-    if rest.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_str(rest)
-        .map(Some)
-        .map_err(|e| SioError::BadJson(e.to_string()))
-}
-
 /// Refuses an ack id on packet types that cannot carry one, rather than
 /// silently dropping it.
 fn no_id(id: Option<u64>) -> Result<(), SioError> {
@@ -293,22 +296,27 @@ fn no_id(id: Option<u64>) -> Result<(), SioError> {
     }
 }
 
-fn decode_connect(
-    nsp: String,
-    id: Option<u64>,
-    payload: Option<Value>,
-) -> Result<Packet, SioError> {
+/// The elements of a checked payload that must be an array, or `not_array`.
+fn elements(payload: &str, not_array: SioError) -> Result<Vec<&str>, SioError> {
+    match json::array_elements(payload) {
+        Ok(items) => Ok(items),
+        Err(JsonError::WrongType { .. }) => Err(not_array),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn decode_connect(nsp: String, id: Option<u64>, payload: Option<&str>) -> Result<Packet, SioError> {
     no_id(id)?;
-    match payload {
-        None | Some(Value::Object(_)) => Ok(Packet::Connect { nsp, data: payload }),
-        Some(_) => Err(SioError::ConnectNotObject),
+    match payload.map(RawJson::trusted) {
+        Some(data) if !data.is_object() => Err(SioError::ConnectNotObject),
+        data => Ok(Packet::Connect { nsp, data }),
     }
 }
 
 fn decode_disconnect(
     nsp: String,
     id: Option<u64>,
-    payload: Option<Value>,
+    payload: Option<&str>,
 ) -> Result<Packet, SioError> {
     no_id(id)?;
     match payload {
@@ -317,14 +325,11 @@ fn decode_disconnect(
     }
 }
 
-fn decode_event(nsp: String, id: Option<u64>, payload: Option<Value>) -> Result<Packet, SioError> {
-    let Value::Array(items) = payload.ok_or(SioError::MissingPayload)? else {
-        return Err(SioError::EventNotArray);
-    };
-    let mut items = items.into_iter();
-    let Some(Value::String(name)) = items.next() else {
-        return Err(SioError::EventNameNotString);
-    };
+fn decode_event(nsp: String, id: Option<u64>, payload: Option<&str>) -> Result<Packet, SioError> {
+    let payload = payload.ok_or(SioError::MissingPayload)?;
+    let items = elements(payload, SioError::EventNotArray)?;
+    let (first, args) = items.split_first().ok_or(SioError::EventNameNotString)?;
+    let name = json::string(first).map_err(|_| SioError::EventNameNotString)?;
     if RESERVED_EVENTS.contains(&name.as_str()) {
         return Err(SioError::ReservedEventName(name));
     }
@@ -332,34 +337,43 @@ fn decode_event(nsp: String, id: Option<u64>, payload: Option<Value>) -> Result<
         nsp,
         id,
         name,
-        args: items.collect(),
+        args: args.iter().map(|arg| RawJson::trusted(arg)).collect(),
     })
 }
 
-fn decode_ack(nsp: String, id: Option<u64>, payload: Option<Value>) -> Result<Packet, SioError> {
+fn decode_ack(nsp: String, id: Option<u64>, payload: Option<&str>) -> Result<Packet, SioError> {
     let id = id.ok_or(SioError::MissingAckId)?;
-    match payload.ok_or(SioError::MissingPayload)? {
-        Value::Array(args) => Ok(Packet::Ack { nsp, id, args }),
-        _ => Err(SioError::AckNotArray),
-    }
+    let payload = payload.ok_or(SioError::MissingPayload)?;
+    let args = elements(payload, SioError::AckNotArray)?;
+    Ok(Packet::Ack {
+        nsp,
+        id,
+        args: args.into_iter().map(RawJson::trusted).collect(),
+    })
 }
 
 /// Accepts Flask-SocketIO's bare string as well as the object form; extra
-/// object fields are ignored.
+/// object fields are ignored, and of a repeated key the last one counts.
 fn decode_connect_error(
     nsp: String,
     id: Option<u64>,
-    payload: Option<Value>,
+    payload: Option<&str>,
 ) -> Result<Packet, SioError> {
     no_id(id)?;
-    let (message, data) = match payload.ok_or(SioError::MissingPayload)? {
-        Value::String(message) => (message, None),
-        Value::Object(mut fields) => match fields.remove("message") {
-            Some(Value::String(message)) => (message, fields.remove("data")),
-            _ => return Err(SioError::BadConnectError),
-        },
-        _ => return Err(SioError::BadConnectError),
-    };
+    let payload = payload.ok_or(SioError::MissingPayload)?;
+    if let Ok(message) = json::string(payload) {
+        return Ok(Packet::ConnectError {
+            nsp,
+            message,
+            data: None,
+        });
+    }
+    let members = json::object_members(payload).map_err(|_| SioError::BadConnectError)?;
+    let last = |key: &str| members.iter().rev().find(|(k, _)| k == key).map(|m| m.1);
+    let message = last("message")
+        .and_then(|raw| json::string(raw).ok())
+        .ok_or(SioError::BadConnectError)?;
+    let data = last("data").map(RawJson::trusted);
     Ok(Packet::ConnectError { nsp, message, data })
 }
 
@@ -371,38 +385,53 @@ fn push_namespace(out: &mut String, nsp: &str) {
     }
 }
 
+/// Writes an EVENT's ack id and its `[name, args...]` array.
+fn push_event(out: &mut String, id: Option<u64>, name: &str, args: &[RawJson]) {
+    push_id(out, id);
+    out.push('[');
+    json::quote(name, out);
+    for arg in args {
+        out.push(',');
+        out.push_str(arg.as_str());
+    }
+    out.push(']');
+}
+
+/// The text of an EVENT packet, written from borrowed parts (the session
+/// keeps its queued emits until they are written).
+pub(crate) fn event_text(nsp: &str, id: Option<u64>, name: &str, args: &[RawJson]) -> String {
+    let mut out = String::from('2');
+    push_namespace(&mut out, nsp);
+    push_event(&mut out, id, name, args);
+    out
+}
+
 fn push_id(out: &mut String, id: Option<u64>) {
     if let Some(id) = id {
         out.push_str(&id.to_string());
     }
 }
 
-fn push_optional_json(out: &mut String, value: Option<&Value>) {
-    if let Some(value) = value {
-        out.push_str(&value.to_string());
-    }
-}
-
-/// Writes a JSON array from borrowed items, without cloning them into a `Value`.
-fn push_array<'a>(out: &mut String, items: impl Iterator<Item = &'a Value>) {
+/// Writes a JSON array of the given values.
+fn push_array(out: &mut String, items: &[RawJson]) {
     out.push('[');
-    for (i, item) in items.enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&item.to_string());
+        out.push_str(item.as_str());
     }
     out.push(']');
 }
 
 /// Writes the object form of a CONNECT_ERROR payload, `message` first as
-/// node and socketioxide send it (a `serde_json::Map` would sort the keys).
-fn push_connect_error(out: &mut String, message: &str, data: Option<&Value>) {
+/// node and socketioxide send it.
+fn push_connect_error(out: &mut String, message: &str, data: Option<&RawJson>) {
     out.push_str("{\"message\":");
-    out.push_str(&Value::from(message).to_string());
+    json::quote(message, out);
     if let Some(data) = data {
         out.push_str(",\"data\":");
-        out.push_str(&data.to_string());
+        out.push_str(data.as_str());
     }
     out.push('}');
 }
@@ -410,7 +439,6 @@ fn push_connect_error(out: &mut String, message: &str, data: Option<&Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn digits_before_the_payload_are_the_ack_id() {
@@ -481,7 +509,7 @@ mod tests {
         let expected = Packet::ConnectError {
             nsp: "/iss".into(),
             message: "nope".into(),
-            data: Some(json!({"code": 3})),
+            data: Some(RawJson::new(r#"{"code":3}"#).unwrap()),
         };
         assert_eq!(decoded, Ok(expected.clone()));
         assert_eq!(expected.encode(), frame);

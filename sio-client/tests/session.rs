@@ -1,0 +1,176 @@
+//! The generic session with no application on top: raw events on any
+//! namespace, acks handed back raw, server acks answered by the caller.
+//! (The app's typed session in `shared` runs the recorded-frame scenarios.)
+
+use sio_client::raw::JsonObject;
+use sio_client::{
+    AckError, ClientConfig, ConnectionState, EmitError, Event, Output, RawJson, Session,
+};
+
+const OPEN: &str = r#"0{"sid":"nBFVb3tPZrUU1UP6AAAB","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+
+fn raw(text: &str) -> RawJson {
+    RawJson::new(text).expect("valid JSON")
+}
+
+fn drain(session: &mut Session) -> Vec<Output> {
+    std::iter::from_fn(|| session.poll_output()).collect()
+}
+
+fn sent(outputs: &[Output]) -> Vec<&str> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(frame) => Some(frame.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A session on `namespace` that has received the open packet and `ack`.
+fn joined(namespace: &str, ack: &str) -> Session {
+    let mut session = Session::new(ClientConfig::new(namespace), 0);
+    session.handle_text(0, OPEN);
+    session.handle_text(0, ack);
+    assert_eq!(session.state(), &ConnectionState::Connected);
+    drain(&mut session);
+    session
+}
+
+#[test]
+fn the_main_namespace_is_joined_without_writing_it() {
+    let mut session = Session::new(ClientConfig::new("/"), 0);
+    drain(&mut session);
+    session.handle_text(0, OPEN);
+    assert_eq!(sent(&drain(&mut session)), ["40"]);
+    session.handle_text(0, r#"40{"sid":"x"}"#);
+    assert_eq!(session.state(), &ConnectionState::Connected);
+}
+
+#[test]
+fn auth_is_any_object_the_caller_gives() {
+    let mut config = ClientConfig::new("/chat");
+    let auth = JsonObject::try_from(raw(r#"{"token":"t0k","n":[1,2]}"#)).expect("an object");
+    config.auth = Some(auth);
+    let mut session = Session::new(config, 0);
+    session.handle_text(0, OPEN);
+    assert_eq!(
+        sent(&drain(&mut session)),
+        [r#"40/chat,{"token":"t0k","n":[1,2]}"#]
+    );
+    assert!(JsonObject::try_from(raw("[1]")).is_err());
+}
+
+#[test]
+fn events_go_out_and_come_in_raw() {
+    let mut session = joined("/chat", "40/chat,");
+    session
+        .emit("say", vec![raw(r#""hi""#), raw(r#"{"to":2.50}"#)])
+        .expect("joined");
+    assert_eq!(
+        sent(&drain(&mut session)),
+        [r#"42/chat,["say","hi",{"to":2.50}]"#]
+    );
+    session.handle_text(1, r#"42/chat,["said", {"by": "Zoë"} ,3]"#);
+    let event = Event {
+        name: "said".into(),
+        args: vec![raw(r#"{"by": "Zoë"}"#), raw("3")],
+        reply: None,
+    };
+    assert_eq!(drain(&mut session), [Output::Event(event)]);
+}
+
+#[test]
+fn acks_come_back_raw_by_id() {
+    let mut session = joined("/chat", "40/chat,");
+    let first = session
+        .emit_with_ack(0, "q", vec![], 1_000)
+        .expect("joined");
+    let second = session
+        .emit_with_ack(0, "q", vec![], 1_000)
+        .expect("joined");
+    assert_eq!(
+        sent(&drain(&mut session)),
+        [r#"42/chat,0["q"]"#, r#"42/chat,1["q"]"#]
+    );
+    session.handle_text(1, r#"43/chat,1[{"b":1},null]"#);
+    session.handle_text(1, r#"43/chat,0[]"#);
+    assert_eq!(
+        drain(&mut session),
+        [
+            Output::Ack {
+                id: second,
+                result: Ok(vec![raw(r#"{"b":1}"#), raw("null")])
+            },
+            Output::Ack {
+                id: first,
+                result: Ok(vec![])
+            },
+        ]
+    );
+    session.handle_timeout(5_000);
+    assert!(drain(&mut session).is_empty(), "both acks are done");
+}
+
+#[test]
+fn the_application_answers_server_acks() {
+    let mut session = joined("/chat", "40/chat,");
+    session.handle_text(1, r#"42/chat,9["ask",1]"#);
+    let [Output::Event(Event {
+        reply: Some(reply), ..
+    })] = drain(&mut session)[..]
+    else {
+        panic!("an event asking for a reply");
+    };
+    assert!(sent(&drain(&mut session)).is_empty(), "no automatic answer");
+    session
+        .reply(reply, vec![raw(r#""yes""#)])
+        .expect("same transport");
+    assert_eq!(sent(&drain(&mut session)), [r#"43/chat,9["yes"]"#]);
+}
+
+#[test]
+fn a_reply_after_the_transport_changed_is_refused() {
+    let mut session = joined("/", "40");
+    session.handle_text(1, r#"427["ask"]"#);
+    let [Output::Event(Event {
+        reply: Some(reply), ..
+    })] = drain(&mut session)[..]
+    else {
+        panic!("an event asking for a reply");
+    };
+    session.handle_transport_closed(2);
+    session.handle_timeout(60_000);
+    session.handle_text(60_000, OPEN);
+    session.handle_text(60_000, "40");
+    drain(&mut session);
+    assert_eq!(session.reply(reply, vec![]), Err(EmitError::ReplyGone));
+    session.close();
+    assert_eq!(session.reply(reply, vec![]), Err(EmitError::Closed));
+}
+
+#[test]
+fn reserved_names_are_refused_at_emit() {
+    let mut session = joined("/", "40");
+    assert_eq!(
+        session.emit("disconnect", vec![]),
+        Err(EmitError::ReservedName("disconnect".into()))
+    );
+    assert!(session.emit_with_ack(0, "connect", vec![], 10).is_err());
+    assert!(drain(&mut session).is_empty());
+}
+
+#[test]
+fn a_closed_session_fails_what_is_pending() {
+    let mut session = joined("/", "40");
+    let id = session
+        .emit_with_ack(0, "q", vec![], 1_000)
+        .expect("joined");
+    drain(&mut session);
+    session.close();
+    let outputs = drain(&mut session);
+    assert!(outputs.contains(&Output::Ack {
+        id,
+        result: Err(AckError::Closed)
+    }));
+}
