@@ -15,15 +15,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use shared::client::{ClientConfig, ConnectionState, Identity, Me, Output, Session};
 use shared::events::ServerEvent;
+use sio_client::native::{Connector, Shell};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::report::own_cpu_secs;
-use crate::shell::{connect, Ws, SOCKET_PATH};
+use crate::shell::{connect, SOCKET_PATH};
 
 /// One fault run.
 #[derive(Debug, Clone)]
@@ -189,6 +189,7 @@ fn unix_ms() -> u64 {
 }
 
 /// One page-like client until `stop`: reconnects, re-identifies, records.
+/// The reconnecting is sio-client's tokio shell; the identity is the page's.
 async fn client(
     addr: SocketAddr,
     source: Option<IpAddr>,
@@ -196,103 +197,64 @@ async fn client(
     counts: &Counts,
     mut stop: watch::Receiver<bool>,
 ) -> Timeline {
-    let epoch = Instant::now();
-    let now = || epoch.elapsed().as_millis() as u64;
     let config = ClientConfig {
         seed: 0x9e37_79b9_7f4a_7c15 ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
         ..shared::client::config()
     };
-    let mut session = Session::new(config, now());
+    let connect: Connector<TcpStream> =
+        Box::new(move || Box::pin(connect(addr, source, SOCKET_PATH)));
+    let mut shell = Shell::new(Session::new(config, 0), connect);
     let mut identity = Identity::new(Some(format!("fault{index}")));
-    let mut ws: Option<Ws> = None;
     let mut timeline = Timeline::default();
     let mut identified_once = false;
     loop {
-        while let Some(output) = session.poll_output() {
-            match output {
-                Output::OpenTransport => {
-                    ws = connect(addr, source, SOCKET_PATH).await.ok();
-                    if ws.is_none() {
-                        session.handle_transport_closed(now());
-                    }
-                }
-                Output::Send(frame) => {
-                    let sent = match ws.as_mut() {
-                        Some(w) => w.send(Message::text(frame)).await.is_ok(),
-                        None => false,
-                    };
-                    if !sent {
-                        ws = None;
-                        session.handle_transport_closed(now());
-                    }
-                }
-                Output::CloseTransport => ws = None,
-                Output::State(state) if !matches!(state, ConnectionState::Connected) => {
-                    identity.on_disconnected();
-                    if identified_once && timeline.lost.is_none() {
-                        timeline.lost = Some(unix_ms());
-                        counts.lost.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Output::Event(ServerEvent::Connected(payload)) => {
-                    identity.connected(&mut session, now(), payload.map(|c| c.uuid));
-                    if let Me::Refused { message, .. } = identity.me() {
-                        timeline.error.get_or_insert_with(|| message.clone());
-                    }
-                }
-                Output::Ack { id, result } => {
-                    let mine = identity.on_session_ack(id, &result);
-                    if mine && matches!(identity.me(), Me::Identified { .. }) {
-                        if !identified_once {
-                            identified_once = true;
-                            counts.ready.fetch_add(1, Ordering::Relaxed);
-                        } else if timeline.lost.is_some() && timeline.back.is_none() {
-                            timeline.back = Some(unix_ms());
-                            counts.back.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
         if *stop.borrow() {
             timeline.last_state = format!(
                 "{:?}, {:?}, lost {:?}, ws {}",
-                session.state(),
+                shell.session.state(),
                 identity.me(),
                 timeline.lost,
-                ws.is_some()
+                shell.has_transport()
             );
             return timeline;
         }
-        let wait = session
-            .next_timeout()
-            .map(|at| Duration::from_millis(at.saturating_sub(now())))
-            .unwrap_or(Duration::from_secs(3600));
-        tokio::select! {
-            message = next_message(&mut ws) => match message {
-                Some(Message::Text(text)) => session.handle_text(now(), &text),
-                Some(Message::Binary(_)) => session.handle_binary(),
-                Some(_) => {}
-                None => {
-                    ws = None;
-                    session.handle_transport_closed(now());
+        let output = tokio::select! {
+            output = shell.next() => output,
+            _ = stop.changed() => continue,
+        };
+        let Some(output) = output else {
+            // Stopped for good (it never is: attempts are unlimited).
+            let _ = stop.wait_for(|stop| *stop).await;
+            continue;
+        };
+        let now = shell.now_ms();
+        match output {
+            Output::State(state) if !matches!(state, ConnectionState::Connected) => {
+                identity.on_disconnected();
+                if identified_once && timeline.lost.is_none() {
+                    timeline.lost = Some(unix_ms());
+                    counts.lost.fetch_add(1, Ordering::Relaxed);
                 }
-            },
-            _ = tokio::time::sleep(wait) => session.handle_timeout(now()),
-            _ = stop.changed() => {}
+            }
+            Output::Event(ServerEvent::Connected(payload)) => {
+                identity.connected(&mut shell.session, now, payload.map(|c| c.uuid));
+                if let Me::Refused { message, .. } = identity.me() {
+                    timeline.error.get_or_insert_with(|| message.clone());
+                }
+            }
+            Output::Ack { id, result } => {
+                let mine = identity.on_session_ack(id, &result);
+                if mine && matches!(identity.me(), Me::Identified { .. }) {
+                    if !identified_once {
+                        identified_once = true;
+                        counts.ready.fetch_add(1, Ordering::Relaxed);
+                    } else if timeline.lost.is_some() && timeline.back.is_none() {
+                        timeline.back = Some(unix_ms());
+                        counts.back.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            _ => {}
         }
-    }
-}
-
-/// The next message of the websocket, if there is one; never returns while
-/// there is no websocket (the timer or the stop signal wins).
-async fn next_message(ws: &mut Option<Ws>) -> Option<Message> {
-    match ws {
-        Some(ws) => match ws.next().await {
-            Some(Ok(message)) => Some(message),
-            _ => None,
-        },
-        None => std::future::pending().await,
     }
 }

@@ -123,7 +123,7 @@ async fn hold(
         _ = tokio::time::sleep_until(end.into()) => {}
     }
     Ok(Held {
-        pings: client.pings,
+        pings: client.pings(),
         online: client.presence.len(),
     })
 }

@@ -1,18 +1,15 @@
-//! One Socket.IO client on tokio: a websocket plus the shared sans-IO session.
-//! Everything protocol-related is decided by [`Session`]; this only moves
-//! frames and runs the one timer it asks for.
+//! One benchmark client: the app's typed session driven by sio-client's tokio
+//! shell (the same shell the fault generator uses), over a websocket opened
+//! from a chosen source address, ending at the first lost connection.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use shared::client::{ClientConfig, Output, PresenceView, Session};
-use shared::engineio::EnginePacket;
+use shared::client::{ClientConfig, ConnectionState, Output, PresenceView, Session};
 use shared::events::{Ack, ClientEvent, IdentifyAck, ServerEvent};
+use sio_client::native::{Connector, Shell};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{client_async_with_config, WebSocketStream};
 
 /// A websocket with small buffers: thousands of them share one process.
@@ -41,15 +38,13 @@ pub async fn connect(addr: SocketAddr, source: Option<IpAddr>, path: &str) -> Re
 /// The Socket.IO path our client uses.
 pub use shared::engineio::WEBSOCKET_PATH as SOCKET_PATH;
 
-/// A session bound to one websocket, with a clock.
+/// A typed session on one websocket; it does not reconnect.
 pub struct Client {
-    pub session: Session,
-    ws: Ws,
-    epoch: Instant,
-    /// Engine.IO pings received (heartbeats the server sent us).
-    pub pings: u64,
+    shell: Shell<Session, TcpStream>,
     /// Who is online, kept up to date from every presence message, as the page does.
     pub presence: PresenceView,
+    /// The session's last warning, to explain an end.
+    warning: Option<String>,
 }
 
 /// How long one reply may take before the client counts as failed.
@@ -63,29 +58,27 @@ pub enum Ended {
 }
 
 impl Client {
-    pub fn new(ws: Ws, config: ClientConfig, epoch: Instant) -> Client {
-        let now = epoch.elapsed().as_millis() as u64;
-        let mut session = Session::new(config, now);
-        // The websocket is already open: skip the session's first OpenTransport.
-        while let Some(output) = session.poll_output() {
-            if output == Output::OpenTransport {
-                break;
-            }
-        }
+    /// A session on an open websocket: the shell's first connect hands it
+    /// over, any later one fails (a benchmark client ends instead).
+    pub fn new(ws: Ws, config: ClientConfig) -> Client {
+        let mut ws = Some(ws);
+        let connect: Connector<TcpStream> = Box::new(move || {
+            let ws = ws.take();
+            Box::pin(
+                async move { ws.ok_or_else(|| "a benchmark client does not reconnect".to_owned()) },
+            )
+        });
         Client {
-            session,
-            ws,
-            epoch,
-            pings: 0,
+            shell: Shell::new(Session::new(config, 0), connect),
             presence: PresenceView::default(),
+            warning: None,
         }
     }
 
     /// Connects to a Socket.IO server and waits for `connected`.
     pub async fn joined(addr: SocketAddr, source: Option<IpAddr>) -> Result<Client, String> {
-        let epoch = Instant::now();
         let ws = connect(addr, source, SOCKET_PATH).await?;
-        let mut client = Client::new(ws, shared::client::config(), epoch);
+        let mut client = Client::new(ws, shared::client::config());
         client
             .until(|output| {
                 matches!(output, Output::Event(ServerEvent::Connected(_))).then_some(())
@@ -95,27 +88,40 @@ impl Client {
         Ok(client)
     }
 
-    /// Drives the session, handing every output to `f`, until `f` returns a value.
+    /// Engine.IO pings received (heartbeats the server sent us).
+    pub fn pings(&self) -> u64 {
+        self.shell.pings
+    }
+
+    /// Drives the session, handing every output to `f`, until `f` returns a
+    /// value; a lost connection ends the client.
     pub async fn until<T>(&mut self, mut f: impl FnMut(Output) -> Option<T>) -> Result<T, Ended> {
         loop {
-            for output in self.flush().await? {
-                if let Some(done) = f(output) {
-                    return Ok(done);
+            let output = self.shell.next().await.ok_or(Ended::Closed)?;
+            match &output {
+                Output::State(
+                    ConnectionState::Reconnecting { .. } | ConnectionState::Offline { .. },
+                ) => {
+                    return Err(self.warning.take().map_or(Ended::Closed, Ended::Error));
                 }
+                Output::Event(ServerEvent::Presence(presence)) => {
+                    self.presence.apply(presence);
+                }
+                Output::Warning(message) => self.warning = Some(message.clone()),
+                _ => {}
             }
-            self.step().await?;
+            if let Some(done) = f(output) {
+                return Ok(done);
+            }
         }
     }
 
     /// Drives the session until presence counts at least `n` users online.
     pub async fn until_online(&mut self, n: usize) -> Result<(), Ended> {
-        loop {
-            self.flush().await?;
-            if self.presence.len() >= n {
-                return Ok(());
-            }
-            self.step().await?;
+        while self.presence.len() < n {
+            self.until(|_| Some(())).await?;
         }
+        Ok(())
     }
 
     /// Keeps the connection alive (pings, presence) until it ends: only
@@ -146,20 +152,23 @@ impl Client {
 
     /// Sends what the session still has queued (a pong, say) and gives up
     /// the websocket, for a caller that speaks raw frames from here on.
-    pub async fn into_ws(mut self) -> Result<Ws, String> {
-        self.flush().await.map_err(ended)?;
-        Ok(self.ws)
+    pub async fn into_ws(self) -> Result<Ws, String> {
+        self.shell
+            .into_transport()
+            .await
+            .ok_or_else(|| "the connection was lost".to_owned())
     }
 
     /// Closes the websocket politely (a close frame), as a page that goes away.
     pub async fn hang_up(mut self) {
-        let _ = self.ws.close(None).await;
+        self.shell.hang_up().await;
     }
 
     /// One identify with an ack, start to reply; an error ack is a failure.
     pub async fn identify(&mut self, identify: &ClientEvent) -> Result<(), String> {
-        let now = self.now_ms();
-        self.session
+        let now = self.shell.now_ms();
+        self.shell
+            .session
             .emit_with_ack(now, identify.clone(), ACK_TIMEOUT_MS)
             .map_err(|e| e.to_string())?;
         self.until(|output| match output {
@@ -171,73 +180,6 @@ impl Client {
         })
         .await
         .map_err(ended)?
-    }
-
-    pub fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
-    /// Sends what the session queued and returns the other outputs, in order.
-    pub async fn flush(&mut self) -> Result<Vec<Output>, Ended> {
-        let mut delivered = Vec::new();
-        let mut wrote = false;
-        while let Some(output) = self.session.poll_output() {
-            match output {
-                Output::Send(frame) => {
-                    self.ws
-                        .feed(Message::text(frame))
-                        .await
-                        .map_err(|e| Ended::Error(e.to_string()))?;
-                    wrote = true;
-                }
-                Output::CloseTransport | Output::OpenTransport => return Err(Ended::Closed),
-                Output::Event(ServerEvent::Presence(presence)) => {
-                    self.presence.apply(&presence);
-                    delivered.push(Output::Event(ServerEvent::Presence(presence)));
-                }
-                other => delivered.push(other),
-            }
-        }
-        if wrote {
-            self.ws
-                .flush()
-                .await
-                .map_err(|e| Ended::Error(e.to_string()))?;
-        }
-        Ok(delivered)
-    }
-
-    /// Waits for the next frame or the session's timer, feeds it in.
-    pub async fn step(&mut self) -> Result<(), Ended> {
-        let timeout = self
-            .session
-            .next_timeout()
-            .map(|at| Duration::from_millis(at.saturating_sub(self.now_ms())))
-            .unwrap_or(Duration::from_secs(3600));
-        tokio::select! {
-            message = self.ws.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    if matches!(EnginePacket::decode(&text), Ok(EnginePacket::Ping(_))) {
-                        self.pings += 1;
-                    }
-                    let now = self.now_ms();
-                    self.session.handle_text(now, &text);
-                    Ok(())
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    self.session.handle_binary();
-                    Ok(())
-                }
-                Some(Ok(_)) => Ok(()),
-                Some(Err(e)) => Err(Ended::Error(e.to_string())),
-                None => Err(Ended::Closed),
-            },
-            _ = tokio::time::sleep(timeout) => {
-                let now = self.now_ms();
-                self.session.handle_timeout(now);
-                Ok(())
-            }
-        }
     }
 }
 

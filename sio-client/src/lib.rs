@@ -10,13 +10,18 @@
 //!   into values, so no full JSON parser is forced into a browser build;
 //!   [`raw`]: the checked JSON text it hands over.
 //! - [`backoff`]: socket.io's reconnect delays and a seedable RNG.
+//! - [`driven`]: what a runtime shell drives; `native` (feature `tokio`):
+//!   the reconnecting tokio shell.
 //!
 //! Time is plain milliseconds from any fixed origin the shell likes
 //! (`performance.now()` in the browser, an `Instant` natively).
 
 pub mod backoff;
+pub mod driven;
 pub mod engineio;
 pub mod json;
+#[cfg(feature = "tokio")]
+pub mod native;
 pub mod raw;
 pub mod session;
 pub mod socketio;

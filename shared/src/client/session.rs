@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use sio_client::driven::{Driven, Io};
 use sio_client::raw::JsonObject;
 use sio_client::RawJson;
 
@@ -217,4 +218,42 @@ fn decode_ack(kind: Option<ClientEventKind>, args: &[RawJson]) -> Result<Ack, Ac
     let kind = kind.ok_or_else(|| AckError::BadReply("a reply to no known event".to_owned()))?;
     let args = values(args).map_err(AckError::BadReply)?;
     Ack::decode(kind.name(), &args).map_err(|e| AckError::BadReply(e.to_string()))
+}
+
+/// Shells drive the typed session as they drive the generic one.
+impl Driven for Session {
+    type Output = Output;
+
+    fn poll_output(&mut self) -> Option<Output> {
+        Session::poll_output(self)
+    }
+
+    fn next_timeout(&self) -> Option<u64> {
+        Session::next_timeout(self)
+    }
+
+    fn handle_text(&mut self, now_ms: u64, frame: &str) {
+        Session::handle_text(self, now_ms, frame);
+    }
+
+    fn handle_binary(&mut self) {
+        Session::handle_binary(self);
+    }
+
+    fn handle_transport_closed(&mut self, now_ms: u64) {
+        Session::handle_transport_closed(self, now_ms);
+    }
+
+    fn handle_timeout(&mut self, now_ms: u64) {
+        Session::handle_timeout(self, now_ms);
+    }
+
+    fn io(output: Output) -> Result<Io, Output> {
+        match output {
+            Output::OpenTransport => Ok(Io::Open),
+            Output::Send(frame) => Ok(Io::Send(frame)),
+            Output::CloseTransport => Ok(Io::Close),
+            other => Err(other),
+        }
+    }
 }
