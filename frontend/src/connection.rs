@@ -21,7 +21,7 @@ use shared::events::{Ack, ClientEvent, ResumeToken, ServerEvent, SessionId};
 use sio_client::AckError as Lost;
 
 use crate::browser;
-use crate::transport::{Transport, TransportEvent};
+use sio_client::web::{Transport, TransportEvent};
 
 /// What the view reads. Signals are `Copy`, so this is too.
 #[derive(Clone, Copy)]

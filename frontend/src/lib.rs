@@ -6,14 +6,13 @@
 //!   │
 //!  Connection (signals, identity, localStorage)
 //!   │  frames + clock
-//!  shared::client::Session (sans IO)  ── Transport (gloo-net websocket) + one gloo timer
+//!  shared::client::Session (sans IO)  ── sio_client::web::Transport (gloo-net) + one gloo timer
 //! ```
 
 pub mod browser;
 pub mod components;
 pub mod connection;
 pub mod names;
-pub mod transport;
 
 use leptos::prelude::*;
 

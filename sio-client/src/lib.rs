@@ -11,7 +11,8 @@
 //!   [`raw`]: the checked JSON text it hands over.
 //! - [`backoff`]: socket.io's reconnect delays and a seedable RNG.
 //! - [`driven`]: what a runtime shell drives; `native` (feature `tokio`):
-//!   the reconnecting tokio shell.
+//!   the reconnecting tokio shell; `web` (feature `web`): the browser
+//!   websocket transport.
 //!
 //! Time is plain milliseconds from any fixed origin the shell likes
 //! (`performance.now()` in the browser, an `Instant` natively).
@@ -25,6 +26,8 @@ pub mod native;
 pub mod raw;
 pub mod session;
 pub mod socketio;
+#[cfg(feature = "web")]
+pub mod web;
 
 pub use backoff::BackoffConfig;
 pub use raw::RawJson;

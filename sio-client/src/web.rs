@@ -1,6 +1,10 @@
-//! The browser websocket, as thin as it can be: open one, forward its frames,
-//! report when it ends. Everything it carries is interpreted by the sans-IO
-//! [`shared::client::Session`].
+//! The browser websocket (feature `web`), as thin as it can be: open one,
+//! forward its frames, report when it ends. Everything it carries is
+//! interpreted by a sans-IO [`crate::Session`] (or a typed layer on it); the
+//! page's driver feeds each [`TransportEvent`] in and sends what it asks.
+//!
+//! Status: the transport is here; the driver around it (outputs pumped, one
+//! timer armed) still lives in the application's page and moves here next.
 
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
