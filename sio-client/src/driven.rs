@@ -70,11 +70,6 @@ impl Driven for Session {
     }
 
     fn io(output: Output) -> Result<Io, Output> {
-        match output {
-            Output::OpenTransport => Ok(Io::Open),
-            Output::Send(frame) => Ok(Io::Send(frame)),
-            Output::CloseTransport => Ok(Io::Close),
-            other => Err(other),
-        }
+        output.into_io()
     }
 }

@@ -23,6 +23,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::backoff::{Backoff, BackoffConfig, Rng};
+use crate::driven::Io;
 use crate::engineio::{EnginePacket, OpenPacket};
 use crate::raw::{JsonObject, RawJson};
 use crate::socketio::{Packet, RESERVED_EVENTS};
@@ -138,8 +139,11 @@ pub enum EmitError {
 }
 
 /// Something for the shell to do or to deliver, in order.
+///
+/// The session gives raw events ([`Event`]) and raw ack results; a typed
+/// layer reuses the same enum with its own event and ack types (`E`, `R`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Output {
+pub enum Output<E = Event, R = Result<Vec<RawJson>, AckError>> {
     /// Open a new transport (websocket) to the server; drop any previous one.
     OpenTransport,
     /// Send this text frame on the current transport.
@@ -149,14 +153,26 @@ pub enum Output {
     /// The connection state changed.
     State(ConnectionState),
     /// The server sent an event.
-    Event(Event),
-    /// An emit-with-ack finished: the reply's arguments, or why none came.
-    Ack {
-        id: AckId,
-        result: Result<Vec<RawJson>, AckError>,
-    },
+    Event(E),
+    /// An emit-with-ack finished: the reply, or why none came.
+    Ack { id: AckId, result: R },
     /// Something odd but survivable happened (worth a console line).
     Warning(String),
+}
+
+impl<E, R> Output<E, R> {
+    /// Splits the shell's transport work from what goes to the application.
+    ///
+    /// # Errors
+    /// The output itself when it is not transport work.
+    pub fn into_io(self) -> Result<Io, Self> {
+        match self {
+            Output::OpenTransport => Ok(Io::Open),
+            Output::Send(frame) => Ok(Io::Send(frame)),
+            Output::CloseTransport => Ok(Io::Close),
+            other => Err(other),
+        }
+    }
 }
 
 /// An emit that has not been written to a transport yet.

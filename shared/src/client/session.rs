@@ -41,26 +41,7 @@ pub enum AckError {
 
 /// What the shell does or delivers, typed: [`sio_client::Output`] with its
 /// events and acks decoded.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Output {
-    /// Open a new transport (websocket) to the server; drop any previous one.
-    OpenTransport,
-    /// Send this text frame on the current transport.
-    Send(String),
-    /// Close and forget the current transport.
-    CloseTransport,
-    /// The connection state changed.
-    State(ConnectionState),
-    /// The server sent an event.
-    Event(ServerEvent),
-    /// An emit-with-ack finished.
-    Ack {
-        id: AckId,
-        result: Result<Ack, AckError>,
-    },
-    /// Something odd but survivable happened (worth a console line).
-    Warning(String),
-}
+pub type Output = sio_client::Output<ServerEvent, Result<Ack, AckError>>;
 
 /// One `/iss` connection with reconnects, typed; see the module docs.
 #[derive(Debug)]
@@ -249,11 +230,6 @@ impl Driven for Session {
     }
 
     fn io(output: Output) -> Result<Io, Output> {
-        match output {
-            Output::OpenTransport => Ok(Io::Open),
-            Output::Send(frame) => Ok(Io::Send(frame)),
-            Output::CloseTransport => Ok(Io::Close),
-            other => Err(other),
-        }
+        output.into_io()
     }
 }
