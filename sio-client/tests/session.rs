@@ -4,7 +4,7 @@
 
 use sio_client::raw::JsonObject;
 use sio_client::{
-    AckError, ClientConfig, ConnectionState, EmitError, Event, Output, RawJson, Session,
+    AckError, ClientConfig, ConnectionState, EmitError, Event, Output, RawJson, ReplyId, Session,
 };
 
 const OPEN: &str = r#"0{"sid":"nBFVb3tPZrUU1UP6AAAB","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
@@ -112,16 +112,21 @@ fn acks_come_back_raw_by_id() {
     assert!(drain(&mut session).is_empty(), "both acks are done");
 }
 
+/// The one output after an event that asks for a reply: its `ReplyId`.
+fn asked(session: &mut Session) -> ReplyId {
+    match &drain(session)[..] {
+        [Output::Event(Event {
+            reply: Some(reply), ..
+        })] => *reply,
+        other => panic!("an event asking for a reply, got {other:?}"),
+    }
+}
+
 #[test]
 fn the_application_answers_server_acks() {
     let mut session = joined("/chat", "40/chat,");
     session.handle_text(1, r#"42/chat,9["ask",1]"#);
-    let [Output::Event(Event {
-        reply: Some(reply), ..
-    })] = drain(&mut session)[..]
-    else {
-        panic!("an event asking for a reply");
-    };
+    let reply = asked(&mut session);
     assert!(sent(&drain(&mut session)).is_empty(), "no automatic answer");
     session
         .reply(reply, vec![raw(r#""yes""#)])
@@ -133,12 +138,7 @@ fn the_application_answers_server_acks() {
 fn a_reply_after_the_transport_changed_is_refused() {
     let mut session = joined("/", "40");
     session.handle_text(1, r#"427["ask"]"#);
-    let [Output::Event(Event {
-        reply: Some(reply), ..
-    })] = drain(&mut session)[..]
-    else {
-        panic!("an event asking for a reply");
-    };
+    let reply = asked(&mut session);
     session.handle_transport_closed(2);
     session.handle_timeout(60_000);
     session.handle_text(60_000, OPEN);
