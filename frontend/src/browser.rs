@@ -1,5 +1,6 @@
-//! The few browser facts the page needs: clock, randomness, where the server
-//! is, and the remembered name. Failures degrade quietly (no storage, no name).
+//! The few browser facts the page needs: randomness, where the server is,
+//! and the remembered name (the clock and the online hook are
+//! `sio_client::web`'s). Failures degrade quietly (no storage, no name).
 
 use shared::engineio::WEBSOCKET_PATH;
 use wasm_bindgen::JsValue;
@@ -10,32 +11,6 @@ const NAME_KEY: &str = "iss.name";
 /// sessionStorage key for the resume token: per tab, gone with the tab, so
 /// a reload resumes the session but a second tab gets its own.
 const RESUME_KEY: &str = "iss.resume";
-
-/// Monotonic milliseconds (performance.now()), the session's clock.
-pub fn now_ms() -> u64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or_else(js_sys::Date::now) as u64
-}
-
-/// Calls `callback` each time the browser goes back online (the window's
-/// `online` event), for the life of the page. The callback should hold only
-/// weak references: it is never removed.
-pub fn on_online(callback: impl Fn() + 'static) {
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let closure = Closure::<dyn Fn()>::new(callback);
-    if window
-        .add_event_listener_with_callback("online", closure.as_ref().unchecked_ref())
-        .is_ok()
-    {
-        closure.forget();
-    }
-}
 
 /// Seed for the reconnect jitter.
 pub fn random_seed() -> u64 {

@@ -1,27 +1,24 @@
-//! The page's connection: the sans-IO [`Session`] driven by a browser
-//! websocket and one timer, with its results published as Leptos signals.
+//! The page's connection: the app's typed [`Session`] driven by
+//! `sio_client::web::Client` (one websocket, one timer, back-online retry),
+//! with its results published as Leptos signals.
 //!
 //! Also keeps identity: the chosen name lives in localStorage, and every
 //! `connected` from the server re-identifies with it (see
 //! [`shared::client::Identity`]), so reloads and server restarts lose no one.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::time::Duration;
 
-use futures::channel::oneshot;
-use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use shared::client::{
-    AckError, AckId, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView,
-    Session,
+    AckError, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView, Session,
 };
 use shared::events::{Ack, ClientEvent, ResumeToken, ServerEvent, SessionId};
+use sio_client::web::{now_ms, Client};
 use sio_client::AckError as Lost;
 
 use crate::browser;
-use sio_client::web::{Transport, TransportEvent};
 
 /// What the view reads. Signals are `Copy`, so this is too.
 #[derive(Clone, Copy)]
@@ -52,20 +49,16 @@ impl Default for ConnectionSignals {
 /// A handle to the live connection; clones share it.
 #[derive(Clone)]
 pub struct Connection {
-    driver: Rc<RefCell<Driver>>,
+    client: Client<Session>,
+    app: Rc<RefCell<App>>,
     pub signals: ConnectionSignals,
 }
 
 type Listener = Rc<dyn Fn(&ServerEvent)>;
 
-/// The mutable heart: the session and everything bound to one transport.
-struct Driver {
-    url: String,
-    session: Session,
+/// What the page keeps beside the session.
+struct App {
     identity: Identity,
-    transport: Option<Transport>,
-    timer: Option<Timeout>,
-    waiters: HashMap<AckId, oneshot::Sender<Result<Ack, AckError>>>,
     listeners: Vec<Listener>,
     /// Whether to keep the chosen name in localStorage (off in tests).
     persist: bool,
@@ -111,46 +104,39 @@ impl Connection {
             .flatten();
         let mut config = options.config;
         config.seed = browser::random_seed();
-        let mut session = Session::new(config, browser::now_ms());
+        let mut session = Session::new(config, now_ms());
         if options.persist_name {
             // A reload of this tab asks for its session back.
-            let token = browser::resume_token().map(ResumeToken);
-            session.set_resume(token);
+            session.set_resume(browser::resume_token().map(ResumeToken));
         }
         let identity = Identity::new(remembered);
         signals.me.set(identity.me().clone());
-        let driver = Driver {
-            url: options.url,
-            session,
+        let app = Rc::new(RefCell::new(App {
             identity,
-            transport: None,
-            timer: None,
-            waiters: HashMap::new(),
             listeners: Vec::new(),
             persist: options.persist_name,
-        };
-        let connection = Connection {
-            driver: Rc::new(RefCell::new(driver)),
-            signals,
-        };
-        // Back online: retry now rather than at the end of the backoff delay.
-        let weak = Rc::downgrade(&connection.driver);
-        browser::on_online(move || {
-            if let Some(driver) = weak.upgrade() {
-                let connection = Connection { driver, signals };
-                connection.with_session(|s| s.retry_now(browser::now_ms()));
-                connection.pump();
+        }));
+        let weak = Rc::downgrade(&app);
+        let client = Client::start(options.url, session, move |client, output| {
+            if let Some(app) = weak.upgrade() {
+                let connection = Connection {
+                    client: client.clone(),
+                    app,
+                    signals,
+                };
+                connection.on_output(output);
             }
         });
-        connection.pump();
-        connection
+        Connection {
+            client,
+            app,
+            signals,
+        }
     }
 
     /// Sends an event, no reply wanted (buffered while disconnected).
     pub fn emit(&self, event: ClientEvent) -> Result<(), EmitError> {
-        let result = self.with_session(|s| s.emit(event));
-        self.pump();
-        result
+        self.client.with_session(|s| s.emit(event))
     }
 
     /// Sends an event and waits for the server's typed reply.
@@ -160,96 +146,66 @@ impl Connection {
         timeout: Duration,
     ) -> Result<Ack, AckError> {
         let timeout_ms = timeout.as_millis().try_into().unwrap_or(u64::MAX);
-        let emitted = self.with_session(|s| s.emit_with_ack(browser::now_ms(), event, timeout_ms));
-        let receiver = match emitted {
-            Ok(id) => {
-                let (sender, receiver) = oneshot::channel();
-                self.driver.borrow_mut().waiters.insert(id, sender);
-                receiver
-            }
-            Err(EmitError::TooLarge { size, max }) => {
-                return Err(Lost::TooLarge { size, max }.into())
-            }
-            Err(_) => return Err(Lost::Closed.into()),
-        };
-        self.pump();
-        receiver.await.unwrap_or(Err(Lost::Closed.into()))
+        let reply = self
+            .client
+            .request(|s| s.emit_with_ack(now_ms(), event, timeout_ms));
+        match reply {
+            Ok(reply) => reply.await.unwrap_or(Err(Lost::Closed.into())),
+            Err(EmitError::TooLarge { size, max }) => Err(Lost::TooLarge { size, max }.into()),
+            Err(_) => Err(Lost::Closed.into()),
+        }
     }
 
     /// The person chose a (valid) name: remember it and identify.
     pub fn set_name(&self, name: String) {
-        if self.driver.borrow().persist {
+        if self.app.borrow().persist {
             browser::remember_name(&name);
         }
-        self.with_identity(|identity, session| identity.identify(session, browser::now_ms(), name));
-        self.pump();
+        self.with_identity(|identity, session| identity.identify(session, now_ms(), name));
     }
 
     /// Calls `listener` for every event the server sends.
     pub fn on_event(&self, listener: impl Fn(&ServerEvent) + 'static) {
-        self.driver.borrow_mut().listeners.push(Rc::new(listener));
+        self.app.borrow_mut().listeners.push(Rc::new(listener));
     }
 
     /// Leaves and stops reconnecting.
     pub fn close(&self) {
-        self.with_session(|s| s.close());
-        self.pump();
+        self.client.with_session(Session::close);
     }
 
     /// Runs `f` on the identity and the session it speaks through, then
     /// shows the identity's `me` (the identity is the one source of truth;
     /// the signal mirrors it for the view).
     fn with_identity(&self, f: impl FnOnce(&mut Identity, &mut Session)) {
-        let me = {
-            let mut driver = self.driver.borrow_mut();
-            let Driver {
-                identity, session, ..
-            } = &mut *driver;
-            f(identity, session);
-            identity.me().clone()
-        };
+        let me = self.client.with_session(|session| {
+            let mut app = self.app.borrow_mut();
+            f(&mut app.identity, session);
+            app.identity.me().clone()
+        });
         if self.signals.me.with_untracked(|shown| *shown != me) {
             self.signals.me.set(me);
         }
     }
 
-    fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
-        f(&mut self.driver.borrow_mut().session)
-    }
-
-    /// Carries out everything the session asked for, then re-arms the timer.
-    fn pump(&self) {
-        loop {
-            let next = self.driver.borrow_mut().session.poll_output();
-            match next {
-                Some(output) => self.carry_out(output),
-                None => break,
-            }
-        }
-        self.arm_timer();
-    }
-
-    fn carry_out(&self, output: Output) {
+    /// Everything the session hands out that is not transport work.
+    fn on_output(&self, output: Output) {
         match output {
-            Output::OpenTransport => self.open_transport(),
-            Output::Send(frame) => {
-                if let Some(transport) = &self.driver.borrow().transport {
-                    transport.send(frame);
-                }
-            }
-            Output::CloseTransport => {
-                self.driver.borrow_mut().transport = None;
-            }
             Output::State(state) => self.on_state(state),
             Output::Event(event) => self.on_server_event(&event),
-            Output::Ack { id, result } => self.on_ack(id, result),
+            Output::Ack { id, result } => {
+                self.with_identity(|identity, _| {
+                    identity.on_session_ack(id, &result);
+                });
+            }
             Output::Warning(message) => web_sys::console::warn_1(&message.into()),
+            Output::OpenTransport | Output::Send(_) | Output::CloseTransport => {}
         }
     }
 
     fn on_state(&self, state: ConnectionState) {
         if !matches!(state, ConnectionState::Connected) {
-            self.driver.borrow_mut().identity.on_disconnected();
+            self.app.borrow_mut().identity.on_disconnected();
             self.signals.session.set(None);
             // Who was online is unknown until the next snapshot: show nobody
             // rather than a list that silently goes stale.
@@ -269,7 +225,7 @@ impl Connection {
                 self.signals.session.set(session.clone());
                 let token = payload.as_ref().and_then(|c| c.resume.clone());
                 self.keep_resume_token(token);
-                self.with_identity(|identity, s| identity.connected(s, browser::now_ms(), session));
+                self.with_identity(|identity, s| identity.connected(s, now_ms(), session));
             }
             ServerEvent::Presence(presence) => {
                 self.signals.presence.update(|view| {
@@ -278,7 +234,7 @@ impl Connection {
             }
         }
         // Cloned out, so a listener may use the connection.
-        let listeners = self.driver.borrow().listeners.clone();
+        let listeners = self.app.borrow().listeners.clone();
         for listener in listeners {
             listener(event);
         }
@@ -288,57 +244,11 @@ impl Connection {
     /// a reload when the name is persisted. Without one (other servers), the
     /// name is re-identified as before.
     fn keep_resume_token(&self, token: Option<ResumeToken>) {
-        let mut driver = self.driver.borrow_mut();
-        if driver.persist {
+        if self.app.borrow().persist {
             if let Some(token) = &token {
                 browser::remember_resume_token(&token.0);
             }
         }
-        driver.session.set_resume(token);
-    }
-
-    fn on_ack(&self, id: AckId, result: Result<Ack, AckError>) {
-        self.with_identity(|identity, _| {
-            identity.on_session_ack(id, &result);
-        });
-        let waiter = self.driver.borrow_mut().waiters.remove(&id);
-        if let Some(waiter) = waiter {
-            let _ = waiter.send(result);
-        }
-    }
-
-    fn open_transport(&self) {
-        let weak: Weak<RefCell<Driver>> = Rc::downgrade(&self.driver);
-        let signals = self.signals;
-        let url = self.driver.borrow().url.clone();
-        let transport = Transport::open(&url, move |event| {
-            let Some(driver) = weak.upgrade() else { return };
-            let connection = Connection { driver, signals };
-            let now = browser::now_ms();
-            connection.with_session(|s| match event {
-                TransportEvent::Text(frame) => s.handle_text(now, &frame),
-                TransportEvent::Binary => s.handle_binary(),
-                TransportEvent::Closed => s.handle_transport_closed(now),
-            });
-            connection.pump();
-        });
-        self.driver.borrow_mut().transport = Some(transport);
-    }
-
-    fn arm_timer(&self) {
-        let next = self.driver.borrow().session.next_timeout();
-        let timer = next.map(|at| {
-            let delay = at.saturating_sub(browser::now_ms()).min(u32::MAX as u64) as u32;
-            let weak = Rc::downgrade(&self.driver);
-            let signals = self.signals;
-            Timeout::new(delay, move || {
-                if let Some(driver) = weak.upgrade() {
-                    let connection = Connection { driver, signals };
-                    connection.with_session(|s| s.handle_timeout(browser::now_ms()));
-                    connection.pump();
-                }
-            })
-        });
-        self.driver.borrow_mut().timer = timer;
+        self.client.with_session(|s| s.set_resume(token));
     }
 }

@@ -1,10 +1,11 @@
 //! [`Driven`]: what a runtime shell needs from a session, so one shell per
 //! runtime drives the generic [`Session`] and any typed layer built on it.
 //!
-//! A shell carries out transport I/O ([`Io`]) itself and hands every other
-//! output to the application.
+//! A shell carries out transport I/O ([`Io`], from [`Output::into_io`])
+//! itself and hands every other output to the application.
 
-use crate::session::{Output, Session};
+use crate::raw::RawJson;
+use crate::session::{AckError, Event, Output, Session};
 
 /// The transport work a session asks its shell for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,12 +20,15 @@ pub enum Io {
 
 /// A sans-IO session a shell can drive: frames and a clock in, outputs out.
 /// Implemented by [`Session`]; a typed layer over it implements it too by
-/// forwarding, so the shells need not know it.
+/// forwarding, with its own event and reply types, so the shells need not
+/// know it.
 pub trait Driven {
-    /// What the session hands out.
-    type Output;
+    /// What [`Output::Event`] carries.
+    type Event;
+    /// What [`Output::Ack`] carries as its result.
+    type Reply;
     /// The next output, if any.
-    fn poll_output(&mut self) -> Option<Self::Output>;
+    fn poll_output(&mut self) -> Option<Output<Self::Event, Self::Reply>>;
     /// When [`Driven::handle_timeout`] should next be called (ms).
     fn next_timeout(&self) -> Option<u64>;
     /// A text frame arrived on the current transport.
@@ -35,15 +39,14 @@ pub trait Driven {
     fn handle_transport_closed(&mut self, now_ms: u64);
     /// The clock reached [`Driven::next_timeout`].
     fn handle_timeout(&mut self, now_ms: u64);
-    /// Splits the shell's work ([`Io`]) from what goes to the application.
-    ///
-    /// # Errors
-    /// The output itself when it is not transport work.
-    fn io(output: Self::Output) -> Result<Io, Self::Output>;
+    /// The network is back (a browser's `online` event): if waiting between
+    /// attempts, try again now.
+    fn retry_now(&mut self, now_ms: u64);
 }
 
 impl Driven for Session {
-    type Output = Output;
+    type Event = Event;
+    type Reply = Result<Vec<RawJson>, AckError>;
 
     fn poll_output(&mut self) -> Option<Output> {
         Session::poll_output(self)
@@ -69,7 +72,7 @@ impl Driven for Session {
         Session::handle_timeout(self, now_ms);
     }
 
-    fn io(output: Output) -> Result<Io, Output> {
-        output.into_io()
+    fn retry_now(&mut self, now_ms: u64) {
+        Session::retry_now(self, now_ms);
     }
 }

@@ -36,6 +36,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::driven::{Driven, Io};
+use crate::session::Output;
 
 /// Opens one websocket to the server; called for every (re)connect.
 pub type Connector<T> = Box<
@@ -78,7 +79,7 @@ impl<S: Driven, T: AsyncRead + AsyncWrite + Unpin> Shell<S, T> {
     /// Carries out the session's transport work, waiting for frames and
     /// timers as needed, until it has an output for the application.
     /// `None` once the session has stopped for good.
-    pub async fn next(&mut self) -> Option<S::Output> {
+    pub async fn next(&mut self) -> Option<Output<S::Event, S::Reply>> {
         loop {
             if let Some(output) = self.carry_out().await {
                 return Some(output);
@@ -106,11 +107,11 @@ impl<S: Driven, T: AsyncRead + AsyncWrite + Unpin> Shell<S, T> {
 
     /// Does the session's I/O until it yields something else (returned) or
     /// nothing more; writes are flushed before returning either way.
-    async fn carry_out(&mut self) -> Option<S::Output> {
+    async fn carry_out(&mut self) -> Option<Output<S::Event, S::Reply>> {
         let mut delivered = None;
         let mut written = false;
         while let Some(output) = self.session.poll_output() {
-            match S::io(output) {
+            match output.into_io() {
                 Ok(Io::Open) => self.open().await,
                 Ok(Io::Send(frame)) => written |= self.feed(frame).await,
                 Ok(Io::Close) => self.ws = None,

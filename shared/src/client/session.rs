@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use sio_client::driven::{Driven, Io};
+use sio_client::driven::Driven;
 use sio_client::raw::JsonObject;
 use sio_client::RawJson;
 
@@ -203,7 +203,8 @@ fn decode_ack(kind: Option<ClientEventKind>, args: &[RawJson]) -> Result<Ack, Ac
 
 /// Shells drive the typed session as they drive the generic one.
 impl Driven for Session {
-    type Output = Output;
+    type Event = ServerEvent;
+    type Reply = Result<Ack, AckError>;
 
     fn poll_output(&mut self) -> Option<Output> {
         Session::poll_output(self)
@@ -229,7 +230,7 @@ impl Driven for Session {
         Session::handle_timeout(self, now_ms);
     }
 
-    fn io(output: Output) -> Result<Io, Output> {
-        output.into_io()
+    fn retry_now(&mut self, now_ms: u64) {
+        Session::retry_now(self, now_ms);
     }
 }
