@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use shared::events::ClientEvent;
+use shared::events::Identify;
 
 use crate::report::own_cpu_secs;
 use crate::shell::Client;
@@ -72,7 +72,7 @@ pub async fn run(
 async fn one_session(addr: SocketAddr, source: Option<IpAddr>) -> Result<(), String> {
     let mut client = Client::joined(addr, source).await?;
     client
-        .identify(&ClientEvent::Identify {
+        .identify(Identify {
             name: "churn".into(),
         })
         .await?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use shared::events::ClientEvent;
+use shared::events::Identify;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -121,8 +121,8 @@ async fn socketio_client(
     // Connected and identified once before the clock starts.
     let mut client = Client::joined(plan.addr, source).await?;
     let name = format!("bench{}", ready.load(Ordering::Relaxed));
-    let identify = ClientEvent::Identify { name: name.clone() };
-    client.identify(&identify).await?;
+    let identify = Identify { name: name.clone() };
+    client.identify(identify).await?;
     ready.fetch_add(1, Ordering::Relaxed);
 
     let end = client.live_until(&mut go).await?;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::events::ClientEvent;
+use shared::events::Identify;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
@@ -98,6 +98,6 @@ async fn identified(
     name: String,
 ) -> Result<Client, String> {
     let mut client = Client::joined(addr, source).await?;
-    client.identify(&ClientEvent::Identify { name }).await?;
+    client.identify(Identify { name }).await?;
     Ok(client)
 }

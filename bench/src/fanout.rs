@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use shared::events::ClientEvent;
+use shared::events::Identify;
 use tokio::sync::watch;
 
 use crate::crowd;
@@ -75,10 +75,10 @@ pub async fn run(plan: Plan) -> FanoutSummary {
     let mut newcomer = Client::joined(plan.addr, None).await;
     let t0 = Instant::now();
     if let Ok(newcomer) = &mut newcomer {
-        let identify = ClientEvent::Identify {
+        let identify = Identify {
             name: "newcomer".into(),
         };
-        if let Err(e) = newcomer.identify(&identify).await {
+        if let Err(e) = newcomer.identify(identify).await {
             trigger_error = Some(e);
         }
     }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::events::ClientEvent;
+use shared::events::Identify;
 use tokio::sync::watch;
 
 use crate::closed_loop::{settle, wait_ready};
@@ -103,9 +103,7 @@ async fn client(
 ) -> Result<(ClientResult, Option<Lean>), String> {
     let mut client = Client::joined(plan.addr, source).await?;
     let name = format!("open{}", ready.load(Ordering::Relaxed));
-    client
-        .identify(&ClientEvent::Identify { name: name.clone() })
-        .await?;
+    client.identify(Identify { name: name.clone() }).await?;
     ready.fetch_add(1, Ordering::Relaxed);
 
     let end = client.live_until(&mut go).await?;

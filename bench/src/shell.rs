@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use shared::client::{ClientConfig, ConnectionState, Output, PresenceView, Session};
-use shared::events::{Ack, ClientEvent, IdentifyAck, ServerEvent};
+use shared::events::{Identify, IdentifyAck, ServerEvent};
 use sio_client::native::{Connector, Shell};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
@@ -165,17 +165,20 @@ impl Client {
     }
 
     /// One identify with an ack, start to reply; an error ack is a failure.
-    pub async fn identify(&mut self, identify: &ClientEvent) -> Result<(), String> {
+    pub async fn identify(&mut self, identify: Identify) -> Result<(), String> {
         let now = self.shell.now_ms();
-        self.shell
+        let pending = self
+            .shell
             .session
-            .emit_with_ack(now, identify.clone(), ACK_TIMEOUT_MS)
+            .request(now, identify, ACK_TIMEOUT_MS)
             .map_err(|e| e.to_string())?;
         self.until(|output| match output {
-            Output::Ack { result, .. } => Some(match result {
-                Ok(Ack::Identify(IdentifyAck::Ok { .. })) => Ok(()),
-                other => Err(format!("identify failed: {other:?}")),
-            }),
+            Output::Ack { id, result } if id == pending.id() => {
+                Some(match pending.decode(&result) {
+                    Ok(IdentifyAck::Ok { .. }) => Ok(()),
+                    other => Err(format!("identify failed: {other:?}")),
+                })
+            }
             _ => None,
         })
         .await

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use shared::client::{
     AckError, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView, Session,
 };
-use shared::events::{Ack, ClientEvent, ResumeToken, ServerEvent, SessionId};
+use shared::events::{ClientEvent, Request, ResumeToken, ServerEvent, SessionId};
 use sio_client::web::{now_ms, Client};
 use sio_client::AckError as Lost;
 
@@ -139,20 +139,27 @@ impl Connection {
         self.client.with_session(|s| s.emit(event))
     }
 
-    /// Sends an event and waits for the server's typed reply.
-    pub async fn emit_with_ack(
+    /// Sends a request and waits for the server's reply, whose type the
+    /// request names (`Identify` → `IdentifyAck`).
+    pub async fn request<Q: Request>(
         &self,
-        event: ClientEvent,
+        request: Q,
         timeout: Duration,
-    ) -> Result<Ack, AckError> {
+    ) -> Result<Q::Reply, AckError> {
         let timeout_ms = timeout.as_millis().try_into().unwrap_or(u64::MAX);
-        let reply = self
-            .client
-            .request(|s| s.emit_with_ack(now_ms(), event, timeout_ms));
-        match reply {
-            Ok(reply) => reply.await.unwrap_or(Err(Lost::Closed.into())),
-            Err(EmitError::TooLarge { size, max }) => Err(Lost::TooLarge { size, max }.into()),
-            Err(_) => Err(Lost::Closed.into()),
+        let mut pending = None;
+        let reply = self.client.request(|s| {
+            let sent = s.request(now_ms(), request, timeout_ms)?;
+            pending = Some(sent);
+            Ok(sent.id())
+        });
+        match (reply, pending) {
+            (Ok(reply), Some(pending)) => match reply.await {
+                Some(result) => pending.decode(&result),
+                None => Err(Lost::Closed.into()),
+            },
+            (Err(EmitError::TooLarge { size, max }), _) => Err(Lost::TooLarge { size, max }.into()),
+            _ => Err(Lost::Closed.into()),
         }
     }
 

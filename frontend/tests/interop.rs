@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use futures::future::{select, Either};
 use shared::client::ConnectionState;
-use shared::events::{Ack, ClientEvent, IdentifyAck};
+use shared::events::{ClientEvent, Identify, IdentifyAck};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -167,15 +167,15 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
     let what = "identify with ack";
     let acked = format!("{NAME} 2");
     let reply = c
-        .emit_with_ack(
-            ClientEvent::Identify {
+        .request(
+            Identify {
                 name: acked.clone(),
             },
             Duration::from_millis(STEP_TIMEOUT_MS as u64),
         )
         .await;
     match reply {
-        Ok(Ack::Identify(IdentifyAck::Ok { uuid, username })) => {
+        Ok(IdentifyAck::Ok { uuid, username }) => {
             if uuid != session || username != acked {
                 fail(
                     peer,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::tick;
 use shared::client::{ConnectionState, Me};
-use shared::events::{Ack, ClientEvent, ErrorCode, IdentifyAck, IdentifyError};
+use shared::events::{ErrorCode, Identify, IdentifyAck, IdentifyError};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlElement, HtmlInputElement};
@@ -200,13 +200,10 @@ async fn an_invalid_name_sent_raw_gets_the_server_error() {
         ("\u{202E}evil", ErrorCode::NameBidiOverride),
     ] {
         let reply = c
-            .emit_with_ack(
-                ClientEvent::Identify { name: raw.into() },
-                Duration::from_secs(5),
-            )
+            .request(Identify { name: raw.into() }, Duration::from_secs(5))
             .await;
         match reply {
-            Ok(Ack::Identify(IdentifyAck::Err(IdentifyError { code: got, message }))) => {
+            Ok(IdentifyAck::Err(IdentifyError { code: got, message })) => {
                 assert_eq!(got, code, "{raw:?}");
                 assert!(!message.is_empty());
             }

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use libfuzzer_sys::fuzz_target;
 use shared::client::{AckId, ConnectionState, Output, PresenceView, Session};
 use shared::engineio::EnginePacket;
-use shared::events::{wire, ClientEvent, ServerEvent, NAMESPACE};
+use shared::events::{wire, Identify, ServerEvent, NAMESPACE};
 use shared::socketio::Packet;
 
 const OPEN: &str = r#"0{"sid":"aR0dWJ2fKx1bVmAq","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":100000}"#;
@@ -70,10 +70,11 @@ impl Harness {
                 false
             }
             Some("emit") => {
-                let event = ClientEvent::Identify {
+                let request = Identify {
                     name: "Ada".to_owned(),
                 };
-                if let Ok(id) = self.session.emit_with_ack(self.now, event, ACK_TIMEOUT_MS) {
+                if let Ok(pending) = self.session.request(self.now, request, ACK_TIMEOUT_MS) {
+                    let id = pending.id();
                     assert!(self.pending.insert(id), "ack id {id:?} handed out twice");
                 }
                 false

@@ -363,26 +363,47 @@ impl IdentifyAck {
     }
 }
 
-/// A typed reply to an event that asked for an ack. Which variant is decided
-/// by the event that was sent, since ACK packets do not repeat the event name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ack {
-    Identify(IdentifyAck),
+/// A reply to an event that asked for one, decoded from the arguments of
+/// the ACK packet that carries it.
+pub trait Reply: Sized {
+    /// Decodes the ACK arguments.
+    ///
+    /// # Errors
+    /// What is wrong with them.
+    fn from_args(args: &[Value]) -> Result<Self, PayloadError>;
 }
 
-impl Ack {
-    /// Decodes the ACK arguments for an event sent under the wire name `event`.
-    pub fn decode(event: &str, args: &[Value]) -> Result<Ack, EventError> {
-        match event {
-            wire::IDENTIFY => IdentifyAck::from_args(args)
-                .map(Ack::Identify)
-                .map_err(|reason| EventError::BadPayload {
-                    event: wire::IDENTIFY,
-                    reason,
-                }),
-            other => Err(EventError::UnknownEvent(other.to_owned())),
+impl Reply for IdentifyAck {
+    fn from_args(args: &[Value]) -> Result<Self, PayloadError> {
+        IdentifyAck::from_args(args)
+    }
+}
+
+/// A client event sent with an ack, and the type of its reply: emitting an
+/// [`Identify`] yields an [`IdentifyAck`], known at compile time (ACK packets
+/// do not repeat the event, so the type must travel with the request).
+pub trait Request: Into<ClientEvent> {
+    /// What the server answers.
+    type Reply: Reply;
+}
+
+/// `identify`, asking for the server's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identify {
+    /// The name as typed; the server applies the name rules.
+    pub name: String,
+}
+
+impl From<Identify> for ClientEvent {
+    fn from(identify: Identify) -> Self {
+        ClientEvent::Identify {
+            name: identify.name,
         }
     }
+}
+
+impl Request for Identify {
+    type Reply = IdentifyAck;
 }
 
 /// Why an event array could not be turned into a typed event.

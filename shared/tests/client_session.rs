@@ -6,7 +6,7 @@ use shared::client::{
     self, AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, EmitError, Output, Session,
 };
 use shared::events::{
-    Ack, ClientEvent, Connected, IdentifyAck, ResumeToken, ServerEvent, SessionId,
+    ClientEvent, Connected, Identify, IdentifyAck, ResumeToken, ServerEvent, SessionId,
 };
 use sio_client::AckError as Lost;
 
@@ -107,11 +107,12 @@ fn states(outputs: &[Output]) -> Vec<ConnectionState> {
         .collect()
 }
 
-fn acks(outputs: &[Output]) -> Vec<(AckId, Result<Ack, AckError>)> {
+/// Every ack in `outputs`, decoded as the reply to an identify.
+fn acks(outputs: &[Output]) -> Vec<(AckId, Result<IdentifyAck, AckError>)> {
     outputs
         .iter()
         .filter_map(|o| match o {
-            Output::Ack { id, result } => Some((*id, result.clone())),
+            Output::Ack { id, result } => Some((*id, client::decode_reply(result))),
             _ => None,
         })
         .collect()
@@ -143,8 +144,9 @@ fn node_session_end_to_end() {
 
     let id = h
         .session
-        .emit_with_ack(h.now, identify("Ada"), 5_000)
-        .unwrap();
+        .request(h.now, Identify { name: "Ada".into() }, 5_000)
+        .unwrap()
+        .id();
     assert_eq!(
         h.sent(),
         vec![format!(r#"42/iss,{}["identify","Ada"]"#, id.0)]
@@ -157,10 +159,10 @@ fn node_session_end_to_end() {
         acks(&out),
         vec![(
             id,
-            Ok(Ack::Identify(IdentifyAck::Ok {
+            Ok(IdentifyAck::Ok {
                 uuid: SessionId(UUID.into()),
                 username: "Ada".into()
-            }))
+            })
         )]
     );
 
@@ -201,8 +203,9 @@ fn flask_sends_connected_before_the_connect_ack() {
     // ...an identify emitted in reaction waits for the ack...
     let id = h
         .session
-        .emit_with_ack(h.now, identify("Ada"), 5_000)
-        .unwrap();
+        .request(h.now, Identify { name: "Ada".into() }, 5_000)
+        .unwrap()
+        .id();
     assert_eq!(h.sent(), Vec::<String>::new());
     // ...and goes out right after it.
     let out = h.recv(r#"40/iss,{"sid":"q2BvXkB0Y3mJ5gE2AAAB"}"#);
@@ -229,8 +232,9 @@ fn connect_error_as_bare_string_or_object_stops_with_the_reason() {
         h.recv(FLASK_OPEN);
         let pending = h
             .session
-            .emit_with_ack(h.now, identify("Ada"), 5_000)
-            .unwrap();
+            .request(h.now, Identify { name: "Ada".into() }, 5_000)
+            .unwrap()
+            .id();
         let out = h.recv(frame);
         assert_eq!(
             states(&out),
@@ -267,8 +271,9 @@ fn socketioxide_pings_right_after_open_and_has_a_smaller_max_payload() {
     ));
     let id = h
         .session
-        .emit_with_ack(h.now, identify("Ada"), 5_000)
-        .unwrap();
+        .request(h.now, Identify { name: "Ada".into() }, 5_000)
+        .unwrap()
+        .id();
     h.drain();
     // socketioxide sorts keys: parsed, not compared as text.
     let out = h.recv(&format!(
@@ -439,7 +444,11 @@ fn buffered_frames_come_out_right_after_the_connect_ack() {
 fn ack_timeout_fires_even_while_buffered_and_the_emit_is_then_dropped() {
     let mut h = Harness::default();
     h.drain();
-    let id = h.session.emit_with_ack(0, identify("Ada"), 1_000).unwrap();
+    let id = h
+        .session
+        .request(0, Identify { name: "Ada".into() }, 1_000)
+        .unwrap()
+        .id();
     assert_eq!(h.session.next_timeout(), Some(1_000));
     let out = h.advance_to(1_000);
     assert_eq!(
@@ -459,8 +468,9 @@ fn a_sent_ack_fails_when_the_connection_is_lost() {
     h.join(NODE_OPEN);
     let id = h
         .session
-        .emit_with_ack(h.now, identify("Ada"), 5_000)
-        .unwrap();
+        .request(h.now, Identify { name: "Ada".into() }, 5_000)
+        .unwrap()
+        .id();
     h.drain();
     h.session.handle_transport_closed(h.now);
     assert_eq!(
@@ -536,8 +546,9 @@ fn unreadable_ack_reply_is_a_bad_reply_error() {
     h.join(NODE_OPEN);
     let id = h
         .session
-        .emit_with_ack(h.now, identify("Ada"), 5_000)
-        .unwrap();
+        .request(h.now, Identify { name: "Ada".into() }, 5_000)
+        .unwrap()
+        .id();
     h.drain();
     let out = h.recv(&format!("43/iss,{}[42]", id.0));
     assert!(matches!(&acks(&out)[..], [(got, Err(AckError::BadReply(_)))] if *got == id));

@@ -8,7 +8,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
@@ -161,19 +163,19 @@ impl<S: Driven + 'static> Client<S> {
     }
 
     /// Runs `f`, an emit-with-ack on the session, and returns a future of
-    /// its reply; `None` if the client is dropped first.
+    /// its reply (which then skips the callback).
     ///
     /// # Errors
     /// The emit's own error, at once.
     pub fn request(
         &self,
         f: impl FnOnce(&mut S) -> Result<AckId, EmitError>,
-    ) -> Result<impl Future<Output = Option<S::Reply>>, EmitError> {
+    ) -> Result<ReplyFuture<S::Reply>, EmitError> {
         let id = f(&mut self.inner.borrow_mut().session)?;
         let (sender, receiver) = oneshot::channel();
         self.inner.borrow_mut().waiters.insert(id, sender);
         self.pump();
-        Ok(async move { receiver.await.ok() })
+        Ok(ReplyFuture(receiver))
     }
 
     /// Carries out everything the session asked for, then re-arms the timer.
@@ -251,6 +253,17 @@ impl<S: Driven + 'static> Client<S> {
             inner: Rc::downgrade(&self.inner),
             on_output: Rc::downgrade(&self.on_output),
         }
+    }
+}
+
+/// The reply to a [`Client::request`]; `None` if the client is dropped first.
+pub struct ReplyFuture<R>(oneshot::Receiver<R>);
+
+impl<R> Future for ReplyFuture<R> {
+    type Output = Option<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<R>> {
+        Pin::new(&mut self.0).poll(cx).map(Result::ok)
     }
 }
 

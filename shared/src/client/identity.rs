@@ -5,8 +5,8 @@
 //! reconnect after a server restart, a page reload — the client identifies
 //! again by itself, so nobody has to type their name twice.
 
-use crate::client::session::{AckError, AckId, Session};
-use crate::events::{Ack, ClientEvent, IdentifyAck, SessionId};
+use crate::client::session::{AckId, Pending, RawReply, Session};
+use crate::events::{Identify, IdentifyAck, SessionId};
 
 /// Timeout for identify acks sent on the client's behalf, in milliseconds.
 pub const IDENTIFY_TIMEOUT_MS: u64 = 10_000;
@@ -31,7 +31,7 @@ pub struct Identity {
     /// The name to (re)claim on every connect.
     remembered: Option<String>,
     /// The identify in flight, if any.
-    in_flight: Option<(AckId, String)>,
+    in_flight: Option<(Pending<IdentifyAck>, String)>,
     me: Me,
     session: Option<SessionId>,
 }
@@ -83,20 +83,29 @@ impl Identity {
 
     /// An ack arrived from `session`; true if it answered our identify
     /// (then [`Identity::me`] changed).
-    pub fn on_session_ack(&mut self, id: AckId, result: &Result<Ack, AckError>) -> bool {
-        let reply = match result {
-            Ok(Ack::Identify(reply)) => Ok(reply),
-            Err(err) => Err(err.to_string()),
+    pub fn on_session_ack(&mut self, id: AckId, result: &RawReply) -> bool {
+        let Some((pending, name)) = self.in_flight.take_if(|(pending, _)| pending.id() == id)
+        else {
+            return false;
         };
-        self.on_ack(id, reply)
+        self.me = match pending.decode(result) {
+            Ok(IdentifyAck::Ok { username, .. }) => Me::Identified { name: username },
+            Ok(IdentifyAck::Err(err)) => Me::Refused {
+                name,
+                message: err.message,
+            },
+            // Lost, timed out or unreadable: the next `connected` identifies again.
+            Err(_) => Me::Pending { name },
+        };
+        true
     }
 
     /// Emits the identify for `name` with an ack; a refused emit shows why.
     fn send(&mut self, session: &mut Session, now_ms: u64, name: String) {
         self.me = Me::Pending { name: name.clone() };
-        let event = ClientEvent::Identify { name: name.clone() };
-        match session.emit_with_ack(now_ms, event, IDENTIFY_TIMEOUT_MS) {
-            Ok(id) => self.in_flight = Some((id, name)),
+        let request = Identify { name: name.clone() };
+        match session.request(now_ms, request, IDENTIFY_TIMEOUT_MS) {
+            Ok(pending) => self.in_flight = Some((pending, name)),
             Err(err) => {
                 self.me = Me::Refused {
                     name,
@@ -104,29 +113,6 @@ impl Identity {
                 }
             }
         }
-    }
-
-    /// An ack arrived (or failed). Returns true if it was ours.
-    fn on_ack(&mut self, id: AckId, result: Result<&IdentifyAck, String>) -> bool {
-        match &self.in_flight {
-            Some((pending, _)) if *pending == id => {}
-            _ => return false,
-        }
-        let Some((_, name)) = self.in_flight.take() else {
-            return false;
-        };
-        self.me = match result {
-            Ok(IdentifyAck::Ok { username, .. }) => Me::Identified {
-                name: username.clone(),
-            },
-            Ok(IdentifyAck::Err(err)) => Me::Refused {
-                name,
-                message: err.message.clone(),
-            },
-            // Lost or timed out: the next `connected` identifies again.
-            Err(_) => Me::Pending { name },
-        };
-        true
     }
 
     /// The connection dropped: whatever was in flight will be redone on reconnect.
@@ -141,6 +127,7 @@ mod tests {
     use super::*;
     use crate::client::session::Output;
     use crate::events::{ErrorCode, IdentifyError};
+    use sio_client::RawJson;
 
     /// A session joined to `/iss` (node's handshake), its outputs drained.
     fn joined() -> Session {
@@ -164,11 +151,20 @@ mod tests {
             .collect()
     }
 
-    fn ok(name: &str) -> Result<Ack, AckError> {
-        Ok(Ack::Identify(IdentifyAck::Ok {
+    /// A reply as the session hands it over: its raw arguments.
+    fn reply(ack: &IdentifyAck) -> RawReply {
+        Ok(ack
+            .to_args()
+            .iter()
+            .map(|arg| RawJson::from_serialize(arg).expect("JSON"))
+            .collect())
+    }
+
+    fn ok(name: &str) -> RawReply {
+        reply(&IdentifyAck::Ok {
             uuid: SessionId("s1".into()),
             username: name.into(),
-        }))
+        })
     }
 
     #[test]
@@ -215,14 +211,11 @@ mod tests {
                 name: "Mallory".into()
             }
         );
-        assert!(!identity.on_session_ack(
-            AckId(7),
-            &Err(AckError::Session(sio_client::AckError::Timeout))
-        ));
-        let refused = Ok(Ack::Identify(IdentifyAck::Err(IdentifyError {
+        assert!(!identity.on_session_ack(AckId(7), &Err(sio_client::AckError::Timeout)));
+        let refused = reply(&IdentifyAck::Err(IdentifyError {
             code: ErrorCode::RateLimited,
             message: "Slow down.".into(),
-        })));
+        }));
         assert!(identity.on_session_ack(AckId(0), &refused));
         assert_eq!(
             identity.me(),

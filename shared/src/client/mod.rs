@@ -16,7 +16,8 @@ pub mod session;
 pub use identity::{Identity, Me};
 pub use presence::PresenceView;
 pub use session::{
-    config, AckError, AckId, ClientConfig, ConnectionState, EmitError, Output, Session,
+    config, decode_reply, AckError, AckId, ClientConfig, ConnectionState, EmitError, Output,
+    Pending, RawReply, Session,
 };
 pub use sio_client::backoff::BackoffConfig;
 pub use sio_client::DEFAULT_BUFFER_LIMIT;

@@ -2,14 +2,16 @@
 //!
 //! [`sio_client::Session`] deals in event names and raw JSON text and knows
 //! no application. This wrapper speaks [`ClientEvent`] and [`ServerEvent`]:
-//! it encodes what the page emits, decodes what the server sends, and
-//! decodes each ack by the event it answers. Everything else (handshake,
+//! it encodes what the page emits and decodes what the server sends; a
+//! reply is typed by its request ([`Session::request`] gives a [`Pending`]
+//! of the reply type, known at compile time). Everything else (handshake,
 //! heartbeat, reconnects, the offline buffer) is the generic session's.
 //!
 //! The JSON seam is here: arguments cross it as [`RawJson`] text, so how
 //! they are decoded is this crate's choice, not the client's.
 
-use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
 
 use serde_json::Value;
 use sio_client::driven::Driven;
@@ -18,9 +20,7 @@ use sio_client::RawJson;
 
 pub use sio_client::session::{AckId, ClientConfig, ConnectionState, EmitError};
 
-use crate::events::{
-    Ack, ClientEvent, ClientEventKind, ResumeAuth, ResumeToken, ServerEvent, NAMESPACE,
-};
+use crate::events::{ClientEvent, Reply, Request, ResumeAuth, ResumeToken, ServerEvent, NAMESPACE};
 
 /// The app's client settings: the `/iss` namespace, socket.io's reconnect
 /// defaults, no auth until a resume token is known.
@@ -29,8 +29,8 @@ pub fn config() -> ClientConfig {
     ClientConfig::new(NAMESPACE)
 }
 
-/// Why a typed ack never came: the session's reason, or a reply that does
-/// not have the shape its event promises.
+/// Why a typed reply never came: the session's reason, or a reply that does
+/// not have the shape its request promises.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
     #[error(transparent)]
@@ -39,16 +39,72 @@ pub enum AckError {
     BadReply(String),
 }
 
+/// An ack result as the session hands it over: the reply's raw arguments.
+pub type RawReply = Result<Vec<RawJson>, sio_client::AckError>;
+
 /// What the shell does or delivers, typed: [`sio_client::Output`] with its
-/// events and acks decoded.
-pub type Output = sio_client::Output<ServerEvent, Result<Ack, AckError>>;
+/// events decoded. Acks stay raw until their [`Pending`] decodes them.
+pub type Output = sio_client::Output<ServerEvent, RawReply>;
+
+/// A request in flight whose reply will be an `R`: it matches the
+/// [`Output::Ack`] with its id and decodes it.
+pub struct Pending<R> {
+    id: AckId,
+    reply: PhantomData<fn() -> R>,
+}
+
+impl<R: Reply> Pending<R> {
+    /// The id its [`Output::Ack`] will carry.
+    pub fn id(&self) -> AckId {
+        self.id
+    }
+
+    /// Decodes the reply.
+    ///
+    /// # Errors
+    /// The session's reason when none came, [`AckError::BadReply`] when it
+    /// does not have `R`'s shape.
+    pub fn decode(&self, result: &RawReply) -> Result<R, AckError> {
+        decode_reply(result)
+    }
+}
+
+impl<R> Clone for Pending<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Pending<R> {}
+
+impl<R> PartialEq for Pending<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl<R> fmt::Debug for Pending<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pending({:?})", self.id)
+    }
+}
+
+/// Decodes a raw ack result as the reply type `R`.
+///
+/// # Errors
+/// As [`Pending::decode`].
+pub fn decode_reply<R: Reply>(result: &RawReply) -> Result<R, AckError> {
+    let args = result
+        .as_ref()
+        .map_err(|err| AckError::Session(err.clone()))?;
+    let args = values(args).map_err(AckError::BadReply)?;
+    R::from_args(&args).map_err(|e| AckError::BadReply(e.to_string()))
+}
 
 /// One `/iss` connection with reconnects, typed; see the module docs.
 #[derive(Debug)]
 pub struct Session {
     inner: sio_client::Session,
-    /// The event each pending ack answers (ACK packets do not repeat it).
-    pending: HashMap<AckId, ClientEventKind>,
 }
 
 impl Session {
@@ -56,7 +112,6 @@ impl Session {
     pub fn new(config: ClientConfig, now_ms: u64) -> Self {
         Session {
             inner: sio_client::Session::new(config, now_ms),
-            pending: HashMap::new(),
         }
     }
 
@@ -81,13 +136,7 @@ impl Session {
             sio_client::Output::State(state) => Output::State(state),
             sio_client::Output::Warning(message) => Output::Warning(message),
             sio_client::Output::Event(event) => self.on_event(event),
-            sio_client::Output::Ack { id, result } => {
-                let kind = self.pending.remove(&id);
-                let result = result
-                    .map_err(AckError::from)
-                    .and_then(|args| decode_ack(kind, &args));
-                Output::Ack { id, result }
-            }
+            sio_client::Output::Ack { id, result } => Output::Ack { id, result },
         })
     }
 
@@ -112,22 +161,27 @@ impl Session {
         self.inner.emit(event.name(), raw_args(&event))
     }
 
-    /// Sends an event and asks for a reply, decoded by the event's kind.
+    /// Sends a request; its [`Pending`] decodes the reply, whose type the
+    /// request names. The [`Output::Ack`] comes within `timeout_ms` at the
+    /// latest (as a timeout).
     ///
     /// # Errors
     /// The session's [`EmitError`].
-    pub fn emit_with_ack(
+    pub fn request<Q: Request>(
         &mut self,
         now_ms: u64,
-        event: ClientEvent,
+        request: Q,
         timeout_ms: u64,
-    ) -> Result<AckId, EmitError> {
+    ) -> Result<Pending<Q::Reply>, EmitError> {
+        let event: ClientEvent = request.into();
         let args = raw_args(&event);
         let id = self
             .inner
             .emit_with_ack(now_ms, event.name(), args, timeout_ms)?;
-        self.pending.insert(id, event.kind());
-        Ok(id)
+        Ok(Pending {
+            id,
+            reply: PhantomData,
+        })
     }
 
     /// Leaves the namespace, closes the transport and stops for good.
@@ -194,17 +248,10 @@ fn values(args: &[RawJson]) -> Result<Vec<Value>, String> {
         .collect()
 }
 
-/// Decodes the reply to an event of `kind`.
-fn decode_ack(kind: Option<ClientEventKind>, args: &[RawJson]) -> Result<Ack, AckError> {
-    let kind = kind.ok_or_else(|| AckError::BadReply("a reply to no known event".to_owned()))?;
-    let args = values(args).map_err(AckError::BadReply)?;
-    Ack::decode(kind.name(), &args).map_err(|e| AckError::BadReply(e.to_string()))
-}
-
 /// Shells drive the typed session as they drive the generic one.
 impl Driven for Session {
     type Event = ServerEvent;
-    type Reply = Result<Ack, AckError>;
+    type Reply = RawReply;
 
     fn poll_output(&mut self) -> Option<Output> {
         Session::poll_output(self)
