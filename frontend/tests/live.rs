@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::tick;
 use shared::client::{ConnectionState, Me};
 use shared::events::{ErrorCode, Identify, IdentifyAck, IdentifyError};
+use shared::names::NameCode;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlElement, HtmlInputElement};
@@ -196,8 +197,8 @@ async fn an_invalid_name_sent_raw_gets_the_server_error() {
     })
     .await;
     for (raw, code) in [
-        ("", ErrorCode::NameEmpty),
-        ("\u{202E}evil", ErrorCode::NameBidiOverride),
+        ("", ErrorCode::Name(NameCode::Empty)),
+        ("\u{202E}evil", ErrorCode::Name(NameCode::BidiOverride)),
     ] {
         let reply = c
             .request(Identify { name: raw.into() }, Duration::from_secs(5))

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
+use shared::events::ProtocolCode;
 use shared::events::{
     ClientEvent, ClientEventKind, ErrorCode, EventError, IdentifyAck, IdentifyError, PayloadError,
     SessionId,
@@ -120,7 +121,7 @@ impl AppState {
         self.stats.identify_was_refused();
         tracing::debug!(%session, "identify rate-limited");
         IdentifyAck::Err(IdentifyError {
-            code: ErrorCode::RateLimited,
+            code: ErrorCode::Protocol(ProtocolCode::RateLimited),
             message: format!(
                 "Too many names too fast: at most {} a second. Please wait a moment.",
                 self.identify_limit.per_sec
@@ -162,13 +163,13 @@ impl AppState {
             }
             Err(err @ RegistryError::NotConnected) => {
                 return Err(IdentifyError {
-                    code: ErrorCode::NotConnected,
+                    code: ErrorCode::Protocol(ProtocolCode::NotConnected),
                     message: err.to_string(),
                 });
             }
             Err(RegistryError::ChangeRefused) => {
                 return Err(IdentifyError {
-                    code: ErrorCode::RateLimited,
+                    code: ErrorCode::Protocol(ProtocolCode::RateLimited),
                     message: format!(
                         "Too many name changes: at most {:.0} a minute. Please wait a moment.",
                         self.rename_limit.per_sec * 60.0

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shared::events::{
-    ClientEventKind, Connected, ErrorCode, IdentifyAck, IdentifyError, ResumeAuth, ServerEvent,
-    SessionId,
+    ClientEventKind, Connected, ResumeAuth, ServerEvent, SessionId, UnknownEventReply,
 };
 use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
@@ -134,10 +133,7 @@ async fn on_unknown_event(
 ) {
     let session = &conn.session;
     tracing::debug!(%session, event = %event.escape_debug(), "unknown event");
-    let reply = IdentifyAck::Err(IdentifyError {
-        code: ErrorCode::UnknownEvent,
-        message: format!("Unknown event {event:?}."),
-    });
+    let reply = UnknownEventReply { event };
     if let Err(err) = ack.send(&reply) {
         tracing::debug!(%session, %err, "could not send unknown-event ack");
     }

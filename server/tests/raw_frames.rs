@@ -10,6 +10,8 @@ use common::{eventually, get, start_server, start_with, within, SioClient};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use shared::engineio::EnginePacket;
+use shared::events::ErrorCode;
+use shared::events::ProtocolCode;
 use shared::events::{ClientEvent, IdentifyAck, ServerEvent, NAMESPACE};
 use shared::socketio::Packet;
 use sio_client::RawJson;
@@ -302,7 +304,11 @@ async fn unreadable_json_in_a_valid_frame_gets_bad_payload() {
         };
         match reply {
             Ok(IdentifyAck::Err(err)) => {
-                assert_eq!(err.code, shared::events::ErrorCode::BadPayload, "{case}")
+                assert_eq!(
+                    err.code,
+                    ErrorCode::Protocol(ProtocolCode::BadPayload),
+                    "{case}"
+                )
             }
             other => panic!("{case}: expected bad_payload, got {other:?}"),
         }
@@ -525,7 +531,9 @@ async fn renames_that_show_in_presence_are_limited() {
         let name = format!("Name{i}");
         match renamer.identify(i, &name).await {
             Some(IdentifyAck::Ok { .. }) => accepted.push(name),
-            Some(IdentifyAck::Err(e)) if e.code == shared::events::ErrorCode::RateLimited => {
+            Some(IdentifyAck::Err(e))
+                if e.code == ErrorCode::Protocol(ProtocolCode::RateLimited) =>
+            {
                 assert!(e.message.contains("name changes"), "{}", e.message);
                 limited += 1;
             }
@@ -582,7 +590,9 @@ async fn an_identify_flood_is_rate_limited_then_disconnected() {
         match packet {
             Packet::Ack { args, .. } => match IdentifyAck::from_args(&values(&args)) {
                 Ok(IdentifyAck::Ok { .. }) => ok += 1,
-                Ok(IdentifyAck::Err(e)) if e.code == shared::events::ErrorCode::RateLimited => {
+                Ok(IdentifyAck::Err(e))
+                    if e.code == ErrorCode::Protocol(ProtocolCode::RateLimited) =>
+                {
                     assert!(e.message.contains("at most 10 a second"), "{}", e.message);
                     limited += 1
                 }
@@ -662,7 +672,7 @@ async fn unknown_events_get_an_error_ack() {
     };
     match reply {
         Ok(IdentifyAck::Err(e)) => {
-            assert_eq!(e.code, shared::events::ErrorCode::UnknownEvent);
+            assert_eq!(e.code, ErrorCode::Protocol(ProtocolCode::UnknownEvent));
             assert!(e.message.contains("launch_missiles"), "{}", e.message);
         }
         other => panic!("{other:?}"),

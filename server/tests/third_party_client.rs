@@ -6,7 +6,9 @@ mod common;
 use common::{start_server, start_with, within, SioClient};
 use rust_socketio::TransportType;
 use serde_json::{json, Value};
+use shared::events::ProtocolCode;
 use shared::events::{ErrorCode, IdentifyAck, IdentifyError, SessionId};
+use shared::names::NameCode;
 
 fn ack_of(args: &[Value]) -> IdentifyAck {
     IdentifyAck::from_args(args).unwrap_or_else(|e| panic!("bad ack {args:?}: {e}"))
@@ -73,50 +75,74 @@ async fn every_bad_name_and_payload_gets_its_error_and_stores_nothing() {
     let server = start_server().await;
     let client = SioClient::connect(server.addr).await;
     let cases: Vec<(Vec<Value>, ErrorCode, &str)> = vec![
-        (vec![json!(42)], ErrorCode::BadPayload, "got a number"),
+        (
+            vec![json!(42)],
+            ErrorCode::Protocol(ProtocolCode::BadPayload),
+            "got a number",
+        ),
         (
             vec![json!({"name": "Ada"})],
-            ErrorCode::BadPayload,
+            ErrorCode::Protocol(ProtocolCode::BadPayload),
             "got an object",
         ),
-        (vec![json!(["Ada"])], ErrorCode::BadPayload, "got an array"),
-        (vec![Value::Null], ErrorCode::BadPayload, "got null"),
-        (vec![json!(true)], ErrorCode::BadPayload, "got a boolean"),
-        (vec![], ErrorCode::BadPayload, "got nothing"),
+        (
+            vec![json!(["Ada"])],
+            ErrorCode::Protocol(ProtocolCode::BadPayload),
+            "got an array",
+        ),
+        (
+            vec![Value::Null],
+            ErrorCode::Protocol(ProtocolCode::BadPayload),
+            "got null",
+        ),
+        (
+            vec![json!(true)],
+            ErrorCode::Protocol(ProtocolCode::BadPayload),
+            "got a boolean",
+        ),
+        (
+            vec![],
+            ErrorCode::Protocol(ProtocolCode::BadPayload),
+            "got nothing",
+        ),
         (
             vec![json!("Ada"), json!("Grace")],
-            ErrorCode::BadPayload,
+            ErrorCode::Protocol(ProtocolCode::BadPayload),
             "exactly one argument",
         ),
-        (vec![json!("")], ErrorCode::NameEmpty, "Please enter a name"),
+        (
+            vec![json!("")],
+            ErrorCode::Name(NameCode::Empty),
+            "Please enter a name",
+        ),
         (
             vec![json!("    ")],
-            ErrorCode::NameEmpty,
+            ErrorCode::Name(NameCode::Empty),
             "Please enter a name",
         ),
         (
             vec![json!("x".repeat(33))],
-            ErrorCode::NameTooLong,
+            ErrorCode::Name(NameCode::TooLong),
             "at most 32",
         ),
         (
             vec![json!("Ada\u{0}")],
-            ErrorCode::NameControlCharacter,
+            ErrorCode::Name(NameCode::ControlCharacter),
             "U+0000",
         ),
         (
             vec![json!("A\nda")],
-            ErrorCode::NameControlCharacter,
+            ErrorCode::Name(NameCode::ControlCharacter),
             "U+000A",
         ),
         (
             vec![json!("\u{202E}adA")],
-            ErrorCode::NameBidiOverride,
+            ErrorCode::Name(NameCode::BidiOverride),
             "U+202E",
         ),
         (
             vec![json!("Ada\u{2066}")],
-            ErrorCode::NameBidiOverride,
+            ErrorCode::Name(NameCode::BidiOverride),
             "U+2066",
         ),
     ];

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::names::NameError;
+use crate::names::{NameCode, NameError};
 
 /// Wire names of the events. Handlers register with these; nobody else spells them.
 pub mod wire {
@@ -230,17 +230,23 @@ pub struct IdentifyError {
     pub message: String,
 }
 
-/// Stable, machine-readable reasons for a refused identify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The stable, machine-readable reason of a refusal, written on the wire as
+/// one snake_case string (`"name_empty"`, `"rate_limited"`…). Name codes and
+/// protocol codes are apart: the first are the person's to fix (the page
+/// shows the sentence), the second the program's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
-    NameEmpty,
-    NameTooLong,
-    NameControlCharacter,
-    NameBidiOverride,
-    NameInvisible,
-    NameInvisibleCharacter,
-    NameTooManyMarks,
+    /// A name rule refused the name.
+    Name(NameCode),
+    /// The request itself was refused.
+    Protocol(ProtocolCode),
+    /// Anything a newer or foreign server says that this build does not know.
+    Other,
+}
+
+/// Why a request was refused for reasons of protocol, not of the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolCode {
     /// The event's arguments had the wrong shape (not exactly one string).
     BadPayload,
     /// The client sent too much too fast.
@@ -249,24 +255,66 @@ pub enum ErrorCode {
     UnknownEvent,
     /// The session is gone (an identify raced its own disconnect).
     NotConnected,
-    /// Anything a newer or foreign server says that this build does not know.
-    #[serde(other)]
-    Other,
+}
+
+impl ProtocolCode {
+    /// Every code, for reading them back.
+    pub const ALL: [ProtocolCode; 4] = [
+        ProtocolCode::BadPayload,
+        ProtocolCode::RateLimited,
+        ProtocolCode::UnknownEvent,
+        ProtocolCode::NotConnected,
+    ];
+
+    /// The wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtocolCode::BadPayload => "bad_payload",
+            ProtocolCode::RateLimited => "rate_limited",
+            ProtocolCode::UnknownEvent => "unknown_event",
+            ProtocolCode::NotConnected => "not_connected",
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Name(code) => code.as_str(),
+            ErrorCode::Protocol(code) => code.as_str(),
+            ErrorCode::Other => "other",
+        }
+    }
+
+    /// Reads the wire text; a code this build does not know is [`ErrorCode::Other`].
+    pub fn from_wire(text: &str) -> Self {
+        let name = NameCode::ALL.into_iter().find(|c| c.as_str() == text);
+        let protocol = ProtocolCode::ALL.into_iter().find(|c| c.as_str() == text);
+        match (name, protocol) {
+            (Some(code), _) => ErrorCode::Name(code),
+            (None, Some(code)) => ErrorCode::Protocol(code),
+            (None, None) => ErrorCode::Other,
+        }
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| ErrorCode::from_wire(&text))
+    }
 }
 
 impl From<&NameError> for IdentifyError {
     fn from(err: &NameError) -> Self {
-        let code = match err {
-            NameError::Empty => ErrorCode::NameEmpty,
-            NameError::TooLong { .. } => ErrorCode::NameTooLong,
-            NameError::ControlCharacter { .. } => ErrorCode::NameControlCharacter,
-            NameError::BidiOverride { .. } => ErrorCode::NameBidiOverride,
-            NameError::Invisible => ErrorCode::NameInvisible,
-            NameError::InvisibleCharacter { .. } => ErrorCode::NameInvisibleCharacter,
-            NameError::TooManyMarks { .. } => ErrorCode::NameTooManyMarks,
-        };
         IdentifyError {
-            code,
+            code: ErrorCode::Name(err.code()),
             message: err.to_string(),
         }
     }
@@ -275,9 +323,33 @@ impl From<&NameError> for IdentifyError {
 impl From<&EventError> for IdentifyError {
     fn from(err: &EventError) -> Self {
         IdentifyError {
-            code: ErrorCode::BadPayload,
+            code: ErrorCode::Protocol(ProtocolCode::BadPayload),
             message: err.to_string(),
         }
+    }
+}
+
+/// The answer to an event this server does not know, when the event asked
+/// for an ack. Its own type, never an identify's verdict; on the wire it is
+/// the same refusal object other peers understand:
+/// `{"ok":false,"code":"unknown_event","error":"Unknown event \"x\"."}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEventReply {
+    /// The event name as received.
+    pub event: String,
+}
+
+impl Serialize for UnknownEventReply {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let message = format!("Unknown event {:?}.", self.event);
+        IdentifyAckWireRef {
+            ok: false,
+            uuid: None,
+            username: None,
+            code: Some(ErrorCode::Protocol(ProtocolCode::UnknownEvent)),
+            error: Some(&message),
+        }
+        .serialize(serializer)
     }
 }
 
@@ -783,10 +855,44 @@ mod tests {
             let args = ack.to_args();
             assert_eq!(
                 args,
-                vec![json!({"ok": false, "code": err.code(), "error": err.to_string()})]
+                vec![json!({"ok": false, "code": err.code().as_str(), "error": err.to_string()})]
             );
             assert_eq!(IdentifyAck::from_args(&args), Ok(ack));
         }
+    }
+
+    #[test]
+    fn every_code_reads_back_and_name_and_protocol_codes_are_apart() {
+        let names = NameCode::ALL.map(ErrorCode::Name);
+        let protocol = ProtocolCode::ALL.map(ErrorCode::Protocol);
+        let mut seen = std::collections::HashSet::new();
+        for code in names.into_iter().chain(protocol) {
+            assert!(seen.insert(code.as_str()), "{code:?} shares its text");
+            assert_eq!(ErrorCode::from_wire(code.as_str()), code);
+            let json = serde_json::to_value(code).expect("a string");
+            assert_eq!(serde_json::from_value::<ErrorCode>(json).ok(), Some(code));
+        }
+        assert_eq!(ErrorCode::from_wire("from_the_future"), ErrorCode::Other);
+    }
+
+    #[test]
+    fn the_unknown_event_reply_is_a_refusal_other_peers_read() {
+        let reply = UnknownEventReply {
+            event: "jump".into(),
+        };
+        let json = serde_json::to_value(&reply).expect("serialises");
+        assert_eq!(
+            json,
+            json!({"ok": false, "code": "unknown_event", "error": "Unknown event \"jump\"."})
+        );
+        let read = IdentifyAck::from_args(&[json]);
+        assert!(matches!(
+            read,
+            Ok(IdentifyAck::Err(IdentifyError {
+                code: ErrorCode::Protocol(ProtocolCode::UnknownEvent),
+                ..
+            }))
+        ));
     }
 
     #[test]

@@ -93,17 +93,56 @@ pub enum NameError {
     TooManyMarks { position: usize },
 }
 
-impl NameError {
-    /// A stable identifier for programs (the message may be reworded; this may not).
-    pub fn code(&self) -> &'static str {
+/// Which rule refused a name: stable for programs (the message may be
+/// reworded; the code may not). The server sends it in identify refusals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameCode {
+    Empty,
+    TooLong,
+    ControlCharacter,
+    BidiOverride,
+    Invisible,
+    InvisibleCharacter,
+    TooManyMarks,
+}
+
+impl NameCode {
+    /// Every code, for reading them back.
+    pub const ALL: [NameCode; 7] = [
+        NameCode::Empty,
+        NameCode::TooLong,
+        NameCode::ControlCharacter,
+        NameCode::BidiOverride,
+        NameCode::Invisible,
+        NameCode::InvisibleCharacter,
+        NameCode::TooManyMarks,
+    ];
+
+    /// The wire text.
+    pub fn as_str(self) -> &'static str {
         match self {
-            NameError::Empty => "name_empty",
-            NameError::TooLong { .. } => "name_too_long",
-            NameError::ControlCharacter { .. } => "name_control_character",
-            NameError::BidiOverride { .. } => "name_bidi_override",
-            NameError::Invisible => "name_invisible",
-            NameError::InvisibleCharacter { .. } => "name_invisible_character",
-            NameError::TooManyMarks { .. } => "name_too_many_marks",
+            NameCode::Empty => "name_empty",
+            NameCode::TooLong => "name_too_long",
+            NameCode::ControlCharacter => "name_control_character",
+            NameCode::BidiOverride => "name_bidi_override",
+            NameCode::Invisible => "name_invisible",
+            NameCode::InvisibleCharacter => "name_invisible_character",
+            NameCode::TooManyMarks => "name_too_many_marks",
+        }
+    }
+}
+
+impl NameError {
+    /// The rule this error is about.
+    pub fn code(&self) -> NameCode {
+        match self {
+            NameError::Empty => NameCode::Empty,
+            NameError::TooLong { .. } => NameCode::TooLong,
+            NameError::ControlCharacter { .. } => NameCode::ControlCharacter,
+            NameError::BidiOverride { .. } => NameCode::BidiOverride,
+            NameError::Invisible => NameCode::Invisible,
+            NameError::InvisibleCharacter { .. } => NameCode::InvisibleCharacter,
+            NameError::TooManyMarks { .. } => NameCode::TooManyMarks,
         }
     }
 }
@@ -481,7 +520,7 @@ mod tests {
             })
         );
         assert_eq!(
-            validate_name("Ada\nLovelace").unwrap_err().code(),
+            validate_name("Ada\nLovelace").unwrap_err().code().as_str(),
             "name_control_character"
         );
         for ch in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
@@ -542,7 +581,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(NameError::Invisible.code(), "name_invisible");
+        assert_eq!(NameError::Invisible.code().as_str(), "name_invisible");
     }
 
     /// Every default-ignorable code point, alone, is refused.
@@ -556,7 +595,7 @@ mod tests {
                 } else {
                     "name_invisible"
                 };
-                assert_eq!(err.code(), expected, "U+{:04X}", u32::from(ch));
+                assert_eq!(err.code().as_str(), expected, "U+{:04X}", u32::from(ch));
             }
         }
     }
@@ -607,7 +646,7 @@ mod tests {
             "\u{E0061}".repeat(MAX_FLAG_TAGS + 1)
         );
         assert_eq!(
-            validate_name(&long).unwrap_err().code(),
+            validate_name(&long).unwrap_err().code().as_str(),
             "name_invisible_character"
         );
     }
@@ -677,13 +716,15 @@ mod tests {
         assert_eq!(
             validate_normalised(&format!("ก{}", "\u{0E48}".repeat(5)))
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "name_too_many_marks"
         );
         assert_eq!(
             validate_normalised(&format!("1{}", "\u{20E3}".repeat(5)))
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "name_too_many_marks"
         );
         // A joiner does not start a new stack.
@@ -732,7 +773,7 @@ mod tests {
             ),
         ];
         for (err, code) in cases {
-            assert_eq!(err.code(), code);
+            assert_eq!(err.code().as_str(), code);
         }
     }
 

@@ -126,6 +126,7 @@ impl Identity {
 mod tests {
     use super::*;
     use crate::client::session::Output;
+    use crate::events::ProtocolCode;
     use crate::events::{ErrorCode, IdentifyError};
     use sio_client::RawJson;
 
@@ -213,7 +214,7 @@ mod tests {
         );
         assert!(!identity.on_session_ack(AckId(7), &Err(sio_client::AckError::Timeout)));
         let refused = reply(&IdentifyAck::Err(IdentifyError {
-            code: ErrorCode::RateLimited,
+            code: ErrorCode::Protocol(ProtocolCode::RateLimited),
             message: "Slow down.".into(),
         }));
         assert!(identity.on_session_ack(AckId(0), &refused));
