@@ -29,9 +29,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::interop::Server;
 use crate::proc::free_port;
 use crate::proc::{cargo, repo_root, rss_kib, run_checked};
+use crate::server::Server;
 
 /// How soon after the restart everyone must be back.
 const BACK_WITHIN_MS: u64 = 10_000;

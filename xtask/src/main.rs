@@ -19,6 +19,7 @@ mod interop;
 mod payload;
 mod proc;
 mod serve;
+mod server;
 mod setup;
 mod size;
 mod test;

@@ -18,11 +18,11 @@
 //!    load generator cannot rot.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 
-use crate::proc::{cargo, free_port, repo_root, run_checked, stop};
+use crate::proc::{cargo, free_port, repo_root, run_checked};
+use crate::server::Server;
 use crate::setup;
 
 const WASM: &str = "wasm32-unknown-unknown";
@@ -126,7 +126,7 @@ fn browser_tests() -> Result<Counts, String> {
     setup::chromium()?;
     run_checked(cargo().args(["build", "-p", "server"]))?;
     let page = free_port()?;
-    let server = LiveServer::start(page)?;
+    let server = live_server(page)?;
     let counts = cargo_test(
         cargo()
             // The interop suite needs the foreign peers; `interop` runs it.
@@ -134,7 +134,7 @@ fn browser_tests() -> Result<Counts, String> {
             .args(["--test", "components", "--test", "live"])
             .env("PATH", setup::tool_path())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("ISS_TEST_SERVER", format!("http://{}", server.addr))
+            .env("ISS_TEST_SERVER", format!("http://{}", server.addr()))
             // The test page's own address, so the server can allow its origin.
             .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
@@ -143,48 +143,19 @@ fn browser_tests() -> Result<Counts, String> {
     counts
 }
 
-/// A server process for the browser tests; stopped when dropped, even on failure.
-struct LiveServer {
-    addr: SocketAddr,
-    child: Child,
-}
-
-impl LiveServer {
-    /// Starts `target/debug/server` on a free port, allowing the test page's origin.
-    fn start(page: SocketAddr) -> Result<LiveServer, String> {
-        let addr = free_port()?;
-        let binary = repo_root().join("target/debug/server");
-        let child = Command::new(&binary)
+/// Our server for the browser tests, allowing the test page's origin;
+/// stopped when dropped, even on failure. Its log is in `target/`.
+fn live_server(page: SocketAddr) -> Result<Server, String> {
+    let addr = free_port()?;
+    let root = repo_root();
+    Server::start(
+        "test server",
+        Command::new(root.join("target/debug/server"))
             .args(["--bind", &addr.to_string()])
             .args(["--allowed-origin", &format!("http://{page}")])
-            .args(["--log", "warn"])
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let server = LiveServer { addr, child };
-        server.wait_ready(Duration::from_secs(20))?;
-        println!("xtask: test server on http://{addr} (page origin http://{page})");
-        Ok(server)
-    }
-
-    fn wait_ready(&self, within: Duration) -> Result<(), String> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!(
-            "the test server did not listen on {} in time",
-            self.addr
-        ))
-    }
-}
-
-impl Drop for LiveServer {
-    fn drop(&mut self) {
-        stop(&mut self.child, Duration::from_secs(5));
-    }
+            .args(["--log", "warn"]),
+        &root.join("target/browser-tests-server.log"),
+    )
 }
 
 /// Test counts summed over every `test result:` line.

@@ -22,9 +22,10 @@ mod tables;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::interop::{node_peers, python_peers, Server};
+use crate::interop::{node_peers, python_peers};
 use crate::proc::free_port;
 use crate::proc::{cargo, describe, repo_root, rss_kib, run_checked};
+use crate::server::Server;
 use pin::Pinning;
 pub(crate) use tables::Run;
 use tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3};

@@ -24,7 +24,6 @@ mod cells;
 mod clients;
 mod helpers;
 mod peers;
-mod server;
 
 use bounded::*;
 use cells::*;
@@ -34,14 +33,14 @@ use helpers::*;
 use peers::json_string_field;
 use peers::*;
 pub(crate) use peers::{node_peers, python_peers};
+
 #[cfg(test)]
-use server::bound_address;
-pub(crate) use server::Server;
+use crate::server::{bound_address, strip_ansi};
+use crate::server::{tail, Server};
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -52,8 +51,6 @@ use crate::setup;
 
 const WASM: &str = "wasm32-unknown-unknown";
 
-/// How long a server may take to listen after it was started.
-const READY_WITHIN: Duration = Duration::from_secs(30);
 /// A peer client's whole scenario (each of its steps has 10 s).
 const CLIENT_WITHIN: Duration = Duration::from_secs(90);
 /// `pip install` or `npm ci`.

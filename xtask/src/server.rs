@@ -1,14 +1,27 @@
-//! A server of the matrix (ours or a peer), stopped when dropped.
+//! The one server guard of the tooling: a server process (ours or a peer)
+//! with its output in a log file, ready once it listens, stopped when
+//! dropped. The browser tests, the interop matrix, the fault tests and the
+//! benchmark all start their servers through it.
 
-use super::*;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// A server of the matrix, stopped (SIGTERM, then kill) when dropped, even
-/// when the run fails or panics.
+use crate::proc::{describe, stop};
+
+/// How long a server may take to listen after it was started.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// A server process, stopped (SIGTERM, then kill) when dropped, even when
+/// the run fails or panics.
 pub(crate) struct Server {
-    pub(super) name: &'static str,
-    pub(super) addr: SocketAddr,
-    pub(super) log: PathBuf,
-    pub(super) child: Child,
+    pub(crate) name: &'static str,
+    addr: SocketAddr,
+    pub(crate) log: PathBuf,
+    child: Child,
 }
 
 impl Server {
@@ -44,13 +57,13 @@ impl Server {
         Ok(server)
     }
 
-    pub(super) fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Polls until the port accepts connections; fails early if the process
     /// exited, and after [`READY_WITHIN`].
-    pub(super) fn wait_ready(&mut self) -> Result<(), String> {
+    pub(crate) fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + READY_WITHIN;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -77,7 +90,7 @@ impl Server {
 
     /// The line where the server says it is up (peers: `… ready on …`, ours:
     /// `listening on …`), once it is in the log; `None` after `within`.
-    pub(super) fn ready_line(&self, within: Duration) -> Option<String> {
+    pub(crate) fn ready_line(&self, within: Duration) -> Option<String> {
         let deadline = Instant::now() + within;
         loop {
             let log = strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default());
@@ -114,12 +127,12 @@ impl Server {
         self.addr
     }
 
-    pub(super) fn still_running(&mut self) -> bool {
+    pub(crate) fn still_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
     /// What a peer stored (`GET /users`), for the report.
-    pub(super) fn users(&self) -> String {
+    pub(crate) fn users(&self) -> String {
         http_get(self.addr, "/users").unwrap_or_else(|e| format!("({e})"))
     }
 }
@@ -132,7 +145,7 @@ impl Drop for Server {
 
 /// The address a server command will bind: `--bind ADDR` or `--port PORT`
 /// (on 127.0.0.1).
-pub(super) fn bound_address(command: &Command) -> Option<SocketAddr> {
+pub(crate) fn bound_address(command: &Command) -> Option<SocketAddr> {
     let args: Vec<String> = command
         .get_args()
         .map(|a| a.to_string_lossy().into_owned())
@@ -150,7 +163,7 @@ pub(super) fn bound_address(command: &Command) -> Option<SocketAddr> {
 }
 
 /// A plain HTTP/1.0 GET on loopback with a 5 s deadline; the body.
-pub(super) fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
     let within = Duration::from_secs(5);
     let mut stream = TcpStream::connect_timeout(&addr, within).map_err(|e| e.to_string())?;
     stream
@@ -168,4 +181,34 @@ pub(super) fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
         return Err(head.lines().next().unwrap_or("").to_owned());
     }
     Ok(body.trim().to_owned())
+}
+
+/// The last `n` lines of a log file, indented, without terminal colours.
+pub(crate) fn tail(path: &Path, n: usize) -> String {
+    let text = strip_ansi(&std::fs::read_to_string(path).unwrap_or_default());
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+pub(crate) fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
