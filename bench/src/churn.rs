@@ -10,22 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
+use crate::summary::ChurnSummary;
 use shared::events::Identify;
 
 use crate::report::own_cpu_secs;
 use crate::shell::Client;
-
-/// What a churn run did, printed as one JSON line.
-#[derive(Debug, Serialize)]
-pub struct ChurnSummary {
-    pub clients: usize,
-    pub cycles: usize,
-    pub failed: usize,
-    pub first_error: Option<String>,
-    pub secs: f64,
-    pub generator_cpu_secs: f64,
-}
 
 pub async fn run(
     addr: SocketAddr,

@@ -15,8 +15,9 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::lean::Lean;
-use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
+use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult};
 use crate::shell::{connect, Client};
+use crate::summary::LoadSummary;
 
 /// What the target speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct Plan {
 }
 
 /// Connects everyone, runs the loop for `duration`, and summarises.
-pub async fn run(plan: Plan) -> Summary {
+pub async fn run(plan: Plan) -> LoadSummary {
     let ready = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let (go, go_rx) = watch::channel::<Option<Instant>>(None);
@@ -76,7 +77,7 @@ pub async fn run(plan: Plan) -> Summary {
                 .unwrap_or_else(|_| ClientResult::failed("task panicked".into())),
         );
     }
-    let mut summary = Summary::new(&results, plan.duration, connect_time);
+    let mut summary = LoadSummary::new(&results, plan.duration, connect_time);
     if let (Some(pid), Some(before)) = (server.as_deref(), server_cpu_before) {
         summary.server_cpu_secs = Some(proc_cpu_secs(pid) - before);
         summary.server_peak_rss_kib = peak_rss_kib(pid);

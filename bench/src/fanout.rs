@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use crate::summary::FanoutSummary;
 use shared::events::Identify;
 use tokio::sync::watch;
 
@@ -25,26 +25,6 @@ pub struct Plan {
     pub clients: usize,
     pub sources: Vec<IpAddr>,
     pub server_pid: Option<u32>,
-}
-
-/// What a fan-out run measured, printed as one JSON line.
-#[derive(Debug, Serialize)]
-pub struct FanoutSummary {
-    pub clients: usize,
-    pub connected: usize,
-    pub connect_failed: usize,
-    pub first_error: Option<String>,
-    pub ramp_secs: f64,
-    /// From the end of the ramp until every client's presence counted everyone.
-    pub settle_secs: f64,
-    /// Clients that saw the newcomer, and those that did not within the limit.
-    pub saw: usize,
-    pub missed: usize,
-    pub first_miss: Option<String>,
-    pub p50_ms: f64,
-    pub p100_ms: f64,
-    pub generator_cpu_secs: f64,
-    pub server_peak_rss_kib: Option<u64>,
 }
 
 /// How long a client waits for the newcomer before it counts as a miss.

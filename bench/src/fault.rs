@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use crate::summary::FaultSummary;
 use shared::client::{ClientConfig, ConnectionState, Identity, Me, Output, Session};
 use shared::events::ServerEvent;
 use sio_client::native::{Connector, Shell};
@@ -33,32 +33,6 @@ pub struct Plan {
     pub sources: Vec<IpAddr>,
     /// How long to wait, after the first loss, for everyone to be back.
     pub limit: Duration,
-}
-
-/// What a fault run measured, printed as one JSON line.
-#[derive(Debug, Serialize)]
-pub struct FaultSummary {
-    pub clients: usize,
-    /// Identified before the fault.
-    pub ready: usize,
-    /// Lost their connection, and of those, identified again in time.
-    pub lost: usize,
-    pub back: usize,
-    pub first_loss_unix_ms: Option<u64>,
-    pub last_back_unix_ms: Option<u64>,
-    /// Per client, from the first loss anywhere to its identify ack.
-    pub back_p50_ms: f64,
-    pub back_p100_ms: f64,
-    /// How spread the reconnects were: the largest number of clients that
-    /// reconnected within any 100 ms (a herd would be all of them).
-    pub most_back_in_100ms: usize,
-    /// What the (new) server says once everyone is back: sessions with a
-    /// name, which must equal `back` (nobody lost, nobody twice).
-    pub server_identified: Option<u64>,
-    pub first_error: Option<String>,
-    /// Where the first few clients that did not come back were stuck.
-    pub stuck: Vec<String>,
-    pub generator_cpu_secs: f64,
 }
 
 /// Shared counts, read by the run while the clients work.

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use crate::summary::HoldSummary;
 use tokio::sync::watch;
 
 use crate::crowd;
@@ -26,33 +26,6 @@ pub struct Plan {
     pub hold: Duration,
     pub sources: Vec<IpAddr>,
     pub server_pid: Option<u32>,
-}
-
-/// What a hold run measured, printed as one JSON line.
-#[derive(Debug, Serialize)]
-pub struct HoldSummary {
-    pub clients: usize,
-    /// Connected and identified by the end of the ramp.
-    pub connected: usize,
-    pub connect_failed: usize,
-    pub first_error: Option<String>,
-    pub ramp_secs: f64,
-    pub hold_secs: f64,
-    /// Still connected when the hold ended.
-    pub kept: usize,
-    /// Lost during the hold (closed, heartbeat lost, error).
-    pub dropped: usize,
-    pub first_drop: Option<String>,
-    /// Engine.IO pings each kept client received over its life: fewest and median.
-    pub pings_min: u64,
-    pub pings_median: u64,
-    /// The smallest online count any kept client's presence showed at the end.
-    pub presence_total_min: usize,
-    /// The server's resident set halfway through the hold, KiB.
-    pub server_rss_kib_held: Option<u64>,
-    pub server_peak_rss_kib: Option<u64>,
-    pub generator_cpu_secs: f64,
-    pub generator_peak_rss_kib: Option<u64>,
 }
 
 /// What one held client saw.

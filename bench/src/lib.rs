@@ -11,15 +11,28 @@
 //! - [`fanout`]: scenario S4, one presence change reaching everyone;
 //! - [`fault`]: page-like clients through a server kill or restart;
 //! - [`churn`]: short sessions back to back, for leak checks;
-//! - [`report`]: latency histogram, per-client counts, CPU and memory.
+//! - [`report`]: latency histogram, per-client counts, CPU and memory;
+//! - [`summary`]: what every run prints, typed for `cargo xtask` to read
+//!   (the only module without the `run` feature).
 
+#[cfg(feature = "run")]
 pub mod churn;
+#[cfg(feature = "run")]
 pub mod closed_loop;
+#[cfg(feature = "run")]
 pub mod crowd;
+#[cfg(feature = "run")]
 pub mod fanout;
+#[cfg(feature = "run")]
 pub mod fault;
+#[cfg(feature = "run")]
 pub mod hold;
+#[cfg(feature = "run")]
 pub mod lean;
+#[cfg(feature = "run")]
 pub mod open_loop;
+#[cfg(feature = "run")]
 pub mod report;
+#[cfg(feature = "run")]
 pub mod shell;
+pub mod summary;

@@ -19,8 +19,9 @@ use tokio::sync::watch;
 
 use crate::closed_loop::{settle, wait_ready};
 use crate::lean::{Incoming, Lean};
-use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult, Summary};
+use crate::report::{peak_rss_kib, proc_cpu_secs, ClientResult};
 use crate::shell::Client;
+use crate::summary::LoadSummary;
 
 /// One open-loop run.
 #[derive(Debug, Clone)]
@@ -41,7 +42,7 @@ const WAKE_UP: Duration = Duration::from_millis(500);
 const DRAIN: Duration = Duration::from_secs(2);
 
 /// Connects and identifies everyone, then sends on schedule for `duration`.
-pub async fn run(plan: Plan) -> Summary {
+pub async fn run(plan: Plan) -> LoadSummary {
     let ready = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let (go, go_rx) = watch::channel::<Option<Instant>>(None);
@@ -85,7 +86,7 @@ pub async fn run(plan: Plan) -> Summary {
         finished.push(client);
     }
     drop(finished);
-    let mut summary = Summary::new(&results, plan.duration, connect_time);
+    let mut summary = LoadSummary::new(&results, plan.duration, connect_time);
     if let (Some(pid), Some(before)) = (server.as_deref(), server_cpu_before) {
         summary.server_cpu_secs = Some(proc_cpu_secs(pid) - before);
         summary.server_peak_rss_kib = peak_rss_kib(pid);

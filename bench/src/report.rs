@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use crate::summary::LoadSummary;
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 /// One client's share of a run.
 #[derive(Debug)]
@@ -45,38 +45,11 @@ impl Default for ClientResult {
     }
 }
 
-/// The summary printed as one JSON line.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    pub clients: usize,
-    pub failed_clients: usize,
-    pub first_error: Option<String>,
-    pub acks: u64,
-    pub acks_per_sec: f64,
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
-    pub max_ms: f64,
-    /// Fewest and median acks per client: fairness (no starvation).
-    pub min_client_acks: u64,
-    pub median_client_acks: u64,
-    pub connect_secs: f64,
-    /// This process's CPU time over the run, in seconds (user + system).
-    pub generator_cpu_secs: f64,
-    /// The server's CPU time during the measured loop (with `--server-pid`).
-    pub server_cpu_secs: Option<f64>,
-    /// The server's peak resident set so far, KiB (with `--server-pid`).
-    pub server_peak_rss_kib: Option<u64>,
-    /// `[quantile, ms]` pairs at [`CHART_QUANTILES`], for the latency chart.
-    pub percentiles: Vec<[f64; 2]>,
-}
-
 /// Where the latency chart samples each run's distribution.
 pub const CHART_QUANTILES: [f64; 8] = [0.5, 0.75, 0.9, 0.99, 0.999, 0.9999, 0.99999, 1.0];
 
-impl Summary {
-    pub fn new(results: &[ClientResult], duration: Duration, connect: Duration) -> Summary {
+impl LoadSummary {
+    pub fn new(results: &[ClientResult], duration: Duration, connect: Duration) -> LoadSummary {
         let mut merged = ClientResult::new().latency_us;
         let mut per_client: Vec<u64> = Vec::with_capacity(results.len());
         for r in results.iter().filter(|r| r.error.is_none()) {
@@ -86,7 +59,7 @@ impl Summary {
         per_client.sort_unstable();
         let acks: u64 = per_client.iter().sum();
         let ms = |us: u64| us as f64 / 1000.0;
-        Summary {
+        LoadSummary {
             clients: results.len(),
             failed_clients: results.iter().filter(|r| r.error.is_some()).count(),
             first_error: results.iter().find_map(|r| r.error.clone()),
@@ -171,7 +144,7 @@ mod tests {
         for _ in 0..10 {
             b.record(Duration::from_millis(10));
         }
-        let s = Summary::new(
+        let s = LoadSummary::new(
             &[a, b, ClientResult::failed("x".into())],
             Duration::from_secs(1),
             Duration::ZERO,

@@ -27,7 +27,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use bench::summary::FaultSummary;
 
 use crate::proc::free_port;
 use crate::proc::{cargo, repo_root, rss_kib, run_checked};
@@ -127,10 +127,9 @@ fn one_fault(
     // Measured from the moment the new server is launched.
     let restart_ms = unix_ms();
     let restarted = start(root, addr, &logs.join(format!("after-{label}.log")))?;
-    let summary: Value = lines
+    let summary: FaultSummary = lines
         .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
-        .find(|v| v.get("clients").is_some())
+        .find_map(|l| serde_json::from_str(&l).ok())
         .ok_or_else(|| {
             format!(
                 "the load generator printed no summary{}",
@@ -152,19 +151,19 @@ fn one_fault(
 fn judge(
     label: &str,
     clients: usize,
-    s: &Value,
+    s: &FaultSummary,
     restart_ms: u64,
     ok: bool,
 ) -> (String, Vec<String>) {
-    let back = s["back"].as_u64().unwrap_or(0);
-    let after = s["last_back_unix_ms"]
-        .as_u64()
+    let back = s.back;
+    let after = s
+        .last_back_unix_ms
         .map(|last| last.saturating_sub(restart_ms));
-    let herd = s["most_back_in_100ms"].as_u64().unwrap_or(0);
-    let counted = s["server_identified"].as_u64();
+    let herd = s.most_back_in_100ms;
+    let counted = s.server_identified;
     let mut problems = Vec::new();
-    if !ok || back != clients as u64 {
-        problems.push(format!("SIG{label}: {back} of {clients} back ({s})"));
+    if !ok || back != clients {
+        problems.push(format!("SIG{label}: {back} of {clients} back ({s:?})"));
     }
     if after.is_none_or(|ms| ms > BACK_WITHIN_MS) {
         problems.push(format!(
@@ -177,7 +176,7 @@ fn judge(
         ));
     }
     // A herd would be (nearly) everyone within one 100 ms window.
-    if clients >= 100 && herd as usize > clients / 2 {
+    if clients >= 100 && herd > clients / 2 {
         problems.push(format!(
             "SIG{label}: {herd} of {clients} reconnected within 100 ms: a herd"
         ));
@@ -185,8 +184,8 @@ fn judge(
     let row = format!(
         "| SIG{label} | {clients} | {back} | {} | {} / {} | {herd} | {} |\n",
         after.map_or("–".into(), |ms| ms.to_string()),
-        s["back_p50_ms"],
-        s["back_p100_ms"],
+        s.back_p50_ms,
+        s.back_p100_ms,
         counted.map_or("–".into(), |n| n.to_string()),
     );
     (row, problems)
@@ -272,18 +271,29 @@ fn unix_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn judging_a_fault() {
-        let good = json!({"back": 100, "last_back_unix_ms": 5_000, "most_back_in_100ms": 20,
-            "server_identified": 100, "back_p50_ms": 900.0, "back_p100_ms": 1500.0});
+        let good = FaultSummary {
+            back: 100,
+            last_back_unix_ms: Some(5_000),
+            most_back_in_100ms: 20,
+            server_identified: Some(100),
+            back_p50_ms: 900.0,
+            back_p100_ms: 1500.0,
+            ..FaultSummary::default()
+        };
         let (row, problems) = judge("KILL", 100, &good, 4_000, true);
         assert!(problems.is_empty(), "{problems:?}");
         assert!(row.contains("| SIGKILL | 100 | 100 | 1000 |"), "{row}");
 
-        let herd_and_late = json!({"back": 99, "last_back_unix_ms": 20_000, "most_back_in_100ms": 90,
-            "server_identified": 99});
+        let herd_and_late = FaultSummary {
+            back: 99,
+            last_back_unix_ms: Some(20_000),
+            most_back_in_100ms: 90,
+            server_identified: Some(99),
+            ..FaultSummary::default()
+        };
         let (_, problems) = judge("TERM", 100, &herd_and_late, 4_000, false);
         assert_eq!(problems.len(), 4, "{problems:?}");
     }

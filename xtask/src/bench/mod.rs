@@ -102,7 +102,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .into_iter()
             .flatten()
             .filter(|run| !run.ok)
-            .map(|run| format!("{} {}: {}", run.scenario, run.label, run.summary))
+            .map(|run| format!("{} {}: {}", run.scenario, run.label, run.to_json()))
             .collect();
         if !failed.is_empty() {
             return Err(format!("bench --quick: {}", failed.join("\n")));

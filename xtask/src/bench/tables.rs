@@ -1,27 +1,57 @@
 //! The benchmark report: one Markdown table per scenario, the targets of
 //! issue 5 with a verdict each, and the chart's data. Pure functions over the
-//! generators' JSON summaries, so they are unit-tested without a run.
+//! generators' summaries, read typed (`bench::summary`), so they are
+//! unit-tested without a run and a renamed field does not compile.
 
 use std::process::Output;
 
+use bench::summary::{FanoutSummary, HoldSummary, LoadSummary};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::chart::Series;
 
-/// One generator run (or two merged, for S3): what it printed and whether it
-/// passed its own checks (no failed clients, something measured).
+/// What one run measured, by the kind of scenario.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub(crate) enum Measured {
+    /// S1 and S2.
+    Load(LoadSummary),
+    /// S3, its generators' halves merged.
+    Hold(Held),
+    /// S4.
+    Fanout(FanoutSummary),
+    /// The generator printed no summary; why.
+    Nothing { error: String },
+}
+
+/// S3 over every generator, with the server's memory per held connection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct Held {
+    pub total: HoldSummary,
+    /// The server's resident set before the ramp, KiB.
+    pub server_rss_kib_baseline: u64,
+    pub server_kib_per_connection: Option<f64>,
+}
+
+/// One generator run (or two merged, for S3): what it measured and whether
+/// it passed its own checks (no failed clients, something measured).
 #[derive(Debug, Clone)]
 pub(crate) struct Run {
     pub scenario: &'static str,
     pub label: String,
     pub clients: usize,
-    pub summary: Value,
+    pub measured: Measured,
+    /// S1: every round's rate, the median round's summary in `measured`.
+    pub round_rates: Vec<f64>,
     pub ok: bool,
 }
 
 impl Run {
-    /// Reads the JSON summary (the last JSON line with `clients`) from a
-    /// generator's stdout; a generator that printed none is a failed run.
+    /// Reads the summary (the last line of stdout that parses as the
+    /// scenario's summary type) from a generator's output; a generator that
+    /// printed none is a failed run.
     pub fn from_output(
         scenario: &'static str,
         label: &str,
@@ -29,25 +59,32 @@ impl Run {
         output: &Output,
     ) -> Result<Run, String> {
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let summary = stdout
-            .lines()
-            .rev()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|v| v.get("clients").is_some());
-        let (summary, ok) = match summary {
-            Some(summary) => (summary, output.status.success()),
+        let measured = match scenario {
+            "S1" | "S2" => last_line(&stdout).map(Measured::Load),
+            "S3" => last_line(&stdout).map(|total| {
+                Measured::Hold(Held {
+                    total,
+                    ..Held::default()
+                })
+            }),
+            "S4" => last_line(&stdout).map(Measured::Fanout),
+            other => return Err(format!("no summary type for scenario {other}")),
+        };
+        let (measured, ok) = match measured {
+            Some(measured) => (measured, output.status.success()),
             None => {
                 let stderr = String::from_utf8_lossy(&output.stderr);
                 let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().join(" / ");
                 let error = format!("no summary ({}): {tail}", output.status);
-                (json!({ "first_error": error }), false)
+                (Measured::Nothing { error }, false)
             }
         };
         Ok(Run {
             scenario,
             label: label.to_owned(),
             clients,
-            summary,
+            measured,
+            round_rates: Vec::new(),
             ok,
         })
     }
@@ -56,72 +93,59 @@ impl Run {
     /// with the median rate, every round's rate kept in `round_rates`. Failed
     /// if any round failed.
     pub fn median_round(mut rounds: Vec<Run>) -> Run {
-        let rates: Vec<f64> = rounds.iter().map(|r| r.f("acks_per_sec")).collect();
+        let rates: Vec<f64> = rounds.iter().map(Run::rate).collect();
         let ok = rounds.iter().all(|r| r.ok);
-        rounds.sort_by(|a, b| a.f("acks_per_sec").total_cmp(&b.f("acks_per_sec")));
+        rounds.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
         let middle = rounds.len() / 2;
         let Some(mut median) = rounds.into_iter().nth(middle) else {
             return Run {
                 scenario: "S1",
                 label: String::new(),
                 clients: 0,
-                summary: json!({"first_error": "no round ran"}),
+                measured: Measured::Nothing {
+                    error: "no round ran".to_owned(),
+                },
+                round_rates: Vec::new(),
                 ok: false,
             };
         };
         median.ok = ok;
-        median.summary["round_rates"] = json!(rates);
+        median.round_rates = rates;
         median
     }
 
     /// Two S3 generators' halves as one run, with the server's memory per
     /// held connection over `baseline_kib` (its resident set before the ramp).
     pub fn merge_holds(label: &str, halves: Vec<Run>, baseline_kib: u64) -> Run {
-        let sum = |key: &str| {
-            halves
-                .iter()
-                .map(|h| h.summary[key].as_u64().unwrap_or(0))
-                .sum::<u64>()
-        };
-        let min = |key: &str| halves.iter().filter_map(|h| h.summary[key].as_u64()).min();
-        let max_u = |key: &str| halves.iter().filter_map(|h| h.summary[key].as_u64()).max();
-        let max_f = |key: &str| {
-            halves
-                .iter()
-                .filter_map(|h| h.summary[key].as_f64())
-                .fold(0.0, f64::max)
-        };
-        let first = |key: &str| {
-            halves
-                .iter()
-                .find_map(|h| h.summary[key].as_str().map(str::to_owned))
-        };
-        let kept = sum("kept");
-        let held = max_u("server_rss_kib_held").unwrap_or(0);
-        let per_connection =
-            (kept > 0 && held > baseline_kib).then(|| (held - baseline_kib) as f64 / kept as f64);
+        let parts: Vec<&HoldSummary> = halves
+            .iter()
+            .filter_map(|h| match &h.measured {
+                Measured::Hold(held) => Some(&held.total),
+                _ => None,
+            })
+            .collect();
+        let total = merge(&parts);
+        let first_error = halves.iter().find_map(|h| match &h.measured {
+            Measured::Nothing { error } => Some(error.clone()),
+            _ => None,
+        });
+        let held = total.server_rss_kib_held.unwrap_or(0);
+        let server_kib_per_connection = (total.kept > 0 && held > baseline_kib)
+            .then(|| (held - baseline_kib) as f64 / total.kept as f64);
         Run {
             scenario: "S3",
             label: label.to_owned(),
             clients: halves.iter().map(|h| h.clients).sum(),
-            ok: halves.iter().all(|h| h.ok),
-            summary: json!({
-                "clients": sum("clients"),
-                "connected": sum("connected"),
-                "connect_failed": sum("connect_failed"),
-                "kept": kept,
-                "dropped": sum("dropped"),
-                "first_error": first("first_error").or_else(|| first("first_drop")),
-                "ramp_secs": max_f("ramp_secs"),
-                "hold_secs": max_f("hold_secs"),
-                "pings_min": min("pings_min"),
-                "pings_median": min("pings_median"),
-                "presence_total_min": min("presence_total_min"),
-                "server_rss_kib_baseline": baseline_kib,
-                "server_rss_kib_held": held,
-                "server_kib_per_connection": per_connection,
-                "generator_cpu_secs": halves.iter().filter_map(|h| h.summary["generator_cpu_secs"].as_f64()).sum::<f64>(),
+            ok: halves.iter().all(|h| h.ok) && parts.len() == halves.len(),
+            measured: Measured::Hold(Held {
+                total: HoldSummary {
+                    first_error: total.first_error.or(first_error),
+                    ..total
+                },
+                server_rss_kib_baseline: baseline_kib,
+                server_kib_per_connection,
             }),
+            round_rates: Vec::new(),
         }
     }
 
@@ -132,12 +156,87 @@ impl Run {
             "server": self.label,
             "clients": self.clients,
             "ok": self.ok,
-            "summary": self.summary,
+            "round_rates": self.round_rates,
+            "summary": self.measured,
         })
     }
 
-    fn f(&self, key: &str) -> f64 {
-        self.summary[key].as_f64().unwrap_or(f64::NAN)
+    fn load(&self) -> Option<&LoadSummary> {
+        match &self.measured {
+            Measured::Load(load) => Some(load),
+            _ => None,
+        }
+    }
+
+    fn held(&self) -> Option<&Held> {
+        match &self.measured {
+            Measured::Hold(held) => Some(held),
+            _ => None,
+        }
+    }
+
+    fn fanout(&self) -> Option<&FanoutSummary> {
+        match &self.measured {
+            Measured::Fanout(fanout) => Some(fanout),
+            _ => None,
+        }
+    }
+
+    /// The S1/S2 rate; NaN when not measured.
+    fn rate(&self) -> f64 {
+        self.load().map_or(f64::NAN, |s| s.acks_per_sec)
+    }
+
+    /// The run's first recorded error, whatever its scenario.
+    fn first_error(&self) -> Option<&str> {
+        match &self.measured {
+            Measured::Load(s) => s.first_error.as_deref(),
+            Measured::Hold(h) => h
+                .total
+                .first_error
+                .as_deref()
+                .or(h.total.first_drop.as_deref()),
+            Measured::Fanout(s) => s.first_error.as_deref().or(s.first_miss.as_deref()),
+            Measured::Nothing { error } => Some(error),
+        }
+    }
+}
+
+/// The last line of `stdout` that is a `T`.
+fn last_line<T: DeserializeOwned>(stdout: &str) -> Option<T> {
+    stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+}
+
+/// Hold summaries of several generators as one: counts add up, times and
+/// the server's memory take the largest, per-client minimums the smallest.
+fn merge(parts: &[&HoldSummary]) -> HoldSummary {
+    let sum = |f: fn(&HoldSummary) -> usize| parts.iter().map(|p| f(p)).sum::<usize>();
+    let max = |f: fn(&HoldSummary) -> f64| parts.iter().map(|p| f(p)).fold(0.0, f64::max);
+    let max_kib = |f: fn(&HoldSummary) -> Option<u64>| parts.iter().filter_map(|p| f(p)).max();
+    HoldSummary {
+        clients: sum(|p| p.clients),
+        connected: sum(|p| p.connected),
+        connect_failed: sum(|p| p.connect_failed),
+        first_error: parts.iter().find_map(|p| p.first_error.clone()),
+        ramp_secs: max(|p| p.ramp_secs),
+        hold_secs: max(|p| p.hold_secs),
+        kept: sum(|p| p.kept),
+        dropped: sum(|p| p.dropped),
+        first_drop: parts.iter().find_map(|p| p.first_drop.clone()),
+        pings_min: parts.iter().map(|p| p.pings_min).min().unwrap_or(0),
+        pings_median: parts.iter().map(|p| p.pings_median).min().unwrap_or(0),
+        presence_total_min: parts
+            .iter()
+            .map(|p| p.presence_total_min)
+            .min()
+            .unwrap_or(0),
+        server_rss_kib_held: max_kib(|p| p.server_rss_kib_held),
+        server_peak_rss_kib: max_kib(|p| p.server_peak_rss_kib),
+        generator_cpu_secs: parts.iter().map(|p| p.generator_cpu_secs).sum(),
+        generator_peak_rss_kib: max_kib(|p| p.generator_peak_rss_kib),
     }
 }
 
@@ -156,7 +255,7 @@ pub(crate) fn ours_peak(s1: &[Run]) -> Option<f64> {
     s1.iter()
         .filter(|r| r.label == OURS)
         .max_by_key(|r| r.clients)
-        .map(|r| r.f("acks_per_sec"))
+        .map(Run::rate)
         .filter(|rate| rate.is_finite() && *rate > 0.0)
 }
 
@@ -197,33 +296,40 @@ fn s1_table(runs: &[Run]) -> String {
         "| server | clients | acks/s (median round) | every round | mean ms | p50 ms | p99 ms | p999 ms | min / median acks per client | connect s | server CPU µs per ack | server peak RSS MiB | generator CPU s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in runs {
-        let rounds: Vec<String> = r.summary["round_rates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_f64)
+        let Some(m) = r.load() else {
+            out.push_str(&format!("| {} | {} | not measured |\n", r.label, r.clients));
+            continue;
+        };
+        let rounds: Vec<String> = r
+            .round_rates
+            .iter()
             .map(|rate| format!("{:.0}k", rate / 1000.0))
             .collect();
         out.push_str(&format!(
             "| {} | {} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} / {} | {:.2} | {:.1} | {:.1} | {:.1} |\n",
             r.label,
             r.clients,
-            r.f("acks_per_sec"),
+            m.acks_per_sec,
             rounds.join(", "),
-            r.f("mean_ms"),
-            r.f("p50_ms"),
-            r.f("p99_ms"),
-            r.f("p999_ms"),
-            r.summary["min_client_acks"],
-            r.summary["median_client_acks"],
-            r.f("connect_secs"),
-            r.f("server_cpu_secs") * 1e6 / r.f("acks"),
-            r.f("server_peak_rss_kib") / 1024.0,
-            r.f("generator_cpu_secs"),
+            m.mean_ms,
+            m.p50_ms,
+            m.p99_ms,
+            m.p999_ms,
+            m.min_client_acks,
+            m.median_client_acks,
+            m.connect_secs,
+            m.server_cpu_secs.unwrap_or(f64::NAN) * 1e6 / m.acks as f64,
+            kib_to_mib(m.server_peak_rss_kib),
+            m.generator_cpu_secs,
         ));
     }
     out.push_str(&failures(runs));
     out
+}
+
+/// KiB as MiB; NaN when not measured.
+fn kib_to_mib(kib: Option<u64>) -> f64 {
+    kib.map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
 
 fn s2_table(runs: &[Run]) -> String {
@@ -231,17 +337,21 @@ fn s2_table(runs: &[Run]) -> String {
         "| server | clients | acks/s | p50 ms | p99 ms | p999 ms | max ms | server CPU s | generator CPU s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in runs {
+        let Some(m) = r.load() else {
+            out.push_str(&format!("| {} | {} | not measured |\n", r.label, r.clients));
+            continue;
+        };
         out.push_str(&format!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |\n",
             r.label,
             r.clients,
-            r.f("acks_per_sec"),
-            r.f("p50_ms"),
-            r.f("p99_ms"),
-            r.f("p999_ms"),
-            r.f("max_ms"),
-            r.f("server_cpu_secs"),
-            r.f("generator_cpu_secs"),
+            m.acks_per_sec,
+            m.p50_ms,
+            m.p99_ms,
+            m.p999_ms,
+            m.max_ms,
+            m.server_cpu_secs.unwrap_or(f64::NAN),
+            m.generator_cpu_secs,
         ));
     }
     out.push_str(&failures(runs));
@@ -253,19 +363,28 @@ fn s3_table(runs: &[Run]) -> String {
         "| server | clients | kept | dropped | ramp s | pings per client (min / median) | server RSS before / held MiB | server KiB per connection | generator CPU s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in runs {
+        let Some(Held {
+            total: m,
+            server_rss_kib_baseline,
+            server_kib_per_connection,
+        }) = r.held()
+        else {
+            out.push_str(&format!("| {} | {} | not measured |\n", r.label, r.clients));
+            continue;
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {:.1} | {} / {} | {:.1} / {:.1} | {:.1} | {:.1} |\n",
             r.label,
             r.clients,
-            r.summary["kept"],
-            r.summary["dropped"],
-            r.f("ramp_secs"),
-            r.summary["pings_min"],
-            r.summary["pings_median"],
-            r.f("server_rss_kib_baseline") / 1024.0,
-            r.f("server_rss_kib_held") / 1024.0,
-            r.f("server_kib_per_connection"),
-            r.f("generator_cpu_secs"),
+            m.kept,
+            m.dropped,
+            m.ramp_secs,
+            m.pings_min,
+            m.pings_median,
+            *server_rss_kib_baseline as f64 / 1024.0,
+            kib_to_mib(m.server_rss_kib_held),
+            server_kib_per_connection.unwrap_or(f64::NAN),
+            m.generator_cpu_secs,
         ));
     }
     out.push_str(&failures(runs));
@@ -277,16 +396,20 @@ fn s4_table(runs: &[Run]) -> String {
         "| server | clients | saw it | missed | p50 ms | p100 ms | ramp s | generator CPU s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in runs {
+        let Some(m) = r.fanout() else {
+            out.push_str(&format!("| {} | {} | not measured |\n", r.label, r.clients));
+            continue;
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
             r.label,
             r.clients,
-            r.summary["saw"],
-            r.summary["missed"],
-            r.f("p50_ms"),
-            r.f("p100_ms"),
-            r.f("ramp_secs"),
-            r.f("generator_cpu_secs"),
+            m.saw,
+            m.missed,
+            m.p50_ms,
+            m.p100_ms,
+            m.ramp_secs,
+            m.generator_cpu_secs,
         ));
     }
     out.push_str(&failures(runs));
@@ -298,10 +421,7 @@ fn failures(runs: &[Run]) -> String {
     runs.iter()
         .filter(|r| !r.ok)
         .map(|r| {
-            let error = ["first_error", "first_drop", "first_miss"]
-                .iter()
-                .find_map(|k| r.summary[*k].as_str())
-                .unwrap_or("no error recorded");
+            let error = r.first_error().unwrap_or("no error recorded");
             format!("\n**{} {} failed**: {error}\n", r.scenario, r.label)
         })
         .collect()
@@ -316,7 +436,7 @@ fn find(runs: &[Run], label: &str, clients: usize) -> Option<Run> {
 
 /// `a`'s S1 rate over `b`'s at one load; NaN if either was not measured.
 fn ratio(s1: &[Run], a: &str, b: &str, clients: usize) -> f64 {
-    let rate = |label| find(s1, label, clients).map_or(f64::NAN, |r| r.f("acks_per_sec"));
+    let rate = |label| find(s1, label, clients).map_or(f64::NAN, |r| r.rate());
     rate(a) / rate(b)
 }
 
@@ -405,8 +525,8 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
         ),
         vs_echo >= 0.8,
     );
-    if let Some(r) = &ours_1000 {
-        let (min, median) = (r.f("min_client_acks"), r.f("median_client_acks"));
+    if let Some(r) = ours_1000.as_ref().and_then(Run::load) {
+        let (min, median) = (r.min_client_acks as f64, r.median_client_acks as f64);
         check(
             format!(
                 "S1 no starvation (fewest ≥ ½ median): {min:.0} / {median:.0} = {:.2}",
@@ -414,38 +534,42 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
             ),
             min / median >= 0.5,
         );
-        let connect = r.f("connect_secs");
+        let connect = r.connect_secs;
         check(
             format!("S1 connecting 1,000 clients ≤ 0.2 s: {connect:.2} s"),
             connect <= 0.2,
         );
     }
-    if let Some(r) = s2.first() {
-        let (p99, p999) = (r.f("p99_ms"), r.f("p999_ms"));
+    if let Some(r) = s2.first().and_then(Run::load) {
+        let (p99, p999) = (r.p99_ms, r.p999_ms);
         check(format!("S2 p99 ≤ 5 ms: {p99:.2} ms"), p99 <= 5.0);
         check(format!("S2 p999 ≤ 20 ms: {p999:.2} ms"), p999 <= 20.0);
     }
-    if let Some(r) = s3.iter().find(|r| r.label == OURS) {
-        let (kept, dropped) = (r.f("kept"), r.f("dropped"));
+    if let Some((r, held)) = s3
+        .iter()
+        .find(|r| r.label == OURS)
+        .and_then(|r| Some((r, r.held()?)))
+    {
+        let (kept, dropped) = (held.total.kept, held.total.dropped);
         check(
             format!(
-                "S3 {} held with zero drops: {kept:.0} kept, {dropped:.0} dropped",
+                "S3 {} held with zero drops: {kept} kept, {dropped} dropped",
                 r.clients
             ),
-            kept as usize == r.clients && dropped == 0.0,
+            kept == r.clients && dropped == 0,
         );
-        let per = r.f("server_kib_per_connection");
+        let per = held.server_kib_per_connection.unwrap_or(f64::NAN);
         check(
             format!("S3 ≤ 12 KiB server RSS per connection: {per:.1} KiB"),
             per <= 12.0,
         );
     }
-    if let Some(r) = s4.first() {
-        let p100 = r.f("p100_ms");
+    if let Some((r, fanout)) = s4.first().and_then(|r| Some((r, r.fanout()?))) {
+        let p100 = fanout.p100_ms;
         check(
             format!(
                 "S4 every client has the delta within 200 ms: p100 {p100:.0} ms ({} of {})",
-                r.summary["saw"], r.clients
+                fanout.saw, r.clients
             ),
             p100 <= 200.0 && r.ok,
         );
@@ -463,12 +587,15 @@ pub(crate) fn chart_series(s1: &[Run], s2: &[Run]) -> Vec<Series> {
         .filter(|r| r.ok)
         .map(|r| Series {
             label: format!("{} {}, {} clients", r.scenario, r.label, r.clients),
-            points: r.summary["percentiles"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?.max(0.001))))
-                .collect(),
+            points: r
+                .load()
+                .map(|m| {
+                    m.percentiles
+                        .iter()
+                        .map(|[q, ms]| (*q, ms.max(0.001)))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
         .filter(|s| !s.points.is_empty())
         .collect()
@@ -493,60 +620,68 @@ fn machine() -> String {
 mod tests {
     use super::*;
 
-    fn run(scenario: &'static str, label: &str, clients: usize, summary: Value) -> Run {
+    fn run(scenario: &'static str, label: &str, clients: usize, measured: Measured) -> Run {
         Run {
             scenario,
             label: label.into(),
             clients,
-            summary,
+            measured,
+            round_rates: Vec::new(),
             ok: true,
         }
     }
 
+    fn load(acks_per_sec: f64) -> Measured {
+        Measured::Load(LoadSummary {
+            acks_per_sec,
+            ..LoadSummary::default()
+        })
+    }
+
     #[test]
     fn s3_halves_merge_and_memory_per_connection() {
-        let half = |kept: u64, held: u64| {
-            run(
-                "S3",
-                "ours",
-                100,
-                json!({"clients": 100, "kept": kept, "dropped": 100 - kept,
-                "pings_min": 2, "pings_median": 3, "server_rss_kib_held": held, "ramp_secs": 1.5}),
-            )
+        let half = |kept: usize, held: u64| {
+            let total = HoldSummary {
+                clients: 100,
+                kept,
+                dropped: 100 - kept,
+                pings_min: 2,
+                pings_median: 3,
+                server_rss_kib_held: Some(held),
+                ramp_secs: 1.5,
+                ..HoldSummary::default()
+            };
+            let held = Held {
+                total,
+                ..Held::default()
+            };
+            run("S3", "ours", 100, Measured::Hold(held))
         };
         let merged = Run::merge_holds("ours", vec![half(100, 9_000), half(98, 10_000)], 1_000);
         assert_eq!(merged.clients, 200);
-        assert_eq!(merged.summary["kept"], 198);
-        assert_eq!(merged.summary["dropped"], 2);
-        let per = merged.summary["server_kib_per_connection"]
-            .as_f64()
-            .unwrap();
+        let held = merged.held().expect("merged");
+        assert_eq!(held.total.kept, 198);
+        assert_eq!(held.total.dropped, 2);
+        assert_eq!(held.total.pings_min, 2);
+        let per = held.server_kib_per_connection.expect("measured");
         assert!((per - 9_000.0 / 198.0).abs() < 1e-9, "{per}");
     }
 
     #[test]
     fn targets_compare_ratios_within_the_run() {
+        let ours = LoadSummary {
+            acks_per_sec: 90.0,
+            min_client_acks: 40,
+            median_client_acks: 100,
+            connect_secs: 0.1,
+            ..LoadSummary::default()
+        };
         let s1 = vec![
-            run(
-                "S1",
-                "raw websocket echo (ceiling)",
-                1000,
-                json!({"acks_per_sec": 100.0}),
-            ),
-            run(
-                "S1",
-                "our server",
-                1000,
-                json!({"acks_per_sec": 90.0, "min_client_acks": 40, "median_client_acks": 100, "connect_secs": 0.1}),
-            ),
-            run(
-                "S1",
-                "node socket.io 4.8",
-                1000,
-                json!({"acks_per_sec": 30.0}),
-            ),
-            run("S1", STOCK, 1000, json!({"acks_per_sec": 100.0})),
-            run("S1", OURS_WARN, 1000, json!({"acks_per_sec": 94.0})),
+            run("S1", "raw websocket echo (ceiling)", 1000, load(100.0)),
+            run("S1", "our server", 1000, Measured::Load(ours)),
+            run("S1", "node socket.io 4.8", 1000, load(30.0)),
+            run("S1", STOCK, 1000, load(100.0)),
+            run("S1", OURS_WARN, 1000, load(94.0)),
         ];
         let text = targets(&s1, &[], &[], &[]);
         assert!(
@@ -588,15 +723,15 @@ mod tests {
     fn s1_reports_the_median_round() {
         let round = |rate: f64, ok: bool| Run {
             ok,
-            ..run("S1", OURS, 100, json!({"acks_per_sec": rate}))
+            ..run("S1", OURS, 100, load(rate))
         };
         let median = Run::median_round(vec![
             round(90.0, true),
             round(50.0, true),
             round(70.0, true),
         ]);
-        assert_eq!(median.f("acks_per_sec"), 70.0);
-        assert_eq!(median.summary["round_rates"], json!([90.0, 50.0, 70.0]));
+        assert_eq!(median.rate(), 70.0);
+        assert_eq!(median.round_rates, [90.0, 50.0, 70.0]);
         assert!(median.ok);
         let failed = Run::median_round(vec![round(90.0, true), round(50.0, false)]);
         assert!(!failed.ok, "a failed round fails the run");
@@ -613,6 +748,28 @@ mod tests {
         };
         let r = Run::from_output("S3", "ours", 10, &output).unwrap();
         assert!(!r.ok);
-        assert!(r.summary["first_error"].as_str().unwrap().contains("boom"));
+        assert!(r.first_error().unwrap().contains("boom"));
+    }
+
+    #[test]
+    fn a_summary_is_read_typed_from_the_last_line_that_is_one() {
+        use std::os::unix::process::ExitStatusExt;
+        let summary = HoldSummary {
+            clients: 10,
+            kept: 10,
+            ..HoldSummary::default()
+        };
+        let stdout = format!(
+            "{{\"ready\":10}}\n{}\nnot json\n",
+            serde_json::to_string(&summary).unwrap()
+        );
+        let output = Output {
+            status: std::process::ExitStatus::from_raw(0),
+            stdout: stdout.into_bytes(),
+            stderr: Vec::new(),
+        };
+        let r = Run::from_output("S3", "ours", 10, &output).unwrap();
+        assert!(r.ok);
+        assert_eq!(r.held().map(|h| &h.total), Some(&summary));
     }
 }
