@@ -5,8 +5,10 @@
 //!  App ── Status, NameForm, OnlineList      (components: signals in, callbacks out)
 //!   │
 //!  Connection (signals, identity, localStorage)
+//!   │  typed outputs
+//!  sio_client::web::Client (one websocket, one timer)
 //!   │  frames + clock
-//!  shared::client::Session (sans IO)  ── sio_client::web::Transport (gloo-net) + one gloo timer
+//!  shared::client::Session (sans IO, typed) ── sio_client::Session
 //! ```
 
 pub mod browser;
