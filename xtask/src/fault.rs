@@ -53,16 +53,11 @@ enum Stop {
     Term,
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let clients = match args {
-        [] => 1000,
-        [flag, n] if flag == "--clients" => n.parse().map_err(|e| format!("--clients: {e}"))?,
-        other => {
-            return Err(format!(
-                "fault: unknown arguments {other:?} (try --clients N)"
-            ))
-        }
-    };
+/// How many clients the fault tests run by default.
+pub const DEFAULT_CLIENTS: usize = 1000;
+
+/// Both faults under `clients` identified clients, then the leak check.
+pub fn run(clients: usize) -> Result<(), String> {
     let root = repo_root();
     run_checked(
         cargo()

@@ -29,8 +29,8 @@ struct Outcome {
     failed: bool,
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let (seconds, mut targets) = parse_args(args)?;
+/// Runs `targets` (all when empty) for `seconds` each.
+pub fn run(seconds: u64, mut targets: Vec<String>) -> Result<(), String> {
     let root = repo_root();
     install_cargo_fuzz()?;
     if targets.is_empty() {
@@ -70,25 +70,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
              INPUT`, minimise with `cargo +nightly fuzz tmin TARGET INPUT`"
         )),
     }
-}
-
-fn parse_args(args: &[String]) -> Result<(u64, Vec<String>), String> {
-    let mut seconds = 60;
-    let mut targets = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => {
-                let value = args.next().ok_or("--seconds needs a number")?;
-                seconds = value
-                    .parse()
-                    .map_err(|_| format!("--seconds {value:?}: not a whole number"))?;
-            }
-            flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
-            target => targets.push(target.to_owned()),
-        }
-    }
-    Ok((seconds, targets))
 }
 
 /// `cargo install`s the pinned cargo-fuzz unless that version is on PATH.

@@ -25,59 +25,98 @@ mod size;
 mod test;
 mod toolchain;
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <command>
+use clap::{Parser, Subcommand};
 
-commands:
-  test     cargo fmt --check, clippy -D warnings, and every test (what CI runs)
-  interop  the interop matrix: our client (headless Chromium) against our
-           server, Flask-SocketIO 5.7 and node socket.io 4.8, and stock
-           socket.io-client / python-socketio against our server
-  setup    install what the tests need: apt packages (when root), the wasm
-           target, wasm-bindgen-cli, trunk, wasm-opt (npm), chromium
-  serve    build the page for release and serve it with the release server
-           on http://127.0.0.1:3000 (--bind ADDR to change; Ctrl-C stops)
-  dev      the server in the background + `trunk serve` with live reload on
-           http://127.0.0.1:8080 (the server stops when trunk does)
-  size     build the page for release (skip with --no-build) and print the
-           raw/gzip/brotli size of every file it loads, against the budget
-  bench    benchmark scenarios S1–S5 side by side: our server, node
-           socket.io, Flask-SocketIO and a raw websocket echo (release
-           builds, pinned CPUs, ≈ 7 min; writes bench/results/latest.md,
-           latest.json and latency.svg). --quick: a smoke run
-  fault    kill -9 and SIGTERM the server under 1,000 identified clients
-           (--clients N) and restart it: everyone must be back within 10 s
-  payload  S5: the built page's first-load bytes (gzip -9, brotli) next to
-           the original AngularJS 1.4.8 + socket.io.js 1.4.4, fetched with
-           npm pack (needs dist/ from `cargo xtask size`; writes
-           bench/results/s5.md)
-  fuzz     every cargo-fuzz target in fuzz/ (Engine.IO, Socket.IO, typed
-           events, the client session) for --seconds N each (default 60),
-           seeded from fuzz/seeds/; prints executions, coverage and crashes
-           and fails on a crash. Installs cargo-fuzz 0.13.2; needs nightly.
-           Name targets to run only those: cargo xtask fuzz session
-";
+/// The project's automation: `cargo xtask <command>`.
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    disable_version_flag = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// cargo fmt --check, clippy -D warnings, and every test (what CI runs).
+    Test {
+        /// Passed on to the native `cargo test` (e.g. a test name filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        extra: Vec<String>,
+    },
+    /// The interop matrix: our client (headless Chromium) against our
+    /// server, Flask-SocketIO 5.7 and node socket.io 4.8, and stock
+    /// socket.io-client / python-socketio against our server.
+    #[command(long_about = interop::ABOUT)]
+    Interop,
+    /// Install what the tests need: apt packages (when root), the wasm
+    /// target, wasm-bindgen-cli, trunk, wasm-opt (npm), chromium.
+    Setup,
+    /// Build the page for release and serve it with the release server on
+    /// http://127.0.0.1:3000 (Ctrl-C stops).
+    Serve {
+        /// Where to listen (default: the server's, or ISS_BIND).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// The server in the background + `trunk serve` with live reload on
+    /// http://127.0.0.1:8080 (the server stops when trunk does).
+    Dev,
+    /// Build the page for release and print the raw/gzip/brotli size of
+    /// every file it loads, against the budget.
+    Size {
+        /// Weigh the existing dist/ instead of building.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Benchmark scenarios S1–S5 side by side: our server, node socket.io,
+    /// Flask-SocketIO and a raw websocket echo (release builds, pinned CPUs;
+    /// writes bench/results/latest.md, latest.json and latency.svg).
+    Bench {
+        /// A smoke run: small loads, short rounds.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// kill -9 and SIGTERM the server under identified clients and restart
+    /// it: everyone must be back within 10 s; then a leak check.
+    Fault {
+        /// How many clients.
+        #[arg(long, default_value_t = fault::DEFAULT_CLIENTS)]
+        clients: usize,
+    },
+    /// S5: the built page's first-load bytes (gzip -9, brotli) next to the
+    /// original AngularJS 1.4.8 + socket.io.js 1.4.4 (needs dist/ from
+    /// `cargo xtask size`; writes bench/results/s5.md).
+    Payload,
+    /// Every cargo-fuzz target in fuzz/, seeded from fuzz/seeds/; fails on a
+    /// crash. Installs cargo-fuzz 0.13.2; needs nightly.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only these targets (default: all).
+        targets: Vec<String>,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("test") => test::run(&args[1..]),
-        Some("interop") => interop::run(&args[1..]),
-        Some("setup") => setup::all(),
-        Some("serve") => serve::serve(&args[1..]),
-        Some("dev") => serve::dev(&args[1..]),
-        Some("size") => size::run(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
-        Some("fault") => fault::run(&args[1..]),
-        Some("payload") => payload::run(&args[1..]),
-        Some("fuzz") => fuzz::run(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
-        None => Err(USAGE.to_owned()),
+    let result = match Cli::parse().command {
+        Command::Test { extra } => test::run(&extra),
+        Command::Interop => interop::run(),
+        Command::Setup => setup::all(),
+        Command::Serve { bind } => serve::serve(bind),
+        Command::Dev => serve::dev(),
+        Command::Size { no_build } => size::run(!no_build),
+        Command::Bench { quick } => bench::run(quick),
+        Command::Fault { clients } => fault::run(clients),
+        Command::Payload => payload::run(),
+        Command::Fuzz { seconds, targets } => fuzz::run(seconds, targets),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -67,10 +67,7 @@ impl Original {
 
 /// `cargo xtask payload`: prints the S5 table and writes it to
 /// `bench/results/s5.md`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    if let Some(arg) = args.first() {
-        return Err(format!("payload: unknown argument {arg:?} (it takes none)"));
-    }
+pub fn run() -> Result<(), String> {
     let root = crate::proc::repo_root();
     let table = s5_table(&root)?;
     print!("{table}");

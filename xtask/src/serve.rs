@@ -16,8 +16,7 @@ const DEV_PAGE: &str = "http://127.0.0.1:8080";
 /// `cargo xtask serve [--bind ADDR]`: installs the wasm tools if needed,
 /// builds the page for release, then runs the release server on it in the
 /// foreground until Ctrl-C.
-pub fn serve(args: &[String]) -> Result<(), String> {
-    let bind = parse_bind(args)?;
+pub fn serve(bind: Option<SocketAddr>) -> Result<(), String> {
     crate::setup::wasm_toolchain()?;
     let dist = crate::toolchain::build_frontend_release()?;
     let root = repo_root();
@@ -55,10 +54,7 @@ pub fn serve(args: &[String]) -> Result<(), String> {
 /// `cargo xtask dev`: the server (debug build, accepting the trunk page's
 /// origin) in the background, `trunk serve` in the foreground; the server is
 /// stopped when trunk exits. Ctrl-C reaches both.
-pub fn dev(args: &[String]) -> Result<(), String> {
-    if let Some(arg) = args.first() {
-        return Err(format!("dev: unexpected argument {arg:?}"));
-    }
+pub fn dev() -> Result<(), String> {
     crate::setup::wasm_toolchain()?;
     let root = repo_root();
     // Built in the foreground first, so the server's and trunk's builds do not
@@ -108,26 +104,6 @@ pub fn dev(args: &[String]) -> Result<(), String> {
     trunk
 }
 
-/// `--bind ADDR` or `--bind=ADDR`, checked to be an address.
-fn parse_bind(args: &[String]) -> Result<Option<SocketAddr>, String> {
-    let mut bind = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let value = match arg.strip_prefix("--bind") {
-            Some("") => args
-                .next()
-                .ok_or("--bind needs an address, e.g. 127.0.0.1:3000")?,
-            Some(rest) if rest.starts_with('=') => &rest[1..],
-            _ => return Err(format!("serve: unknown argument {arg:?} (try --bind ADDR)")),
-        };
-        let addr = value
-            .parse()
-            .map_err(|e| format!("--bind {value:?}: {e} (expected e.g. 127.0.0.1:3000)"))?;
-        bind = Some(addr);
-    }
-    Ok(bind)
-}
-
 /// The server's `ISS_BIND`, which applies when `--bind` is not given.
 fn env_bind() -> Option<SocketAddr> {
     std::env::var("ISS_BIND").ok()?.parse().ok()
@@ -168,27 +144,6 @@ fn hand_over(command: &mut Command) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|a| (*a).to_owned()).collect()
-    }
-
-    #[test]
-    fn parses_bind() {
-        assert_eq!(parse_bind(&[]).unwrap(), None);
-        let want: SocketAddr = "127.0.0.1:3099".parse().unwrap();
-        assert_eq!(
-            parse_bind(&strings(&["--bind", "127.0.0.1:3099"])).unwrap(),
-            Some(want)
-        );
-        assert_eq!(
-            parse_bind(&strings(&["--bind=127.0.0.1:3099"])).unwrap(),
-            Some(want)
-        );
-        assert!(parse_bind(&strings(&["--bind"])).is_err());
-        assert!(parse_bind(&strings(&["--bind", "localhost"])).is_err());
-        assert!(parse_bind(&strings(&["--port", "1"])).is_err());
-    }
 
     #[test]
     fn shows_a_url_to_open() {

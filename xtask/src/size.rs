@@ -24,15 +24,8 @@ pub struct SizeRow {
     pub brotli: u64,
 }
 
-/// `cargo xtask size [--no-build]`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut build = true;
-    for arg in args {
-        match arg.as_str() {
-            "--no-build" => build = false,
-            other => return Err(format!("size: unknown argument {other:?} (try --no-build)")),
-        }
-    }
+/// `cargo xtask size [--no-build]`: builds the page first when `build`.
+pub fn run(build: bool) -> Result<(), String> {
     let dist = if build {
         crate::setup::wasm_toolchain()?;
         crate::toolchain::build_frontend_release()?

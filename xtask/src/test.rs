@@ -78,9 +78,9 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     println!("xtask: ── interop matrix");
     crate::interop::matrix()?;
     println!("xtask: ── fault tests");
-    crate::fault::run(&[])?;
+    crate::fault::run(crate::fault::DEFAULT_CLIENTS)?;
     println!("xtask: ── benchmark smoke run");
-    crate::bench::run(&["--quick".to_owned()])?;
+    crate::bench::run(true)?;
     if native.passed == 0 || browser.passed == 0 || e2e.passed == 0 {
         return Err(format!(
             "a test group ran no test (native {}, browser {}, end-to-end {}): \

@@ -82,12 +82,7 @@ struct Bench {
     sizes: Sizes,
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let quick = match args.first().map(String::as_str) {
-        None => false,
-        Some("--quick") => true,
-        Some(other) => return Err(format!("bench: unknown argument {other:?} (try --quick)")),
-    };
+pub fn run(quick: bool) -> Result<(), String> {
     let bench = Bench::prepare(quick)?;
     let s1 = bench.s1()?;
     let peak = tables::ours_peak(&s1).ok_or("S1 measured no rate for our server")?;

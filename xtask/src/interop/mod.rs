@@ -77,26 +77,17 @@ const NODE_PACKAGES: &[&str] = &[
     "ws",
 ];
 
-/// `cargo xtask interop [--help]`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        None => matrix(),
-        Some("-h" | "--help") => {
-            println!("usage: cargo xtask interop\n\n{}", module_summary());
-            Ok(())
-        }
-        Some(other) => Err(format!(
-            "cargo xtask interop takes no arguments (got {other:?})"
-        )),
-    }
+/// `cargo xtask interop`: the whole matrix.
+pub fn run() -> Result<(), String> {
+    matrix()
 }
 
-fn module_summary() -> &'static str {
-    "Installs the pinned peers (Python venv in target/interop/venv, npm ci in interop/),\n\
-     builds the server, starts Flask-SocketIO, node socket.io and our server on free\n\
-     loopback ports, runs socket.io-client and python-socketio against our server and\n\
-     our browser client (headless Chromium) against all three, then prints the matrix.\n"
-}
+/// What `cargo xtask interop --help` says.
+pub(crate) const ABOUT: &str =
+    "Installs the pinned peers (Python venv in target/interop/venv, npm ci in interop/), \
+     builds the server, starts Flask-SocketIO, node socket.io and our server on free \
+     loopback ports, runs socket.io-client and python-socketio against our server and \
+     our browser client (headless Chromium) against all three, then prints the matrix.";
 
 /// The whole matrix; `Err` names every required cell that failed. Callable
 /// from `cargo xtask test`.
