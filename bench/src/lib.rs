@@ -12,9 +12,12 @@
 //! - [`fault`]: page-like clients through a server kill or restart;
 //! - [`churn`]: short sessions back to back, for leak checks;
 //! - [`report`]: latency histogram, per-client counts, CPU and memory;
-//! - [`summary`]: what every run prints, typed for `cargo xtask` to read
-//!   (the only module without the `run` feature).
+//! - [`summary`]: what every run prints, typed (serde only, always built);
+//! - `tables`, `chart` (feature `report`): the report `cargo xtask bench`
+//!   writes from those summaries.
 
+#[cfg(feature = "report")]
+pub mod chart;
 #[cfg(feature = "run")]
 pub mod churn;
 #[cfg(feature = "run")]
@@ -36,3 +39,5 @@ pub mod report;
 #[cfg(feature = "run")]
 pub mod shell;
 pub mod summary;
+#[cfg(feature = "report")]
+pub mod tables;

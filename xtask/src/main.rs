@@ -9,7 +9,6 @@
 //! - `fuzz`: the cargo-fuzz targets of the wire code (nightly).
 
 mod bench;
-mod chart;
 mod compress;
 mod fault;
 #[cfg(test)]

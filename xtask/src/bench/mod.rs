@@ -17,7 +17,6 @@
 //! clients and a second or two per scenario, and fails if any client fails.
 
 mod pin;
-mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -26,9 +25,9 @@ use crate::interop::{node_peers, python_peers};
 use crate::proc::free_port;
 use crate::proc::{cargo, describe, repo_root, rss_kib, run_checked};
 use crate::server::Server;
+pub(crate) use bench::tables::{self, Run};
+use bench::tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3};
 use pin::Pinning;
-pub(crate) use tables::Run;
-use tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3};
 
 /// Connections the server may hold in S3/S4: 19,000 clients plus slack,
 /// below the machine's 20,000 open files per process.
@@ -384,7 +383,7 @@ impl Bench {
         println!("xtask: wrote {}", path.display());
         let chart = out.join("latency.svg");
         let series = tables::chart_series(scenarios[0], scenarios[1]);
-        crate::chart::latency_chart(&chart, "identify-with-ack latency by percentile", &series)?;
+        bench::chart::latency_chart(&chart, "identify-with-ack latency by percentile", &series)?;
         println!("xtask: wrote {}", chart.display());
         Ok(())
     }

@@ -1,11 +1,12 @@
-//! The benchmark report: one Markdown table per scenario, the targets of
-//! issue 5 with a verdict each, and the chart's data. Pure functions over the
-//! generators' summaries, read typed (`bench::summary`), so they are
+//! The benchmark report (feature `report`, used by `cargo xtask bench`): one
+//! Markdown table per scenario, the targets of issue 5 with a verdict each,
+//! and the chart's data. Pure functions over the generators' summaries, read
+//! typed next to where they are defined ([`crate::summary`]), so they are
 //! unit-tested without a run and a renamed field does not compile.
 
 use std::process::Output;
 
-use bench::summary::{FanoutSummary, HoldSummary, LoadSummary};
+use crate::summary::{FanoutSummary, HoldSummary, LoadSummary};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -15,7 +16,7 @@ use crate::chart::Series;
 /// What one run measured, by the kind of scenario.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-pub(crate) enum Measured {
+pub enum Measured {
     /// S1 and S2.
     Load(LoadSummary),
     /// S3, its generators' halves merged.
@@ -28,7 +29,7 @@ pub(crate) enum Measured {
 
 /// S3 over every generator, with the server's memory per held connection.
 #[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct Held {
+pub struct Held {
     pub total: HoldSummary,
     /// The server's resident set before the ramp, KiB.
     pub server_rss_kib_baseline: u64,
@@ -38,7 +39,7 @@ pub(crate) struct Held {
 /// One generator run (or two merged, for S3): what it measured and whether
 /// it passed its own checks (no failed clients, something measured).
 #[derive(Debug, Clone)]
-pub(crate) struct Run {
+pub struct Run {
     pub scenario: &'static str,
     pub label: String,
     pub clients: usize,
@@ -241,17 +242,17 @@ fn merge(parts: &[&HoldSummary]) -> HoldSummary {
 }
 
 // The contenders' labels, as the tables show them and the targets find them.
-pub(crate) const OURS: &str = "our server";
-pub(crate) const OURS_WARN: &str = "our server, --log warn";
-pub(crate) const STOCK: &str = "stock socketioxide 0.18.9";
-pub(crate) const STOCK_S3: &str = "stock socketioxide 0.18.9 (no presence)";
-pub(crate) const NODE: &str = "node socket.io 4.8";
-pub(crate) const NODE_S3: &str = "node socket.io 4.8 (no presence)";
-pub(crate) const FLASK: &str = "Flask-SocketIO 5.7 (threading)";
-pub(crate) const ECHO: &str = "raw websocket echo (ceiling)";
+pub const OURS: &str = "our server";
+pub const OURS_WARN: &str = "our server, --log warn";
+pub const STOCK: &str = "stock socketioxide 0.18.9";
+pub const STOCK_S3: &str = "stock socketioxide 0.18.9 (no presence)";
+pub const NODE: &str = "node socket.io 4.8";
+pub const NODE_S3: &str = "node socket.io 4.8 (no presence)";
+pub const FLASK: &str = "Flask-SocketIO 5.7 (threading)";
+pub const ECHO: &str = "raw websocket echo (ceiling)";
 
 /// Our server's S1 rate at the largest load measured.
-pub(crate) fn ours_peak(s1: &[Run]) -> Option<f64> {
+pub fn ours_peak(s1: &[Run]) -> Option<f64> {
     s1.iter()
         .filter(|r| r.label == OURS)
         .max_by_key(|r| r.clients)
@@ -260,7 +261,7 @@ pub(crate) fn ours_peak(s1: &[Run]) -> Option<f64> {
 }
 
 /// The whole report.
-pub(crate) fn report(
+pub fn report(
     s1: &[Run],
     s2: &[Run],
     s3: &[Run],
@@ -580,7 +581,7 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
 /// The chart's lines, by percentile: every contender's S1 at 100 clients
 /// (below saturation for all but Flask) and the S2 open loop. The saturated
 /// S1 at 1,000 clients measures queueing, not latency, and stays in the table.
-pub(crate) fn chart_series(s1: &[Run], s2: &[Run]) -> Vec<Series> {
+pub fn chart_series(s1: &[Run], s2: &[Run]) -> Vec<Series> {
     s1.iter()
         .filter(|r| r.clients <= 100)
         .chain(s2)

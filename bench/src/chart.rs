@@ -15,7 +15,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// One line on the chart: a label and (quantile, latency in ms) points, quantile in 0..=1.
-pub(crate) struct Series {
+pub struct Series {
     pub label: String,
     pub points: Vec<(f64, f64)>,
 }
@@ -45,7 +45,7 @@ const COLORS: [RGBColor; 8] = [
 ];
 
 /// Writes an SVG "latency by percentile" chart (HdrHistogram style) to `path`.
-pub(crate) fn latency_chart(path: &Path, title: &str, series: &[Series]) -> Result<(), String> {
+pub fn latency_chart(path: &Path, title: &str, series: &[Series]) -> Result<(), String> {
     check(series)?;
     let mut svg = String::new();
     draw(
