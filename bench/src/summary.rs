@@ -6,7 +6,13 @@
 //! This module needs only serde: `xtask` depends on the crate without its
 //! `run` feature (no tokio, no socket code).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Reads a figure that may not have been measured: the generator writes NaN,
+/// which JSON can only say as `null`, so `null` reads back as NaN.
+fn nan_if_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
 
 /// What an S1 (closed loop) or S2 (open loop) run measured.
 /// `percentiles` are `[quantile, ms]` pairs for the latency chart.
@@ -77,7 +83,9 @@ pub struct FanoutSummary {
     pub saw: usize,
     pub missed: usize,
     pub first_miss: Option<String>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub p50_ms: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub p100_ms: f64,
     pub generator_cpu_secs: f64,
     pub server_peak_rss_kib: Option<u64>,
@@ -95,7 +103,9 @@ pub struct FaultSummary {
     pub first_loss_unix_ms: Option<u64>,
     pub last_back_unix_ms: Option<u64>,
     /// Per client, from the first loss anywhere to its identify ack.
+    #[serde(deserialize_with = "nan_if_null")]
     pub back_p50_ms: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub back_p100_ms: f64,
     /// How spread the reconnects were: the largest number of clients that
     /// reconnected within any 100 ms (a herd would be all of them).
@@ -118,4 +128,29 @@ pub struct ChurnSummary {
     pub first_error: Option<String>,
     pub secs: f64,
     pub generator_cpu_secs: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmeasured_figures_survive_the_trip_through_json() {
+        let summary = FaultSummary {
+            back_p50_ms: f64::NAN,
+            back_p100_ms: f64::NAN,
+            ..FaultSummary::default()
+        };
+        let line = serde_json::to_string(&summary).expect("serialises");
+        assert!(line.contains(r#""back_p50_ms":null"#), "{line}");
+        let read: FaultSummary = serde_json::from_str(&line).expect("reads back");
+        assert!(read.back_p50_ms.is_nan() && read.back_p100_ms.is_nan());
+        let fanout = FanoutSummary {
+            p50_ms: f64::NAN,
+            ..FanoutSummary::default()
+        };
+        let line = serde_json::to_string(&fanout).expect("serialises");
+        let read: FanoutSummary = serde_json::from_str(&line).expect("reads back");
+        assert!(read.p50_ms.is_nan());
+    }
 }
