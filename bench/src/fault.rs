@@ -104,23 +104,22 @@ pub async fn run(plan: Plan, on_ready: impl FnOnce(usize)) -> FaultSummary {
     summary
 }
 
-/// `identified` from the server's `/api/stats` (a plain HTTP/1.1 GET).
+/// `identified` from the server's `/api/stats` (5 s deadline; ureq is
+/// blocking, so it runs on tokio's blocking pool).
 async fn identified_on(addr: SocketAddr) -> Option<u64> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let fetch = async {
-        let mut tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let request =
-            format!("GET /api/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        tcp.write_all(request.as_bytes()).await.ok()?;
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).await.ok()?;
-        let body = response.split_once("\r\n\r\n")?.1;
-        let stats: shared::stats::StatsView = serde_json::from_str(body).ok()?;
+    let fetch = move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            // Loopback: never through a proxy from the environment.
+            .proxy(None)
+            .build()
+            .into();
+        let mut response = agent.get(format!("http://{addr}/api/stats")).call().ok()?;
+        let body = response.body_mut().read_to_string().ok()?;
+        let stats: shared::stats::StatsView = serde_json::from_str(&body).ok()?;
         Some(stats.identified as u64)
     };
-    tokio::time::timeout(Duration::from_secs(5), fetch)
-        .await
-        .ok()?
+    tokio::task::spawn_blocking(fetch).await.ok()?
 }
 
 fn summarise(clients: usize, ready: usize, timelines: &[Timeline]) -> FaultSummary {

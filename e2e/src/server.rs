@@ -5,7 +5,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 use crate::wait::eventually;
@@ -73,23 +72,23 @@ impl ServerProcess {
     }
 }
 
-/// A minimal `GET` over HTTP/1.1; returns the body of a 200.
+/// A `GET` with a 5 s deadline; the body of a 200. ureq is blocking, so it
+/// runs on tokio's blocking pool.
 pub async fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
-    let io = async {
-        let mut tcp = tokio::net::TcpStream::connect(addr).await?;
-        let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        tcp.write_all(head.as_bytes()).await?;
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(Duration::from_secs(5), io)
-        .await
-        .map_err(|_| "timeout".to_owned())?
-        .map_err(|e| e.to_string())?;
-    let (head, body) = response.split_once("\r\n\r\n").ok_or("no body")?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(head.lines().next().unwrap_or_default().to_owned());
-    }
-    Ok(body.to_owned())
+    let url = format!("http://{addr}{path}");
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            // Loopback: never through a proxy from the environment.
+            .proxy(None)
+            .build()
+            .into();
+        let mut response = agent.get(&url).call().map_err(|e| e.to_string())?;
+        response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }

@@ -4,7 +4,6 @@
 //! benchmark all start their servers through it.
 
 use std::fs::File;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -162,24 +161,22 @@ pub(crate) fn bound_address(command: &Command) -> Option<SocketAddr> {
     Some(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-/// A plain HTTP/1.0 GET on loopback with a 5 s deadline; the body.
+/// A GET on loopback with a 5 s deadline; the body of a 200, trimmed.
 pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Result<String, String> {
-    let within = Duration::from_secs(5);
-    let mut stream = TcpStream::connect_timeout(&addr, within).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(within))
-        .and_then(|()| stream.set_write_timeout(Some(within)))
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        // Loopback: never through a proxy from the environment.
+        .proxy(None)
+        .build()
+        .into();
+    let mut response = agent
+        .get(format!("http://{addr}{path}"))
+        .call()
         .map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
+    let body = response
+        .body_mut()
+        .read_to_string()
         .map_err(|e| e.to_string())?;
-    let (head, body) = response.split_once("\r\n\r\n").ok_or("no HTTP response")?;
-    let status = head.split_whitespace().nth(1);
-    if !head.starts_with("HTTP/1.") || status != Some("200") {
-        return Err(head.lines().next().unwrap_or("").to_owned());
-    }
     Ok(body.trim().to_owned())
 }
 
