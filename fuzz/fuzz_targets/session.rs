@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
-use shared::client::{AckId, ConnectionState, Output, PresenceView, Session};
+use shared::client::{AckId, ConnectionState, Driven, Output, PresenceView, Session};
 use shared::engineio::EnginePacket;
 use shared::events::{wire, Identify, ServerEvent, NAMESPACE};
 use shared::socketio::Packet;

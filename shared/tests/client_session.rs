@@ -3,7 +3,8 @@
 //! socketioxide 0.18, including every quirk in its table of where they differ.
 
 use shared::client::{
-    self, AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, EmitError, Output, Session,
+    self, AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, Driven, EmitError, Output,
+    Session,
 };
 use shared::events::{
     ClientEvent, Connected, Identify, IdentifyAck, ResumeToken, ServerEvent, SessionId,

@@ -126,6 +126,7 @@ impl Identity {
 mod tests {
     use super::*;
     use crate::client::session::Output;
+    use crate::client::Driven;
     use crate::events::ProtocolCode;
     use crate::events::{ErrorCode, IdentifyError};
     use sio_client::RawJson;

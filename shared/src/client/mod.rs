@@ -20,4 +20,5 @@ pub use session::{
     Pending, RawReply, Session,
 };
 pub use sio_client::backoff::BackoffConfig;
+pub use sio_client::driven::Driven;
 pub use sio_client::DEFAULT_BUFFER_LIMIT;

@@ -120,26 +120,6 @@ impl Session {
         self.inner.state()
     }
 
-    /// When [`Session::handle_timeout`] should next be called.
-    pub fn next_timeout(&self) -> Option<u64> {
-        self.inner.next_timeout()
-    }
-
-    /// The next thing for the shell to do, if any; events and acks that do
-    /// not decode become warnings.
-    pub fn poll_output(&mut self) -> Option<Output> {
-        let output = self.inner.poll_output()?;
-        Some(match output {
-            sio_client::Output::OpenTransport => Output::OpenTransport,
-            sio_client::Output::Send(frame) => Output::Send(frame),
-            sio_client::Output::CloseTransport => Output::CloseTransport,
-            sio_client::Output::State(state) => Output::State(state),
-            sio_client::Output::Warning(message) => Output::Warning(message),
-            sio_client::Output::Event(event) => self.on_event(event),
-            sio_client::Output::Ack { id, result } => Output::Ack { id, result },
-        })
-    }
-
     /// Asks for this session back with every namespace connect from now on
     /// (`{"resume": token}`), or sends no auth at all (`None`).
     pub fn set_resume(&mut self, token: Option<ResumeToken>) {
@@ -189,31 +169,6 @@ impl Session {
         self.inner.close();
     }
 
-    /// If waiting between attempts, tries again now (the browser went online).
-    pub fn retry_now(&mut self, now_ms: u64) {
-        self.inner.retry_now(now_ms);
-    }
-
-    /// The transport reported an error or closed.
-    pub fn handle_transport_closed(&mut self, now_ms: u64) {
-        self.inner.handle_transport_closed(now_ms);
-    }
-
-    /// A binary frame arrived; this client speaks text frames only.
-    pub fn handle_binary(&mut self) {
-        self.inner.handle_binary();
-    }
-
-    /// A text frame arrived on the current transport.
-    pub fn handle_text(&mut self, now_ms: u64, frame: &str) {
-        self.inner.handle_text(now_ms, frame);
-    }
-
-    /// The clock reached (or passed) [`Session::next_timeout`].
-    pub fn handle_timeout(&mut self, now_ms: u64) {
-        self.inner.handle_timeout(now_ms);
-    }
-
     /// Decodes a server event. The app's server asks for no acks; should a
     /// server ask, it gets an empty answer rather than none.
     fn on_event(&mut self, event: sio_client::Event) -> Output {
@@ -248,36 +203,47 @@ fn values(args: &[RawJson]) -> Result<Vec<Value>, String> {
         .collect()
 }
 
-/// Shells drive the typed session as they drive the generic one.
+/// Shells drive the typed session as they drive the generic one; so do
+/// tests (with [`Driven`] in scope).
 impl Driven for Session {
     type Event = ServerEvent;
     type Reply = RawReply;
 
+    /// Events that do not decode become warnings.
     fn poll_output(&mut self) -> Option<Output> {
-        Session::poll_output(self)
+        let output = self.inner.poll_output()?;
+        Some(match output {
+            sio_client::Output::OpenTransport => Output::OpenTransport,
+            sio_client::Output::Send(frame) => Output::Send(frame),
+            sio_client::Output::CloseTransport => Output::CloseTransport,
+            sio_client::Output::State(state) => Output::State(state),
+            sio_client::Output::Warning(message) => Output::Warning(message),
+            sio_client::Output::Event(event) => self.on_event(event),
+            sio_client::Output::Ack { id, result } => Output::Ack { id, result },
+        })
     }
 
     fn next_timeout(&self) -> Option<u64> {
-        Session::next_timeout(self)
+        self.inner.next_timeout()
     }
 
     fn handle_text(&mut self, now_ms: u64, frame: &str) {
-        Session::handle_text(self, now_ms, frame);
+        self.inner.handle_text(now_ms, frame);
     }
 
     fn handle_binary(&mut self) {
-        Session::handle_binary(self);
+        self.inner.handle_binary();
     }
 
     fn handle_transport_closed(&mut self, now_ms: u64) {
-        Session::handle_transport_closed(self, now_ms);
+        self.inner.handle_transport_closed(now_ms);
     }
 
     fn handle_timeout(&mut self, now_ms: u64) {
-        Session::handle_timeout(self, now_ms);
+        self.inner.handle_timeout(now_ms);
     }
 
     fn retry_now(&mut self, now_ms: u64) {
-        Session::retry_now(self, now_ms);
+        self.inner.retry_now(now_ms);
     }
 }
