@@ -1,4 +1,5 @@
-//! Engine.IO: a text frame, and the same bytes as an HTTP long-polling body.
+//! Engine.IO: a text frame, the same bytes as an HTTP long-polling body, and
+//! as an Engine.IO v3 polling body (text or binary framing).
 //!
 //! Invariants: decoding never panics; a decoded packet re-encodes to a frame
 //! that decodes to the same packet, keeps its type digit, and keeps ping,
@@ -7,11 +8,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use sio_client::eio3;
 use sio_client::engineio::{
     decode_payload, encode_payload, EngineError, EnginePacket, RECORD_SEPARATOR,
 };
 
 fuzz_target!(|data: &[u8]| {
+    eio3_body(data);
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -60,4 +63,19 @@ fn payload(body: &str) {
     for (decoded, packet) in again.into_iter().zip(packets) {
         assert_eq!(decoded, Ok(packet), "{body:?} re-encoded as {encoded:?}");
     }
+}
+
+/// An Engine.IO v3 polling body (text or binary framing): decoding never
+/// panics, and whatever decodes re-encodes (text framing) to a body that
+/// decodes to the same packets.
+fn eio3_body(body: &[u8]) {
+    let Ok(packets) = eio3::decode_payload(body) else {
+        return;
+    };
+    let encoded = eio3::encode_text_payload(&packets);
+    assert_eq!(
+        eio3::decode_payload(encoded.as_bytes()).as_ref(),
+        Ok(&packets),
+        "{body:?} re-encoded as {encoded:?}"
+    );
 }

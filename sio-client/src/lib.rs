@@ -5,7 +5,8 @@
 //!   ways, reconnects with backoff, a bounded offline buffer. Frames and a
 //!   clock in, [`Output`]s out; events and acks carry [`RawJson`] arguments.
 //! - [`socketio`] and [`engineio`]: the Socket.IO v5 / Engine.IO v4
-//!   text-frame codecs.
+//!   text-frame codecs; [`eio3`]: Engine.IO v3 long-polling bodies (text
+//!   and binary framing, the 2016 generation), not yet used by the session.
 //! - [`json`]: the scanner that checks and splits JSON without parsing it
 //!   into values, so no full JSON parser is forced into a browser build;
 //!   [`raw`]: the checked JSON text it hands over.
@@ -19,6 +20,7 @@
 
 pub mod backoff;
 pub mod driven;
+pub mod eio3;
 pub mod engineio;
 pub mod json;
 #[cfg(feature = "tokio")]

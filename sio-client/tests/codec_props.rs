@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
+use sio_client::eio3;
 use sio_client::engineio::{
     decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket, RECORD_SEPARATOR,
 };
@@ -258,5 +259,53 @@ fn engine_open_depth_bombs_are_errors() {
                 Err(EngineError::BadOpen(_))
             ));
         }
+    }
+}
+
+// ---- Engine.IO v3 polling bodies ---------------------------------------------
+
+/// The binary framing python-engineio 3 sends, written here for the tests.
+fn binary_body(packets: &[EnginePacket]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for packet in packets {
+        let text = packet.encode();
+        body.push(0);
+        body.extend(text.len().to_string().bytes().map(|d| d - b'0'));
+        body.push(0xFF);
+        body.extend_from_slice(text.as_bytes());
+    }
+    body
+}
+
+proptest! {
+    #[test]
+    fn eio3_text_bodies_round_trip(
+        packets in prop::collection::vec(engine_packet_with(any::<String>()), 1..5)
+    ) {
+        let body = eio3::encode_text_payload(&packets);
+        prop_assert_eq!(eio3::decode_payload(body.as_bytes()), Ok(packets));
+    }
+
+    #[test]
+    fn eio3_binary_bodies_round_trip(
+        packets in prop::collection::vec(engine_packet_with(any::<String>()), 1..5)
+    ) {
+        prop_assert_eq!(eio3::decode_payload(&binary_body(&packets)), Ok(packets));
+    }
+
+    #[test]
+    fn eio3_arbitrary_bodies_never_panic(body in prop::collection::vec(any::<u8>(), 0..64)) {
+        let _ = eio3::decode_payload(&body);
+        if let Ok(text) = std::str::from_utf8(&body) {
+            let _ = eio3::decode_text_payload(text);
+        }
+    }
+
+    #[test]
+    fn eio3_frame_like_bodies_never_panic(
+        parts in prop::collection::vec(("[0-9]{1,3}:", frame_like_tail()), 1..5)
+    ) {
+        let body: String = parts.into_iter().map(|(head, tail)| head + &tail).collect();
+        let _ = eio3::decode_text_payload(&body);
     }
 }
