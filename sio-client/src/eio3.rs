@@ -218,6 +218,23 @@ mod tests {
         assert_eq!(connect, "0");
     }
 
+    /// The seed backend with eventlet offers the websocket; its open packet
+    /// is 109 bytes, so the length takes three digit bytes.
+    #[test]
+    fn python_engineio_3_eventlet_handshake_offers_the_websocket() {
+        let open = r#"0{"sid":"a8bd86f7b8774812a09f8a7784cd18ee","upgrades":["websocket"],"pingTimeout":60000,"pingInterval":25000}"#;
+        let mut body = vec![0x00, 1, 0, 9, 0xFF];
+        body.extend_from_slice(open.as_bytes());
+        body.extend_from_slice(&[0x00, 2, 0xFF]);
+        body.extend_from_slice(b"40");
+        let packets = decode_payload(&body).expect("decodes");
+        assert!(
+            matches!(&packets[..], [EnginePacket::Open(OpenPacket { upgrades, .. }), EnginePacket::Message(m)]
+                if upgrades == &["websocket"] && m == "0"),
+            "{packets:?}"
+        );
+    }
+
     /// The seed backend's answer to the first poll: `connected` before the
     /// CONNECT ack, and a pong.
     #[test]
