@@ -46,6 +46,19 @@ pub struct ClientConfig {
     pub buffer_limit: usize,
     /// Seed for the backoff jitter (the shell passes real randomness).
     pub seed: u64,
+    /// The Engine.IO generation the server speaks.
+    pub protocol: Protocol,
+}
+
+/// The protocol generation: Engine.IO v4 / Socket.IO v5 (today's servers),
+/// or Engine.IO v3 / Socket.IO revision 4 (socket.io 1.x and 2.x, and
+/// Flask-SocketIO 4), where the client pings, the server joins every client
+/// to `/` unasked, and CONNECT carries no auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    V4,
+    V3,
 }
 
 /// The documented default bound of the offline emit buffer.
@@ -63,6 +76,7 @@ impl ClientConfig {
             join_timeout_ms: 10_000,
             buffer_limit: DEFAULT_BUFFER_LIMIT,
             seed: 1,
+            protocol: Protocol::V4,
         }
     }
 }
@@ -225,6 +239,8 @@ pub struct Session {
     /// Counts transports opened, so a reply is sent only on the one that
     /// carried its event.
     transport: u64,
+    /// Engine.IO v3: when the client sends its next ping.
+    next_ping_ms: Option<u64>,
     outputs: VecDeque<Output>,
 }
 
@@ -243,6 +259,7 @@ impl Session {
             acks: BTreeMap::new(),
             next_ack: 0,
             transport: 0,
+            next_ping_ms: None,
             outputs: VecDeque::new(),
         };
         session.open_transport(now_ms);
@@ -275,10 +292,7 @@ impl Session {
             Phase::Stopped => None,
         };
         let ack = self.acks.values().map(|a| a.deadline_ms).min();
-        match (phase, ack) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [phase, ack, self.next_ping_ms].into_iter().flatten().min()
     }
 
     /// Replaces the CONNECT payload used from the next namespace connect on.
@@ -391,6 +405,7 @@ impl Session {
     /// The clock reached (or passed) [`Session::next_timeout`].
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.expire_acks(now_ms);
+        self.ping_if_due(now_ms);
         match self.phase {
             Phase::Joining { deadline_ms, .. } if now_ms >= deadline_ms => {
                 self.lose(now_ms, "the server did not complete the handshake in time");
@@ -403,7 +418,11 @@ impl Session {
                 heartbeat_deadline_ms: deadline,
                 ..
             } if now_ms >= deadline => {
-                self.lose(now_ms, "no ping from the server: connection presumed dead");
+                let reason = match self.config.protocol {
+                    Protocol::V4 => "no ping from the server: connection presumed dead",
+                    Protocol::V3 => "no pong from the server: connection presumed dead",
+                };
+                self.lose(now_ms, reason);
             }
             Phase::Waiting { retry_at_ms } if now_ms >= retry_at_ms => {
                 self.open_transport(now_ms);
@@ -413,6 +432,10 @@ impl Session {
     }
 
     fn on_engine_packet(&mut self, now_ms: u64, packet: EnginePacket) {
+        if self.config.protocol == Protocol::V3 {
+            // v3: any packet shows the server alive (it never pings).
+            self.refresh_heartbeat(now_ms);
+        }
         match packet {
             EnginePacket::Open(open) => self.on_open(now_ms, open),
             EnginePacket::Ping(data) => {
@@ -425,7 +448,8 @@ impl Session {
                 Err(err) => self.warn(format!("ignored an unreadable Socket.IO packet: {err}")),
             },
             EnginePacket::Close => self.lose(now_ms, "the server closed the connection"),
-            EnginePacket::Pong(_) | EnginePacket::Upgrade | EnginePacket::Noop => {}
+            EnginePacket::Pong(_) => self.schedule_ping(now_ms),
+            EnginePacket::Upgrade | EnginePacket::Noop => {}
         }
     }
 
@@ -440,14 +464,26 @@ impl Session {
         };
         *heartbeat_deadline_ms = Some(heartbeat_deadline(now_ms, &open));
         *handshake = Some(open);
+        let data = match self.config.protocol {
+            Protocol::V4 => self.config.auth.clone().map(RawJson::from),
+            // Socket.IO revision 4 has no auth in CONNECT.
+            Protocol::V3 => None,
+        };
         let connect = Packet::Connect {
             nsp: self.config.namespace.clone(),
-            data: self.config.auth.clone().map(RawJson::from),
+            data,
         };
         self.send_packet(&connect);
+        self.schedule_ping(now_ms);
     }
 
     fn on_packet(&mut self, now_ms: u64, packet: Packet) {
+        let auto_join = self.config.protocol == Protocol::V3
+            && matches!(&packet, Packet::Connect { nsp, .. } if nsp == crate::socketio::MAIN_NAMESPACE);
+        if auto_join && self.config.namespace != crate::socketio::MAIN_NAMESPACE {
+            // Revision 4 servers join every client to `/` unasked.
+            return;
+        }
         if packet.nsp() != self.config.namespace {
             return self.warn(format!("ignored a packet for namespace {:?}", packet.nsp()));
         }
@@ -567,12 +603,63 @@ impl Session {
         }
     }
 
+    /// Engine.IO v3: the next ping is due one `pingInterval` after the open
+    /// packet or the last pong.
+    fn schedule_ping(&mut self, now_ms: u64) {
+        if self.config.protocol != Protocol::V3 {
+            return;
+        }
+        if let Phase::Joining {
+            handshake: Some(open),
+            ..
+        }
+        | Phase::Joined {
+            handshake: open, ..
+        } = &self.phase
+        {
+            self.next_ping_ms = Some(now_ms.saturating_add(open.ping_interval));
+        }
+    }
+
+    /// Engine.IO v3: sends the due ping; the pong must come within
+    /// `pingTimeout`.
+    fn ping_if_due(&mut self, now_ms: u64) {
+        if self.next_ping_ms.is_none_or(|at| now_ms < at) {
+            return;
+        }
+        self.next_ping_ms = None;
+        let timeout = match &self.phase {
+            Phase::Joining {
+                handshake: Some(open),
+                ..
+            }
+            | Phase::Joined {
+                handshake: open, ..
+            } => open.ping_timeout,
+            _ => return,
+        };
+        match &mut self.phase {
+            Phase::Joining {
+                heartbeat_deadline_ms: Some(deadline),
+                ..
+            }
+            | Phase::Joined {
+                heartbeat_deadline_ms: deadline,
+                ..
+            } => *deadline = now_ms.saturating_add(timeout),
+            _ => return,
+        }
+        self.outputs
+            .push_back(Output::Send(EnginePacket::Ping(String::new()).encode()));
+    }
+
     fn expire_acks(&mut self, now_ms: u64) {
         self.fail_acks(|pending| now_ms >= pending.deadline_ms, AckError::Timeout);
     }
 
     fn open_transport(&mut self, now_ms: u64) {
         self.transport += 1;
+        self.next_ping_ms = None;
         self.phase = Phase::Joining {
             deadline_ms: now_ms.saturating_add(self.config.join_timeout_ms),
             handshake: None,
@@ -586,6 +673,7 @@ impl Session {
 
     /// The transport is gone: fail replies that can no longer come, then wait and retry.
     fn lose(&mut self, now_ms: u64, reason: &str) {
+        self.next_ping_ms = None;
         self.warn(format!("connection lost: {reason}"));
         self.outputs.push_back(Output::CloseTransport);
         self.fail_acks(|pending| pending.sent, AckError::ConnectionLost);
@@ -609,6 +697,7 @@ impl Session {
     }
 
     fn stop(&mut self, reason: String, error: AckError) {
+        self.next_ping_ms = None;
         if !matches!(self.phase, Phase::Stopped | Phase::Waiting { .. }) {
             self.outputs.push_back(Output::CloseTransport);
         }

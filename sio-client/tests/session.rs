@@ -4,7 +4,8 @@
 
 use sio_client::raw::JsonObject;
 use sio_client::{
-    AckError, ClientConfig, ConnectionState, EmitError, Event, Output, RawJson, ReplyId, Session,
+    AckError, ClientConfig, ConnectionState, EmitError, Event, Output, Protocol, RawJson, ReplyId,
+    Session,
 };
 
 const OPEN: &str = r#"0{"sid":"nBFVb3tPZrUU1UP6AAAB","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
@@ -173,4 +174,78 @@ fn a_closed_session_fails_what_is_pending() {
         id,
         result: Err(AckError::Closed)
     }));
+}
+
+/// The seed backend (python-engineio 3 with eventlet) over a websocket, as
+/// recorded (docs/PROTOCOL.md section 6): open without maxPayload, `40` for
+/// the main namespace unasked, `connected` before the `40/iss` ack, and the
+/// CLIENT pings every pingInterval while the server only pongs.
+#[test]
+fn engine_io_v3_the_client_pings_and_the_server_joins_main_unasked() {
+    const OPEN_V3: &str = r#"0{"sid":"a8bd86f7b8774812a09f8a7784cd18ee","upgrades":[],"pingTimeout":60000,"pingInterval":25000}"#;
+    let mut config = ClientConfig::new("/iss");
+    config.protocol = Protocol::V3;
+    config.auth = Some(JsonObject::try_from(raw(r#"{"resume":"t"}"#)).expect("an object"));
+    let mut session = Session::new(config, 0);
+    drain(&mut session);
+    session.handle_text(4, OPEN_V3);
+    // Revision 4: no auth. (1.4.4 writes `40/iss`; with the trailing comma
+    // it is the same packet to every parser, python-socketio 4's included.)
+    assert_eq!(sent(&drain(&mut session)), ["40/iss,"], "no auth");
+    session.handle_text(4, "40");
+    assert!(
+        drain(&mut session).is_empty(),
+        "the main namespace join is silent"
+    );
+    session.handle_text(6, r#"42/iss,["connected"]"#);
+    session.handle_text(6, "40/iss");
+    let out = drain(&mut session);
+    assert!(
+        out.contains(&Output::State(ConnectionState::Connected)),
+        "{out:?}"
+    );
+    assert!(matches!(&out[0], Output::Event(Event { name, .. }) if name == "connected"));
+    assert_eq!(
+        session.next_timeout(),
+        Some(25_004),
+        "the first ping is ours"
+    );
+    session.handle_timeout(25_004);
+    assert_eq!(sent(&drain(&mut session)), ["2"]);
+    assert_eq!(
+        session.next_timeout(),
+        Some(85_004),
+        "the pong is due within pingTimeout"
+    );
+    session.handle_text(25_010, "3");
+    assert_eq!(
+        session.next_timeout(),
+        Some(50_010),
+        "the next ping, an interval after the pong"
+    );
+    session.handle_timeout(50_010);
+    assert_eq!(sent(&drain(&mut session)), ["2"]);
+    session.handle_timeout(110_010);
+    let out = drain(&mut session);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Warning(w) if w.contains("no pong"))),
+        "{out:?}"
+    );
+    assert!(matches!(
+        session.state(),
+        ConnectionState::Reconnecting { .. }
+    ));
+}
+
+/// Engine.IO v4 never pings from the client (the server does).
+#[test]
+fn engine_io_v4_clients_never_ping() {
+    let mut session = joined("/", "40");
+    for now in [25_000, 40_000] {
+        session.handle_text(now, "2");
+        assert_eq!(sent(&drain(&mut session)), ["3"]);
+        session.handle_timeout(now + 1);
+        assert!(drain(&mut session).is_empty());
+    }
 }
