@@ -33,6 +33,42 @@ pub const ENDPOINT_PATH: &str = "/socket.io";
 /// endpoint, Engine.IO protocol 4, websocket from the start.
 pub const WEBSOCKET_PATH: &str = "/socket.io/?EIO=4&transport=websocket";
 
+/// The protocol generation: Engine.IO v4 / Socket.IO v5 (today's servers),
+/// or Engine.IO v3 / Socket.IO revision 4 (socket.io 1.x and 2.x, and
+/// Flask-SocketIO 4), where the client pings, the server joins every client
+/// to `/` unasked, and CONNECT carries no auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    V4,
+    V3,
+}
+
+impl Protocol {
+    /// The path and query a client opens a websocket session with.
+    #[must_use]
+    pub fn websocket_path(self) -> &'static str {
+        match self {
+            Protocol::V4 => WEBSOCKET_PATH,
+            Protocol::V3 => "/socket.io/?EIO=3&transport=websocket",
+        }
+    }
+
+    /// Whether a refused handshake (`status`, `body`) says the server does
+    /// not speak this generation, so the other one is worth a try. Node
+    /// socket.io writes `{"code":5,...}`, socketioxide `{"code":"5",...}`,
+    /// both with the message `Unsupported protocol version`, status 400.
+    #[must_use]
+    pub fn refused(status: u16, body: &str) -> bool {
+        let Ok(members) = json::object_members(body) else {
+            return false;
+        };
+        let code = members.iter().find(|(key, _)| key == "code").map(|m| m.1);
+        let code_is_5 = matches!(code, Some("5" | "\"5\""));
+        status == 400 && code_is_5
+    }
+}
+
 /// The `maxPayload` assumed when a (pre-4.x) server omits it from the
 /// handshake: the Engine.IO reference default of 1 MB, in bytes.
 pub const DEFAULT_MAX_PAYLOAD: u64 = 1_000_000;
@@ -241,6 +277,31 @@ pub fn encode_payload(packets: &[EnginePacket]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The refusals recorded from a v5-only node socket.io 4.8.4 and from
+    /// socketioxide without its `v4` feature, for an EIO=3 handshake.
+    #[test]
+    fn an_unsupported_version_refusal_is_recognised() {
+        assert!(Protocol::refused(
+            400,
+            r#"{"code":5,"message":"Unsupported protocol version"}"#
+        ));
+        assert!(Protocol::refused(
+            400,
+            r#"{"code":"5","message":"Unsupported protocol version"}"#
+        ));
+        assert!(!Protocol::refused(
+            400,
+            r#"{"code":"1","message":"Session ID unknown"}"#
+        ));
+        assert!(!Protocol::refused(404, "Not Found"));
+        assert!(!Protocol::refused(500, r#"{"code":5}"#));
+        assert_eq!(
+            Protocol::V3.websocket_path(),
+            "/socket.io/?EIO=3&transport=websocket"
+        );
+        assert_eq!(Protocol::V4.websocket_path(), WEBSOCKET_PATH);
+    }
 
     #[test]
     fn missing_max_payload_defaults() {

@@ -32,8 +32,9 @@ pub mod socketio;
 pub mod web;
 
 pub use backoff::BackoffConfig;
+pub use engineio::Protocol;
 pub use raw::RawJson;
 pub use session::{
-    AckError, AckId, ClientConfig, ConnectionState, EmitError, Event, Output, Protocol, ReplyId,
-    Session, DEFAULT_BUFFER_LIMIT,
+    AckError, AckId, ClientConfig, ConnectionState, EmitError, Event, Output, ReplyId, Session,
+    DEFAULT_BUFFER_LIMIT,
 };

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::backoff::{Backoff, BackoffConfig, Rng};
 use crate::driven::Io;
-use crate::engineio::{EnginePacket, OpenPacket};
+use crate::engineio::{EnginePacket, OpenPacket, Protocol};
 use crate::raw::{JsonObject, RawJson};
 use crate::socketio::{Packet, RESERVED_EVENTS};
 
@@ -48,17 +48,6 @@ pub struct ClientConfig {
     pub seed: u64,
     /// The Engine.IO generation the server speaks.
     pub protocol: Protocol,
-}
-
-/// The protocol generation: Engine.IO v4 / Socket.IO v5 (today's servers),
-/// or Engine.IO v3 / Socket.IO revision 4 (socket.io 1.x and 2.x, and
-/// Flask-SocketIO 4), where the client pings, the server joins every client
-/// to `/` unasked, and CONNECT carries no auth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
-    #[default]
-    V4,
-    V3,
 }
 
 /// The documented default bound of the offline emit buffer.
