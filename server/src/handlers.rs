@@ -9,7 +9,7 @@ use shared::events::{
 };
 use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
-use socketioxide::SocketError;
+use socketioxide::{ProtocolVersion, SocketError};
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -20,7 +20,8 @@ use crate::rate::Verdict;
 
 /// A socket joined `/iss`: give it a session (a resumed one if its auth
 /// carries a valid resume token), wire its handlers, say `connected` with
-/// the session's next resume token, then send the presence snapshot.
+/// the session's next resume token, then send the presence snapshot. A
+/// revision-4 client (the seed's page) gets neither token nor presence.
 pub async fn on_connect(
     socket: SocketRef,
     State(app): State<AppState>,
@@ -53,7 +54,9 @@ pub async fn on_connect(
     if let Some(name) = name {
         app.restore(&session, name);
     }
-    let token = app.resume.issue(&session, Instant::now());
+    // A revision-4 client cannot send auth, so a token would never come back.
+    let legacy = socket.protocol() == ProtocolVersion::V4;
+    let token = (!legacy).then(|| app.resume.issue(&session, Instant::now()));
     if !socket.connected() {
         // It went away before its disconnect handler was in place.
         app.disconnect(&session);
@@ -63,13 +66,35 @@ pub async fn on_connect(
     tracing::debug!(%session, "connected");
     let welcome = ServerEvent::Connected(Some(Connected {
         uuid: session.clone(),
-        resume: Some(token),
+        resume: token,
     }));
     if let Err(err) = emit::send(&socket, &welcome) {
         tracing::debug!(%session, %err, "could not send connected");
     }
-    app.fanout.welcome(&socket).await;
+    // The seed's page knows no presence: its clients appear in everyone
+    // else's presence but are sent none (over polling it would only cost).
+    if !legacy {
+        app.fanout.welcome(&socket).await;
+    }
 }
+
+/// The main namespace `/`, which Socket.IO revision 4 (Engine.IO v3) joins
+/// every client to unasked. It serves nothing.
+pub async fn on_main() {}
+
+/// `/` exists for revision 4 only: a v5 client asking for it is refused as
+/// for any namespace we do not serve.
+pub async fn only_revision_4(socket: SocketRef) -> Result<(), InvalidNamespace> {
+    match socket.protocol() {
+        ProtocolVersion::V4 => Ok(()),
+        ProtocolVersion::V5 => Err(InvalidNamespace),
+    }
+}
+
+/// The refusal of a namespace we do not serve (socketioxide's own words).
+#[derive(Debug, thiserror::Error)]
+#[error("Invalid namespace")]
+pub struct InvalidNamespace;
 
 /// Wires a handler for every kind of client event (an exhaustive match: a
 /// new event does not compile until it has one), the fallback for unknown

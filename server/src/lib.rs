@@ -3,10 +3,11 @@
 //! ```text
 //!  TCP ─▶ limit (slots per source, write-stall deadline: stall) ─▶ serve (hyper: head timeout, 16 KiB heads)
 //!      ─▶ host guard ─▶ origin guard ─▶ detach (copy the kept headers) ─▶ sessions (a slot per Engine.IO session)
-//!      ─▶ socketioxide (/socket.io/, ns /iss) ─▶ handlers ─▶ AppState ─┬─ Registry (users; rename limits)
-//!                                                                     ├─ Fanout ─▶ PresenceBook (budget, laggards)
-//!                                                                     ├─ ResumeBook (resume tokens)
-//!                                                                     └─ Stats ─▶ /api/stats, report (periodic log line)
+//!      ─▶ legacy_polling (repairs EIO=3 polling bodies)
+//!      ─▶ socketioxide (/socket.io/, ns /iss; ns / for revision 4) ─▶ handlers ─▶ AppState ─┬─ Registry (users; rename limits)
+//!                                                                                         ├─ Fanout ─▶ PresenceBook (budget, laggards)
+//!                                                                                         ├─ ResumeBook (resume tokens)
+//!                                                                                         └─ Stats ─▶ /api/stats, report (periodic log line)
 //!      ─▶ /healthz, /api/stats, static dist/ (cache rules, precompressed, no dot-paths)
 //! ```
 
@@ -20,6 +21,7 @@ pub mod emit;
 pub mod fanout;
 pub mod handlers;
 pub mod host;
+pub mod legacy_polling;
 pub mod limit;
 pub mod lookalike;
 pub mod origin;
@@ -44,6 +46,7 @@ use axum::serve::ListenerExt;
 use axum::Json;
 use axum::Router;
 use shared::events::NAMESPACE;
+use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
@@ -112,11 +115,18 @@ pub fn build(config: &Config) -> Result<App, StartError> {
         )
         .build_layer();
     io.ns(NAMESPACE, handlers::on_connect);
+    // Socket.IO revision 4 joins every client to "/" unasked; without it
+    // socketioxide closes each such session right after its handshake.
+    io.ns("/", handlers::on_main.with(handlers::only_revision_4));
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/stats", get(stats).with_state(state.clone()))
         .fallback_service(static_files::router(&config.dist))
         .layer(layer)
+        .layer(axum::middleware::from_fn_with_state(
+            config.max_payload,
+            legacy_polling::repair,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             sessions::SessionLimit {
                 slots: limit::Slots::new(config.max_connections, config.max_per_source),

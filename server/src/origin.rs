@@ -6,11 +6,15 @@
 //! refused with 403 before socketioxide sees it. Requests without `Origin`
 //! come from non-browser clients (scripts, load generators), which could
 //! forge any header anyway, so they pass.
+//!
+//! Allowed foreign origins also get their CORS answer (the origin echoed,
+//! credentials allowed, preflights answered): long-polling from another
+//! origin needs it, websockets do not.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -45,18 +49,47 @@ impl OriginPolicy {
 
     /// Whether a request with these headers may use Socket.IO.
     pub fn permits(&self, headers: &HeaderMap) -> bool {
+        self.judge(headers) != Judgement::Foreign
+    }
+
+    /// The `Origin` to echo in CORS headers: that of an explicitly allowed
+    /// foreign origin (same-origin requests need none).
+    pub fn cors_origin<'h>(&self, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
+        (self.judge(headers) == Judgement::Allowed)
+            .then(|| headers.get(header::ORIGIN))
+            .flatten()
+    }
+
+    fn judge(&self, headers: &HeaderMap) -> Judgement {
         let Some(origin) = headers.get(header::ORIGIN) else {
-            return true;
+            return Judgement::Same;
         };
         let Some(origin) = origin.to_str().ok().and_then(normalise) else {
-            return false; // "null", garbage, or a path where an origin should be.
+            return Judgement::Foreign; // "null", garbage, or a path where an origin should be.
         };
         let same_origin = headers
             .get(header::HOST)
             .and_then(|host| host.to_str().ok())
             .is_some_and(|host| authority(&origin) == Some(host.to_ascii_lowercase().as_str()));
-        same_origin || self.allowed.contains(&origin)
+        if same_origin {
+            Judgement::Same
+        } else if self.allowed.contains(&origin) {
+            Judgement::Allowed
+        } else {
+            Judgement::Foreign
+        }
     }
+}
+
+/// Where a request comes from, as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judgement {
+    /// Same origin, or no `Origin` at all (not a browser).
+    Same,
+    /// An origin of `--allowed-origin`: served, with CORS headers.
+    Allowed,
+    /// Refused.
+    Foreign,
 }
 
 /// `Scheme://Host:Port/` → `scheme://host:port`; `None` if it is not an origin.
@@ -103,7 +136,51 @@ pub async fn guard(
         }
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
-    next.run(request).await
+    let cors = request.uri().path().starts_with(ENDPOINT_PATH)
+        && policy.cors_origin(request.headers()).is_some();
+    if !cors {
+        return next.run(request).await;
+    }
+    let origin = request.headers()[header::ORIGIN].clone();
+    let mut response = if request.method() == Method::OPTIONS {
+        preflight()
+    } else {
+        next.run(request).await
+    };
+    allow_credentials(response.headers_mut(), origin);
+    response
+}
+
+/// The answer to a CORS preflight from an allowed origin: what Socket.IO
+/// clients send (GET and POST polling requests, with a content type).
+fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+/// CORS for an allowed origin: long-polling clients (socket.io-client 1.x
+/// sends `withCredentials`) need the origin echoed and credentials allowed;
+/// `Vary` keeps caches from serving one origin's answer to another.
+fn allow_credentials(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
 }
 
 /// The most of a header value a log line shows, in characters.

@@ -216,11 +216,14 @@ async fn malformed_frames_harm_no_one() {
             Closed,
         ),
         ("JSON depth bomb", bomb, Closed),
-        // No leading slash: read as the main namespace, which this client never joined.
+        // No leading slash: read as the main namespace, which exists (for
+        // Socket.IO revision 4 clients) but this client never joined;
+        // socketioxide closes a connection that sends to a namespace it is
+        // not in.
         (
             "invalid namespace syntax",
             "42iss,[\"identify\",\"y\"]".into(),
-            StillWorks,
+            Closed,
         ),
     ];
     let mut report = Vec::new();
@@ -625,12 +628,12 @@ async fn an_identify_flood_is_rate_limited_then_disconnected() {
 /// Engine.IO handshakes we do not speak: no `EIO`, `EIO=3` (Socket.IO 2.x
 /// clients), an unknown transport. Each gets an HTTP error; nobody else notices.
 #[tokio::test]
-async fn handshakes_without_eio_4_are_refused() {
+async fn handshakes_of_unknown_versions_are_refused() {
     let server = start_server().await;
     let bystander = SioClient::connect(server.addr).await;
     for (case, path) in [
         ("no EIO", "/socket.io/?transport=polling"),
-        ("EIO=3", "/socket.io/?EIO=3&transport=polling"),
+        ("EIO=2", "/socket.io/?EIO=2&transport=polling"),
         ("EIO=5", "/socket.io/?EIO=5&transport=polling"),
         (
             "unknown transport",

@@ -64,6 +64,20 @@ pub fn decode_payload(body: &[u8]) -> Result<Vec<EnginePacket>, Eio3Error> {
 /// [`Eio3Error`] for an empty body, a length that is missing, too long or
 /// fits no unit, and for a packet that does not decode.
 pub fn decode_text_payload(body: &str) -> Result<Vec<EnginePacket>, Eio3Error> {
+    split_text_payload(body)?
+        .into_iter()
+        .map(|packet| EnginePacket::decode(packet).map_err(Eio3Error::from))
+        .collect()
+}
+
+/// Splits a text-framed body into its packets' texts, undecoded (for a
+/// proxy or server layer that rewrites the framing and must not touch the
+/// packets).
+///
+/// # Errors
+/// [`Eio3Error`] for an empty body and a length that is missing, too long
+/// or fits no unit.
+pub fn split_text_payload(body: &str) -> Result<Vec<&str>, Eio3Error> {
     if body.is_empty() {
         return Err(Eio3Error::Empty);
     }
@@ -72,7 +86,7 @@ pub fn decode_text_payload(body: &str) -> Result<Vec<EnginePacket>, Eio3Error> {
     while pos < body.len() {
         let (length, start) = text_length(body, pos)?;
         let end = packet_end(body, start, length).ok_or(Eio3Error::BadLength { at: pos })?;
-        packets.push(EnginePacket::decode(&body[start..end])?);
+        packets.push(&body[start..end]);
         pos = end;
     }
     Ok(packets)
@@ -109,12 +123,33 @@ pub fn decode_binary_payload(body: &[u8]) -> Result<Vec<EnginePacket>, Eio3Error
 /// Writes packets as a text-framed body, each length in UTF-16 units.
 #[must_use]
 pub fn encode_text_payload(packets: &[EnginePacket]) -> String {
+    let texts: Vec<String> = packets.iter().map(EnginePacket::encode).collect();
+    encode_text_frames(texts.iter().map(String::as_str))
+}
+
+/// Frames encoded packets as a text body, each length in UTF-16 units.
+#[must_use]
+pub fn encode_text_frames<'a>(packets: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
-    for packet in packets {
-        let text = packet.encode();
+    for text in packets {
         out.push_str(&text.encode_utf16().count().to_string());
         out.push(':');
-        out.push_str(&text);
+        out.push_str(text);
+    }
+    out
+}
+
+/// Frames encoded (text) packets as a binary body: per packet `0x00`, the
+/// UTF-8 byte length as decimal-digit bytes, `0xFF`, the UTF-8 bytes. The
+/// framing every v3 client reads the same way, whatever its text length unit.
+#[must_use]
+pub fn encode_binary_frames<'a>(packets: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for text in packets {
+        out.push(0);
+        out.extend(text.len().to_string().bytes().map(|digit| digit - b'0'));
+        out.push(0xFF);
+        out.extend_from_slice(text.as_bytes());
     }
     out
 }
@@ -306,6 +341,35 @@ mod tests {
             encode_text_payload(&[EnginePacket::Ping(String::new())]),
             "1:2"
         );
+    }
+
+    /// Binary framing as python-engineio 3 writes it (lengths in bytes as
+    /// digit bytes), read back by the decoder; "ë" counts two.
+    #[test]
+    fn binary_frames_count_bytes_like_python_engineio_3() {
+        let connected = "42/iss,[\"connected\",\"Zoë\"]";
+        let body = encode_binary_frames(["40", connected]);
+        let mut expected = vec![0x00, 2, 0xFF, b'4', b'0', 0x00, 3, 0, 0xFF];
+        expected.extend_from_slice(connected.as_bytes());
+        assert_eq!(connected.len(), 30);
+        assert_eq!(body, expected);
+        assert_eq!(
+            decode_payload(&body),
+            Ok(vec![
+                EnginePacket::Message("0".into()),
+                EnginePacket::Message(connected[1..].into())
+            ])
+        );
+    }
+
+    /// Splitting keeps each packet's text as it was; framing it again as
+    /// text gives UTF-16 lengths.
+    #[test]
+    fn split_then_frame_again_keeps_the_packets() {
+        let body = "2:4028:42/iss,[\"identify\",\"Zoë 🦀\"]";
+        let packets = split_text_payload(body).expect("splits");
+        assert_eq!(packets, ["40", "42/iss,[\"identify\",\"Zoë 🦀\"]"]);
+        assert_eq!(encode_text_frames(packets), body);
     }
 
     #[test]
