@@ -1,12 +1,20 @@
-// socket.io-client 4.8 against a server that speaks the app's protocol (our
-// Rust server in `cargo xtask interop`). Runs the interop cell and exits 0
-// only if every step passed; prints one line per step.
+// socket.io-client 4.8 (or 2.5 with `--client 2`: Engine.IO v3, Socket.IO
+// revision 4) against a server that speaks the app's protocol (our Rust
+// server in `cargo xtask interop`). Runs the interop cell and exits 0 only if
+// every step passed; prints one line per step.
 //
 //     node node_client.js --url http://127.0.0.1:3000 [--name "Node Interop"]
+//         [--client 4|2] [--transports websocket|polling|polling,websocket]
+//         [--peer ours|app|seed] [--expect-transport polling|websocket]
 //
-// `--stored users` checks the stored name with GET /users instead of a
-// second client's presence: for running it by hand against the peer servers
-// in this folder, which have no presence.
+// `--peer` says how the stored name is checked: `ours` (the default) with a
+// second client's presence (always a 4.8 client: revision-4 clients are sent
+// no presence); `app` (the Flask and node peers in this folder) and `seed`
+// (seed_server.py) with GET /users. The seed's `connected` carries no uuid
+// and its identify answers an ack with nothing, so `seed` checks the name
+// among all users and only that the ack arrives. `--stored users` is the old
+// spelling of `--peer app`. The last step prints the transport the client
+// ended on and, with `--expect-transport`, fails if it is another.
 //
 // Steps: connect to /iss; receive `connected` with a uuid; identify without
 // an ack; see the stored name from a second client's `presence`; identify
@@ -17,22 +25,27 @@
 
 const fs = require("node:fs");
 const path = require("node:path");
-const { io } = require("socket.io-client");
+const clients = {
+  4: { pkg: "socket.io-client", io: () => require("socket.io-client").io },
+  2: { pkg: "socket.io-client-v2", io: () => require("socket.io-client-v2") },
+};
 
 const STEP_TIMEOUT_MS = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function parseArgs(argv) {
-  const out = { name: "Node Interop", stored: "presence" };
+  const out = { name: "Node Interop", client: "4", transports: "websocket", peer: "ours" };
   for (let i = 0; i < argv.length; i += 2) {
     if (!argv[i].startsWith("--") || argv[i + 1] === undefined) {
       throw new Error(`bad argument ${argv[i]}`);
     }
     out[argv[i].slice(2)] = argv[i + 1];
   }
-  if (!out.url) {
+  if (out.stored === "users") out.peer = "app";
+  if (!out.url || !clients[out.client] || !["ours", "app", "seed"].includes(out.peer)) {
     throw new Error(
-      "usage: node node_client.js --url http://127.0.0.1:PORT [--name NAME] [--stored presence|users]",
+      "usage: node node_client.js --url http://127.0.0.1:PORT [--name NAME] [--client 4|2] " +
+        "[--transports websocket|polling|polling,websocket] [--peer ours|app|seed]",
     );
   }
   return out;
@@ -117,19 +130,39 @@ async function step(name, body) {
   }
 }
 
-function open(url) {
-  return io(`${url}/iss`, {
+function open(url, client = "4", transports = "websocket") {
+  return clients[client].io()(`${url}/iss`, {
     forceNew: true,
-    transports: ["websocket"],
+    transports: transports.split(","),
     reconnection: false,
     timeout: STEP_TIMEOUT_MS,
   });
 }
 
+/** An emit with an ack, in the API both client versions have. */
+function emitWithAck(socket, event, arg, ms = STEP_TIMEOUT_MS) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ack within ${ms} ms`)), ms);
+    socket.emit(event, arg, (reply) => {
+      clearTimeout(timer);
+      resolve(reply);
+    });
+  });
+}
+
+/** The stored users (GET /users of the peer servers). */
+async function users(url) {
+  const response = await fetch(`${url}/users`, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+  return response.json();
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  console.log(`socket.io-client ${installed("socket.io-client")} (node ${process.versions.node}) → ${args.url}/iss`);
-  const socket = open(args.url);
+  const pkg = clients[args.client].pkg;
+  console.log(
+    `socket.io-client ${installed(pkg)} (node ${process.versions.node}, transports ${args.transports}) → ${args.url}/iss`,
+  );
+  const socket = open(args.url, args.client, args.transports);
   const connected = next(socket, "connected");
   connected.catch(() => {});
   let session = null;
@@ -140,6 +173,7 @@ async function main() {
     if (
       !(await step("`connected` with a session id", async () => {
         const payload = await connected;
+        if (args.peer === "seed") return "the seed's `connected` has no payload";
         if (!payload || typeof payload.uuid !== "string" || !UUID.test(payload.uuid)) {
           throw new Error(`expected {"uuid": <uuid>}, got ${JSON.stringify(payload)}`);
         }
@@ -152,14 +186,18 @@ async function main() {
     await step("identify without ack", async () => {
       socket.emit("identify", args.name);
     });
-    if (args.stored === "users") {
+    if (args.peer !== "ours") {
       // The peer servers have no presence; they serve GET /users instead.
       await step("server stored it (GET /users shows the name)", async () => {
         const deadline = Date.now() + STEP_TIMEOUT_MS;
         for (;;) {
-          const users = await (await fetch(`${args.url}/users`, { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) })).json();
-          if (users[session] && users[session].username === args.name) return JSON.stringify(users[session]);
-          if (Date.now() > deadline) throw new Error(`not in /users: ${JSON.stringify(users)}`);
+          const stored = await users(args.url);
+          const mine =
+            args.peer === "seed"
+              ? Object.values(stored).find((u) => u.username === args.name)
+              : stored[session];
+          if (mine && mine.username === args.name) return JSON.stringify(mine);
+          if (Date.now() > deadline) throw new Error(`not in /users: ${JSON.stringify(stored)}`);
           await new Promise((r) => setTimeout(r, 50));
         }
       });
@@ -173,7 +211,8 @@ async function main() {
     }
     const acked = `${args.name} 2`;
     await step("identify with ack", async () => {
-      const reply = await socket.timeout(STEP_TIMEOUT_MS).emitWithAck("identify", acked);
+      const reply = await emitWithAck(socket, "identify", acked);
+      if (args.peer === "seed") return `acked with ${JSON.stringify(reply)} (the seed's handler returns nothing)`;
       const problems = [];
       if (!reply || reply.ok !== true) problems.push("ok is not true");
       if (reply && reply.username !== acked) problems.push(`username ${JSON.stringify(reply.username)} ≠ ${JSON.stringify(acked)}`);
@@ -182,15 +221,18 @@ async function main() {
       return JSON.stringify(reply);
     });
     await step("disconnect cleanly", async () => {
+      const transport = socket.io.engine.transport.name;
+      const expected = args["expect-transport"];
+      if (expected && transport !== expected) throw new Error(`ended on ${transport}, expected ${expected}`);
       const gone = next(socket, "disconnect");
       socket.disconnect();
       const reason = await gone;
       if (reason !== "io client disconnect") throw new Error(`disconnect reason ${reason}`);
       if (presence) {
         await presence.until(`${session} leaving`, (u) => !u.has(session));
-        return `${reason}; the second client saw us leave`;
+        return `${reason}; the second client saw us leave; transport ${transport}`;
       }
-      return reason;
+      return `${reason}; transport ${transport}`;
     });
   } finally {
     socket.close();

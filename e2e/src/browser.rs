@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -70,6 +71,27 @@ impl Browser {
     }
 
     pub async fn open_sized(&self, url: &str, width: u32, height: u32) -> Page {
+        let page = self.session(width, height).await;
+        page.client.goto(url).await.expect("open the page");
+        page
+    }
+
+    /// A new session that runs the given DevTools commands before it opens
+    /// `url` (e.g. a script for every new document): the page
+    /// itself stays unchanged.
+    pub async fn open_prepared(&self, url: &str, commands: &[Cdp]) -> Page {
+        let page = self.session(1024, 768).await;
+        for command in commands {
+            page.client
+                .issue_cmd(command.clone())
+                .await
+                .unwrap_or_else(|e| panic!("DevTools {}: {e}", command.cmd));
+        }
+        page.client.goto(url).await.expect("open the page");
+        page
+    }
+
+    async fn session(&self, width: u32, height: u32) -> Page {
         let n = self.sessions.fetch_add(1, Ordering::Relaxed);
         let profile = self.run_dir.join(format!("profile-{n}"));
         let caps = json!({
@@ -94,7 +116,6 @@ impl Browser {
             .connect(&self.url)
             .await
             .expect("a new Chromium session");
-        client.goto(url).await.expect("open the page");
         Page { client }
     }
 
@@ -107,6 +128,30 @@ impl Browser {
             .status()
             .await;
         let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `goog/cdp/execute` endpoint.
+#[derive(Debug, Clone)]
+pub struct Cdp {
+    pub cmd: &'static str,
+    pub params: serde_json::Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -8,10 +8,11 @@
 //! `ISS_E2E_SCREENSHOT` (where to save the README screenshot, optional).
 
 pub mod browser;
+pub mod seed;
 pub mod server;
 pub mod wait;
 
-pub use browser::{Browser, Page};
+pub use browser::{Browser, Cdp, Page};
 pub use server::ServerProcess;
 pub use wait::{eventually, DEADLINE};
 

@@ -14,12 +14,19 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     binary: String,
     dist: String,
+    /// Arguments after the address and the page (e.g. heartbeat settings).
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
 impl ServerProcess {
     /// Starts the server on a free port, serving `dist`.
     pub async fn start(binary: &str, dist: &str) -> ServerProcess {
+        Self::start_with(binary, dist, &[]).await
+    }
+
+    /// The same, with more command-line arguments.
+    pub async fn start_with(binary: &str, dist: &str, extra: &[&str]) -> ServerProcess {
         let addr = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port");
@@ -27,6 +34,7 @@ impl ServerProcess {
             addr,
             binary: binary.to_owned(),
             dist: dist.to_owned(),
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
             child: None,
         };
         server.restart().await;
@@ -38,6 +46,7 @@ impl ServerProcess {
         let child = Command::new(&self.binary)
             .args(["--bind", &self.addr.to_string(), "--dist", &self.dist])
             .args(["--log", "warn"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .spawn()

@@ -111,7 +111,16 @@ fn end_to_end() -> Result<Counts, String> {
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     cargo_test(
         cargo()
-            .args(["test", "-p", "e2e", "--", "--test-threads=1"])
+            // The original page's tests need the interop peers: `interop` runs them.
+            .args([
+                "test",
+                "-p",
+                "e2e",
+                "--test",
+                "scenarios",
+                "--",
+                "--test-threads=1",
+            ])
             .env("ISS_E2E_DIST", &dist)
             .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
             .env("ISS_E2E_SCREENSHOT", out.join("screenshot.png"))

@@ -9,6 +9,14 @@ pub(super) enum Cell {
     OursNode,
     NodeClientOurs,
     PyClientOurs,
+    SeedPageOurs,
+    SeedPageOursPolling,
+    SeedPageSeedThreading,
+    SeedPageSeedEventlet,
+    NodeV2Ours,
+    NodeV2OursPolling,
+    NodeV2SeedThreading,
+    NodeV2SeedEventlet,
 }
 
 impl Cell {
@@ -19,6 +27,31 @@ impl Cell {
             Cell::OursNode => "our client → node socket.io",
             Cell::NodeClientOurs => "socket.io-client 4.8 (node) → our server",
             Cell::PyClientOurs => "python-socketio client → our server",
+            Cell::SeedPageOurs => "the original page (socket.io-client 1.4.4) → our server",
+            Cell::SeedPageOursPolling => {
+                "the original page (socket.io-client 1.4.4), websockets refused → our server"
+            }
+            Cell::SeedPageSeedThreading => {
+                "the original page (socket.io-client 1.4.4) → seed backend, threading"
+            }
+            Cell::SeedPageSeedEventlet => {
+                "the original page (socket.io-client 1.4.4) → seed backend, eventlet"
+            }
+            Cell::NodeV2Ours => "socket.io-client 2.5 (node) → our server",
+            Cell::NodeV2OursPolling => "socket.io-client 2.5 (node), polling only → our server",
+            Cell::NodeV2SeedThreading => "socket.io-client 2.5 (node) → seed backend, threading",
+            Cell::NodeV2SeedEventlet => "socket.io-client 2.5 (node) → seed backend, eventlet",
+        }
+    }
+
+    /// The transport the cell ends on; its scenario fails on another.
+    pub(super) fn transport(self) -> &'static str {
+        match self {
+            Cell::SeedPageOursPolling
+            | Cell::SeedPageSeedThreading
+            | Cell::NodeV2OursPolling
+            | Cell::NodeV2SeedThreading => "polling",
+            _ => "websocket",
         }
     }
 }
@@ -33,12 +66,20 @@ pub(super) enum Outcome {
 #[derive(Default)]
 pub(super) struct Cells(BTreeMap<Cell, Outcome>);
 
-pub(super) const REQUIRED: [Cell; 5] = [
+pub(super) const REQUIRED: [Cell; 13] = [
     Cell::OursOurs,
     Cell::OursFlask,
     Cell::OursNode,
     Cell::NodeClientOurs,
     Cell::PyClientOurs,
+    Cell::SeedPageOurs,
+    Cell::SeedPageOursPolling,
+    Cell::SeedPageSeedThreading,
+    Cell::SeedPageSeedEventlet,
+    Cell::NodeV2Ours,
+    Cell::NodeV2OursPolling,
+    Cell::NodeV2SeedThreading,
+    Cell::NodeV2SeedEventlet,
 ];
 
 impl Cells {
@@ -75,16 +116,30 @@ impl Cells {
     pub(super) fn table(&self) -> String {
         let m = |cell| self.mark(cell);
         format!(
-            "| client ↓ / server → | our server | Flask-SocketIO | node socket.io |\n\
-             |---|---|---|---|\n\
-             | our client (in headless Chromium) | {} | {} | {} |\n\
-             | socket.io-client 4.8 (node) | {} | (reference) | (reference) |\n\
-             | python-socketio client | {} | (reference) | (reference) |\n",
+            "| client ↓ / server → | our server | Flask-SocketIO 5.7 | node socket.io 4.8 | seed: Flask-SocketIO 4.3.2, threading | seed: eventlet |\n\
+             |---|---|---|---|---|---|\n\
+             | our client (in headless Chromium) | {} ws | {} ws | {} ws | not yet | not yet |\n\
+             | socket.io-client 4.8 (node) | {} ws | (reference) | (reference) | – | – |\n\
+             | python-socketio 5 client | {} ws | (reference) | (reference) | – | – |\n\
+             | socket.io-client 1.4.4 (the original page, Chromium) | {} ws, {} polling only | – | – | {} polling | {} ws |\n\
+             | socket.io-client 2.5 (node) | {} ws, {} polling only | – | – | {} polling | {} ws |\n\
+             \n\
+             ws: ended on websocket (after a polling handshake where the client starts with one); \
+             –: the protocols do not meet (Engine.IO 3 only against 4 only); \
+             not yet: our client does not speak Engine.IO 3 yet.\n",
             m(Cell::OursOurs),
             m(Cell::OursFlask),
             m(Cell::OursNode),
             m(Cell::NodeClientOurs),
             m(Cell::PyClientOurs),
+            m(Cell::SeedPageOurs),
+            m(Cell::SeedPageOursPolling),
+            m(Cell::SeedPageSeedThreading),
+            m(Cell::SeedPageSeedEventlet),
+            m(Cell::NodeV2Ours),
+            m(Cell::NodeV2OursPolling),
+            m(Cell::NodeV2SeedThreading),
+            m(Cell::NodeV2SeedEventlet),
         )
     }
 
@@ -92,7 +147,7 @@ impl Cells {
         REQUIRED
             .iter()
             .map(|cell| match self.0.get(cell) {
-                Some(Outcome::Passed) => format!("  ✓ {}", cell.label()),
+                Some(Outcome::Passed) => format!("  ✓ {} ({})", cell.label(), cell.transport()),
                 Some(Outcome::Failed(why)) => format!("  ✗ {}: {why}", cell.label()),
                 None => format!("  ✗ {}: did not run", cell.label()),
             })

@@ -112,3 +112,68 @@ pub(super) fn panic_message(lines: &[String], test: &str) -> Option<String> {
         Some(l[at + marker.len()..].trim().to_owned())
     })
 }
+
+/// The original page in Chromium (the e2e crate's `seed_page` and
+/// `seed_peers` tests): against our server (started by the test itself,
+/// beside our release page `dist`) and against the seed backend.
+pub(super) fn seed_page_cells(
+    root: &Path,
+    dist: &Path,
+    threading: &Server,
+    eventlet: &Server,
+) -> Vec<(Cell, Outcome)> {
+    let wanted = [
+        (Cell::SeedPageOurs, "seed_page_over_polling_then_websocket"),
+        (
+            Cell::SeedPageOursPolling,
+            "seed_page_over_polling_only_when_websockets_are_refused",
+        ),
+        (
+            Cell::SeedPageSeedThreading,
+            "seed_page_against_seed_threading",
+        ),
+        (
+            Cell::SeedPageSeedEventlet,
+            "seed_page_against_seed_eventlet",
+        ),
+    ];
+    let finished = run_bounded(
+        cargo()
+            // Both test files run even when the first fails.
+            .args(["test", "-p", "e2e", "--no-fail-fast"])
+            .args(["--test", "seed_page", "--test", "seed_peers"])
+            .args(["--", "--test-threads=1"])
+            .current_dir(root)
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("ISS_E2E_DIST", dist)
+            .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
+            .env("ISS_E2E_SEED_PAGE", root.join("target/interop/seed-page"))
+            .env("ISS_PEER_SEED_THREADING", threading.url())
+            .env("ISS_PEER_SEED_EVENTLET", eventlet.url()),
+        BUILD_WITHIN,
+        Echo::Indented,
+    );
+    let finished = match finished {
+        Ok(finished) => finished,
+        Err(e) => {
+            return wanted
+                .iter()
+                .map(|(cell, _)| (*cell, Outcome::Failed(format!("the browser test: {e}"))))
+                .collect()
+        }
+    };
+    let results = test_results(&finished.lines);
+    wanted
+        .iter()
+        .map(|(cell, test)| {
+            let outcome = match results.get(*test).map(String::as_str) {
+                Some("ok") => Outcome::Passed,
+                Some(verdict) => {
+                    Outcome::Failed(format!("{test} … {verdict} (see the output above)"))
+                }
+                None => Outcome::Failed(format!("{test} did not run ({})", finished.status)),
+            };
+            (*cell, outcome)
+        })
+        .collect()
+}

@@ -6,15 +6,20 @@
 //!
 //! 1. install the peers, at the versions pinned in `interop/`: a Python venv
 //!    in `target/interop/venv` from `requirements.txt` (Flask-SocketIO 5.7,
-//!    python-socketio 5) and `npm ci` in `interop/` (socket.io 4.8 and
-//!    socket.io-client 4.8), each skipped when already in place;
-//! 2. build `target/debug/server`;
-//! 3. start the Flask-SocketIO peer, the node socket.io peer and our server
-//!    on free loopback ports, each allowing exactly the browser test page's
-//!    origin; each is stopped when its guard drops, whatever happens;
-//! 4. run `interop/node_client.js` and `interop/py_client.py` against our
-//!    server, then the wasm test `frontend/tests/interop.rs` (our client in
-//!    headless Chromium) once against all three servers;
+//!    python-socketio 5), another in `target/interop/venv-seed` from
+//!    `requirements-seed.txt` (the seed backend: Flask-SocketIO 4.3.2,
+//!    eventlet), and `npm ci` in `interop/` (socket.io 4.8, socket.io-client
+//!    4.8, 2.5 and 1.4.4, AngularJS 1.4.8), each skipped when in place;
+//! 2. build `target/debug/server` and the release page;
+//! 3. start the Flask-SocketIO peer, the node socket.io peer, the seed
+//!    backend in threading and in eventlet mode (serving the original page)
+//!    and our server on free loopback ports; each is stopped when its guard
+//!    drops, whatever happens;
+//! 4. run `interop/node_client.js` (4.8 and 2.5) and `interop/py_client.py`,
+//!    the wasm test `frontend/tests/interop.rs` (our client in headless
+//!    Chromium) against Flask, node and ours, and the original page in
+//!    Chromium (`e2e/tests/seed_page.rs` against ours, `seed_peers.rs`
+//!    against the seed backend);
 //! 5. stop the servers and print the matrix; fail if a required cell failed.
 //!
 //! Server logs go to `target/interop/logs/`.
@@ -68,13 +73,26 @@ const PYTHON_PACKAGES: &[&str] = &[
     "Werkzeug",
     "websocket-client",
 ];
-/// npm packages whose installed versions the run prints.
+/// The seed backend's packages whose installed versions the run prints.
+const SEED_PACKAGES: &[&str] = &[
+    "Flask-SocketIO",
+    "python-socketio",
+    "python-engineio",
+    "eventlet",
+    "Flask",
+    "Werkzeug",
+];
+/// npm packages whose installed versions the run prints (the `-v1`/`-v2`
+/// folders are npm aliases of older socket.io-client releases).
 const NODE_PACKAGES: &[&str] = &[
     "socket.io",
     "engine.io",
     "socket.io-client",
     "engine.io-client",
     "ws",
+    "socket.io-client-v2",
+    "socket.io-client-v1",
+    "angular",
 ];
 
 /// `cargo xtask interop`: the whole matrix.
@@ -84,10 +102,12 @@ pub fn run() -> Result<(), String> {
 
 /// What `cargo xtask interop --help` says.
 pub(crate) const ABOUT: &str =
-    "Installs the pinned peers (Python venv in target/interop/venv, npm ci in interop/), \
-     builds the server, starts Flask-SocketIO, node socket.io and our server on free \
-     loopback ports, runs socket.io-client and python-socketio against our server and \
-     our browser client (headless Chromium) against all three, then prints the matrix.";
+    "Installs the pinned peers (Python venvs in target/interop/, npm ci in interop/), \
+     builds the server and the page, starts Flask-SocketIO 5.7, node socket.io 4.8, the \
+     seed backend (Flask-SocketIO 4.3.2, threading and eventlet) and our server on free \
+     loopback ports, runs socket.io-client 4.8 and 2.5 and python-socketio, our browser \
+     client and the original page (socket.io-client 1.4.4, headless Chromium) against \
+     them, then prints the matrix.";
 
 /// The whole matrix; `Err` names every required cell that failed. Callable
 /// from `cargo xtask test`.
@@ -99,8 +119,10 @@ pub fn matrix() -> Result<(), String> {
     setup::wasm_bindgen_cli()?;
     setup::chromium()?;
     let python = python_peers(&root)?;
+    let seed_python = seed_python(&root)?;
     node_peers(&root)?;
-    let versions = peer_versions(&root, &python);
+    let seed_page = install_seed_page(&root)?;
+    let versions = peer_versions(&root, &python, &seed_python);
     for line in &versions {
         println!("xtask:   {line}");
     }
@@ -112,6 +134,8 @@ pub fn matrix() -> Result<(), String> {
         Echo::Plain,
     )?
     .ok()?;
+    // The original page's cells against our server run beside our release page.
+    let dist = crate::toolchain::build_frontend_release()?;
 
     let logs = root.join("target/interop/logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
@@ -135,6 +159,22 @@ pub fn matrix() -> Result<(), String> {
             .args(["--origin", &origin]),
         &logs.join("node.log"),
     )?;
+    let seed_server = |name: &'static str, mode: &str| -> Result<Server, String> {
+        Server::start(
+            name,
+            Command::new(&seed_python)
+                .arg(root.join("interop/seed_server.py"))
+                .args(["--port", &free_port()?.port().to_string()])
+                .args(["--origin", &origin])
+                .args(["--mode", mode])
+                .arg("--page")
+                .arg(&seed_page)
+                .env("PYTHONUNBUFFERED", "1"),
+            &logs.join(format!("seed-{mode}.log")),
+        )
+    };
+    let seed_threading = seed_server("seed backend, threading", "threading")?;
+    let seed_eventlet = seed_server("seed backend, eventlet", "eventlet")?;
     let ours = Server::start(
         "our server",
         Command::new(root.join("target/debug/server"))
@@ -164,14 +204,47 @@ pub fn matrix() -> Result<(), String> {
                 .env("PYTHONUNBUFFERED", "1"),
         ),
     );
-    println!("xtask: ── interop: our client (headless Chromium) → all three servers");
+    for (cell, server, transports, peer) in [
+        (Cell::NodeV2Ours, &ours, "polling,websocket", "ours"),
+        (Cell::NodeV2OursPolling, &ours, "polling", "ours"),
+        (
+            Cell::NodeV2SeedThreading,
+            &seed_threading,
+            "polling,websocket",
+            "seed",
+        ),
+        (
+            Cell::NodeV2SeedEventlet,
+            &seed_eventlet,
+            "polling,websocket",
+            "seed",
+        ),
+    ] {
+        println!("xtask: ── interop: {}", cell.label());
+        cells.record(
+            cell,
+            peer_client(
+                Command::new("node")
+                    .arg(root.join("interop/node_client.js"))
+                    .args(["--url", &server.url()])
+                    .args(["--client", "2", "--name", "Zoë 2.x"])
+                    .args(["--transports", transports, "--peer", peer])
+                    .args(["--expect-transport", cell.transport()]),
+            ),
+        );
+    }
+    println!("xtask: ── interop: our client (headless Chromium) → Flask, node and our server");
     for (cell, outcome) in browser_cells(&root, page, &flask, &node, &ours) {
         cells.record(cell, outcome);
     }
+    println!("xtask: ── interop: the original page (headless Chromium) → our server and the seed");
+    for (cell, outcome) in seed_page_cells(&root, &dist, &seed_threading, &seed_eventlet) {
+        cells.record(cell, outcome);
+    }
 
-    let stored =
-        [&flask, &node].map(|server| format!("{}: GET /users → {}", server.name, server.users()));
-    let mut servers = [flask, node, ours];
+    let stored = [&flask, &node, &seed_threading, &seed_eventlet]
+        .map(|server| format!("{}: GET /users → {}", server.name, server.users()));
+    let mut servers = [flask, node, ours, seed_threading, seed_eventlet];
     let failed_servers: Vec<String> = servers
         .iter_mut()
         .filter_map(|s| (!s.still_running()).then(|| format!("{} exited during the run", s.name)))
@@ -272,14 +345,14 @@ mod tests {
         for cell in REQUIRED.into_iter().skip(1) {
             cells.record(cell, Outcome::Passed);
         }
-        assert_eq!(cells.passed(), 4);
+        assert_eq!(cells.passed(), REQUIRED.len() - 1);
         assert_eq!(
             cells.failures(),
             vec!["our client → our server: did not run"]
         );
         assert!(cells
             .table()
-            .contains("| our client (in headless Chromium) | ✗ | ✓ | ✓ |"));
+            .contains("| our client (in headless Chromium) | ✗ ws | ✓ ws | ✓ ws |"));
     }
 
     #[test]

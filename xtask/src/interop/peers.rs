@@ -3,12 +3,34 @@
 
 use super::*;
 
-/// The venv's python with `interop/requirements.txt` installed; `pip install`
-/// runs only when the requirements changed since the last install.
+/// The venv's python with `interop/requirements.txt` installed (Flask-SocketIO
+/// 5.7 and python-socketio 5).
 pub(crate) fn python_peers(root: &Path) -> Result<PathBuf, String> {
-    let requirements_path = root.join("interop/requirements.txt");
+    python_venv(
+        root,
+        "requirements.txt",
+        "venv",
+        "the Flask-SocketIO and python-socketio peers",
+    )
+}
+
+/// The seed backend's venv (`interop/requirements-seed.txt`: Flask-SocketIO
+/// 4.3.2, eventlet), apart from the other: their pins conflict.
+pub(super) fn seed_python(root: &Path) -> Result<PathBuf, String> {
+    python_venv(
+        root,
+        "requirements-seed.txt",
+        "venv-seed",
+        "the seed backend",
+    )
+}
+
+/// A venv in `target/interop/<venv>` with `interop/<requirements>` installed;
+/// `pip install` runs only when the requirements changed since the last one.
+fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Result<PathBuf, String> {
+    let requirements_path = root.join("interop").join(requirements);
     let requirements = read(&requirements_path)?;
-    let venv = root.join("target/interop/venv");
+    let venv = root.join("target/interop").join(venv);
     let python = venv.join("bin/python");
     let stamp = venv.join(".iss-requirements.txt");
     let python_runs = || {
@@ -22,7 +44,7 @@ pub(crate) fn python_peers(root: &Path) -> Result<PathBuf, String> {
     }
     if !python_runs() {
         println!(
-            "xtask: creating the Python venv {} (the Flask-SocketIO and python-socketio peers)",
+            "xtask: creating the Python venv {} ({what})",
             venv.display()
         );
         run_bounded(
@@ -38,7 +60,10 @@ pub(crate) fn python_peers(root: &Path) -> Result<PathBuf, String> {
             )
         })?;
     }
-    println!("xtask: pip install -r interop/requirements.txt (pinned peers, from PyPI)");
+    println!(
+        "xtask: pip install -r {} (pinned peers, from PyPI)",
+        requirements_path.display()
+    );
     run_bounded(
         Command::new(&python)
             .args([
@@ -74,7 +99,10 @@ pub(crate) fn node_peers(root: &Path) -> Result<(), String> {
     if installed && std::fs::read_to_string(&stamp).ok().as_ref() == Some(&lock) {
         return Ok(());
     }
-    println!("xtask: npm ci in interop/ (socket.io and socket.io-client, from the lockfile)");
+    println!(
+        "xtask: npm ci in interop/ (socket.io, socket.io-client 4.8, 2.5 and 1.4.4, \
+         AngularJS 1.4.8, from the lockfile)"
+    );
     run_bounded(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
@@ -88,18 +116,9 @@ pub(crate) fn node_peers(root: &Path) -> Result<(), String> {
 }
 
 /// One line per runtime with the peer packages actually installed.
-pub(super) fn peer_versions(root: &Path, python: &Path) -> Vec<String> {
-    let script = format!(
-        "import sys\nfrom importlib.metadata import version\n\
-         print('Python', sys.version.split()[0] + ':', ', '.join(p + ' ' + version(p) for p in {PYTHON_PACKAGES:?}))"
-    );
-    let py = Command::new(python)
-        .args(["-c", &script])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|| "Python peers: versions unknown".to_owned());
+pub(super) fn peer_versions(root: &Path, python: &Path, seed: &Path) -> Vec<String> {
+    let py = python_versions(python, PYTHON_PACKAGES);
+    let seed = format!("seed backend: {}", python_versions(seed, SEED_PACKAGES));
     let node_version = Command::new("node")
         .arg("--version")
         .output()
@@ -120,11 +139,51 @@ pub(super) fn peer_versions(root: &Path, python: &Path) -> Vec<String> {
             format!("{p} {version}")
         })
         .collect();
-    vec![py, format!("node {node_version}: {}", packages.join(", "))]
+    vec![
+        py,
+        seed,
+        format!("node {node_version}: {}", packages.join(", ")),
+    ]
+}
+
+/// `Python 3.x: package version, …` as installed in a venv.
+fn python_versions(python: &Path, packages: &[&str]) -> String {
+    let script = format!(
+        "import sys\nfrom importlib.metadata import version\n\
+         print('Python', sys.version.split()[0] + ':', ', '.join(p + ' ' + version(p) for p in {packages:?}))"
+    );
+    Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "Python peers: versions unknown".to_owned())
 }
 
 /// A string field of a JSON text (a package.json), if it has one.
 pub(super) fn json_string_field(json: &str, field: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
     value.get(field)?.as_str().map(str::to_owned)
+}
+
+/// The original page (`interop/seed_page/index.html`, AngularJS 1.4.8 and
+/// socket.io-client 1.4.4 from the npm packages) in `target/interop/seed-page`,
+/// for the seed backend to serve.
+pub(super) fn install_seed_page(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target/interop/seed-page");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let modules = root.join("interop/node_modules");
+    for (from, name) in [
+        (root.join("interop/seed_page/index.html"), "index.html"),
+        (modules.join("angular/angular.min.js"), "angular.min.js"),
+        (
+            modules.join("socket.io-client-v1/socket.io.js"),
+            "socket.io.js",
+        ),
+    ] {
+        std::fs::copy(&from, dir.join(name))
+            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+    }
+    Ok(dir)
 }
