@@ -113,4 +113,14 @@ seed session presence "$(lines "4$SNAPSHOT" "4$DELTA" "4$DELTA" "4${CONNECTED/,\
 seed session heartbeat-loss "$(lines '~45001' '~5000' "$NODE_OPEN" "4$CONNECT_ACK" '~6000')"
 seed session odd-frames "$(lines 4x 9 "4${CONNECTED/\/iss/\/other}" "4$BINARY_EVENT" bAQIDBA== "$NODE_OPEN" 5 6 3probe)"
 
+# Transports (see fuzz_targets/link.rs): the first line picks them (a = any,
+# p = polling only, w = websocket only); binary framing writes the 0x00 byte
+# as `|` and 0xFF as `~`, a length's digit bytes 1-9 as themselves and 0 as
+# `|`. The seed backend's threading handshake (python-engineio 3),
+# socketioxide's v4 polling and upgrade, node's refusal of EIO=4.
+SEED_OPEN='0{"sid":"c9536a9a9eea4b9888a1a124287360f1","upgrades":[],"pingTimeout":60000,"pingInterval":25000}'
+seed link seed-threading "$(lines p "R2|$(printf '\t\b')~$SEED_OPEN|$(printf '\002')~40" O "O|$(printf '\002')|~42/iss,[\"connected\"]|$(printf '\006')~40/iss" E T25001 Rok)"
+seed link oxide-upgrade "$(lines a C "R2$PYTHON_OPEN" O O"40/iss,{\"sid\":\"$NAMESPACE_SID\"}" S3probe O6 E S2)"
+seed link node-refuses-v4 "$(lines p 'R4{"code":5,"message":"Unsupported protocol version"}' "R2$SEED_OPEN" F T5000)"
+
 echo "wrote $(find seeds -type f | wc -l) seeds under fuzz/seeds/"

@@ -2,7 +2,6 @@
 //! and the remembered name (the clock and the online hook are
 //! `sio_client::web`'s). Failures degrade quietly (no storage, no name).
 
-use shared::engineio::WEBSOCKET_PATH;
 use wasm_bindgen::JsValue;
 
 /// localStorage key for the chosen name.
@@ -17,38 +16,17 @@ pub fn random_seed() -> u64 {
     (js_sys::Math::random() * (1u64 << 53) as f64) as u64
 }
 
-/// The websocket URL for the page's server: the same host, or the one named
-/// by `?server=http://host:port` in the page's URL.
-pub fn socket_url() -> String {
+/// The page's server, `http(s)://host:port`: the page's own origin, or the
+/// one named by `?server=http://host:port` in the page's URL.
+pub fn server_base() -> String {
     let location = web_sys::window().map(|w| w.location());
     let search = location.as_ref().and_then(|l| l.search().ok());
     if let Some(server) = search.as_deref().and_then(query_server) {
-        return socket_url_for(&server);
+        return server.trim_end_matches('/').to_owned();
     }
-    let protocol = location.as_ref().and_then(|l| l.protocol().ok());
-    let host = location.as_ref().and_then(|l| l.host().ok());
-    let scheme = if protocol.as_deref() == Some("https:") {
-        "wss"
-    } else {
-        "ws"
-    };
-    format!(
-        "{scheme}://{}{WEBSOCKET_PATH}",
-        host.unwrap_or_else(|| "127.0.0.1:3000".to_owned())
-    )
-}
-
-/// `http://h:p` → `ws://h:p/socket.io/?EIO=4&transport=websocket` (https → wss).
-pub fn socket_url_for(base: &str) -> String {
-    let base = base.trim_end_matches('/');
-    let base = if let Some(rest) = base.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else if let Some(rest) = base.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else {
-        base.to_owned()
-    };
-    format!("{base}{WEBSOCKET_PATH}")
+    location
+        .and_then(|l| l.origin().ok())
+        .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned())
 }
 
 /// The value of `server=` in a query string, percent-decoded.

@@ -15,6 +15,7 @@ use shared::client::{
     AckError, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView, Session,
 };
 use shared::events::{ClientEvent, Request, ResumeToken, ServerEvent, SessionId};
+use sio_client::link::Transports;
 use sio_client::web::{now_ms, Client};
 use sio_client::AckError as Lost;
 
@@ -67,8 +68,11 @@ struct App {
 /// How to connect.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The full websocket URL, e.g. `ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket`.
-    pub url: String,
+    /// The server's base URL, e.g. `http://127.0.0.1:3000`.
+    pub server: String,
+    /// Websocket and/or long-polling (default: websocket first, polling
+    /// when it fails).
+    pub transports: Transports,
     /// Remember the name in localStorage and start with the remembered one.
     pub persist_name: bool,
     pub config: ClientConfig,
@@ -78,7 +82,8 @@ impl Options {
     /// Same host as the page (or `?server=` in the page URL), ws or wss to match.
     pub fn from_location() -> Self {
         Options {
-            url: browser::socket_url(),
+            server: browser::server_base(),
+            transports: Transports::default(),
             persist_name: true,
             config: shared::client::config(),
         }
@@ -87,7 +92,8 @@ impl Options {
     /// Another server, e.g. `http://127.0.0.1:5000` (tests, interop).
     pub fn to_server(base: &str) -> Self {
         Options {
-            url: browser::socket_url_for(base),
+            server: base.trim_end_matches('/').to_owned(),
+            transports: Transports::default(),
             persist_name: false,
             config: shared::client::config(),
         }
@@ -117,21 +123,32 @@ impl Connection {
             persist: options.persist_name,
         }));
         let weak = Rc::downgrade(&app);
-        let client = Client::start(options.url, session, move |client, output| {
-            if let Some(app) = weak.upgrade() {
-                let connection = Connection {
-                    client: client.clone(),
-                    app,
-                    signals,
-                };
-                connection.on_output(output);
-            }
-        });
+        let client = Client::start(
+            options.server,
+            session,
+            options.transports,
+            move |client, output| {
+                if let Some(app) = weak.upgrade() {
+                    let connection = Connection {
+                        client: client.clone(),
+                        app,
+                        signals,
+                    };
+                    connection.on_output(output);
+                }
+            },
+        );
         Connection {
             client,
             app,
             signals,
         }
+    }
+
+    /// The transport carrying the connection now: `"websocket"` or
+    /// `"polling"`.
+    pub fn transport(&self) -> Option<&'static str> {
+        self.client.transport()
     }
 
     /// Sends an event, no reply wanted (buffered while disconnected).

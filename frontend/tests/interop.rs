@@ -1,11 +1,14 @@
 //! Interop: our browser client (`frontend::connection`) in headless Chromium
 //! against each Socket.IO server of the matrix — the original app's stack on
-//! Flask-SocketIO 5.7, node socket.io 4.8, and our own server.
+//! Flask-SocketIO 5.7, node socket.io 4.8, our own server (over websocket and
+//! over long-polling only), and the seed backend of 2016 (Flask-SocketIO
+//! 4.3.2: Engine.IO 3, in threading mode and with eventlet).
 //!
-//! `cargo xtask interop` starts the three servers on free loopback ports and
+//! `cargo xtask interop` starts the servers on free loopback ports and
 //! passes their URLs at compile time (the browser cannot read the runner's
-//! environment) in `ISS_PEER_FLASK`, `ISS_PEER_NODE` and `ISS_PEER_OURS`. A
-//! test whose URL is missing fails: an interop cell never passes unseen.
+//! environment) in `ISS_PEER_FLASK`, `ISS_PEER_NODE`, `ISS_PEER_OURS`,
+//! `ISS_PEER_SEED_THREADING` and `ISS_PEER_SEED_EVENTLET`. A test whose URL
+//! is missing fails: an interop cell never passes unseen.
 //!
 //! Each test runs the cell's scenario, one step at a time, and a failure
 //! names the step: connect to `/iss`; get `connected` with a session uuid;
@@ -14,13 +17,16 @@
 //!
 //! "Stored" is checked the way each server allows: the peers serve
 //! `GET /users` (with CORS for the test page's origin), our server shows the
-//! name in a second client's `presence`.
+//! name in a second client's `presence`. The seed backend's `connected`
+//! carries no uuid (its name is looked up among all users) and its identify
+//! acks with nothing, which our typed layer must report as an unreadable
+//! reply, not a timeout.
 
 use std::future::Future;
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use shared::client::ConnectionState;
+use shared::client::{AckError, ConnectionState};
 use shared::events::{ClientEvent, Identify, IdentifyAck};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -28,6 +34,7 @@ use wasm_bindgen_test::*;
 
 use frontend::connection::{Connection, Options};
 use leptos::prelude::*;
+use sio_client::link::Transports;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -44,6 +51,8 @@ enum Stored {
     UsersEndpoint,
     /// A second connection's presence list shows the name (our server).
     Presence,
+    /// `GET {server}/users` lists the name under some uuid (the seed backend).
+    SeedUsers,
 }
 
 #[wasm_bindgen_test]
@@ -53,7 +62,14 @@ async fn our_client_against_flask() {
         option_env!("ISS_PEER_FLASK"),
         "Flask-SocketIO",
     );
-    scenario("Flask-SocketIO", url, Stored::UsersEndpoint).await;
+    scenario(
+        "Flask-SocketIO",
+        url,
+        Stored::UsersEndpoint,
+        Transports::Any,
+        "websocket",
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -63,13 +79,76 @@ async fn our_client_against_node() {
         option_env!("ISS_PEER_NODE"),
         "node socket.io",
     );
-    scenario("node socket.io", url, Stored::UsersEndpoint).await;
+    scenario(
+        "node socket.io",
+        url,
+        Stored::UsersEndpoint,
+        Transports::Any,
+        "websocket",
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
 async fn our_client_against_ours() {
     let url = peer("ISS_PEER_OURS", option_env!("ISS_PEER_OURS"), "our server");
-    scenario("our server", url, Stored::Presence).await;
+    scenario(
+        "our server",
+        url,
+        Stored::Presence,
+        Transports::Any,
+        "websocket",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn our_client_over_polling_against_ours() {
+    let url = peer("ISS_PEER_OURS", option_env!("ISS_PEER_OURS"), "our server");
+    scenario(
+        "our server",
+        url,
+        Stored::Presence,
+        Transports::PollingOnly,
+        "polling",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn our_client_against_seed_threading() {
+    let url = peer(
+        "ISS_PEER_SEED_THREADING",
+        option_env!("ISS_PEER_SEED_THREADING"),
+        "seed backend",
+    );
+    // Threading mode has no websocket: polling, found to be Engine.IO 3.
+    scenario(
+        "the seed backend",
+        url,
+        Stored::SeedUsers,
+        Transports::Any,
+        "polling",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn our_client_against_seed_eventlet() {
+    let url = peer(
+        "ISS_PEER_SEED_EVENTLET",
+        option_env!("ISS_PEER_SEED_EVENTLET"),
+        "seed backend",
+    );
+    // A websocket from the start, found to be Engine.IO 3 by the unasked `/`.
+    scenario(
+        "the seed backend",
+        url,
+        Stored::SeedUsers,
+        Transports::Any,
+        "websocket",
+    )
+    .await;
 }
 
 /// The peer's URL, or a failure that says how to provide it.
@@ -84,11 +163,24 @@ fn peer(var: &str, value: Option<&'static str>, what: &str) -> &'static str {
 }
 
 /// One matrix cell: our client against the server at `base`.
-async fn scenario(peer: &str, base: &str, stored: Stored) {
-    console_log!("our client → {peer} at {base}");
-    let c = Connection::start(Options::to_server(base));
+async fn scenario(peer: &str, base: &str, stored: Stored, transports: Transports, transport: &str) {
+    console_log!("our client → {peer} at {base} ({transports:?})");
+    let name = match stored {
+        // Non-ASCII over the seed's long-polling (which 1.4.4 garbles).
+        Stored::SeedUsers => "Zoë Interop",
+        _ => NAME,
+    };
+    let c = Connection::start(Options {
+        transports,
+        ..Options::to_server(base)
+    });
     let signals = c.signals;
+    let welcomed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let seen = welcomed.clone();
     c.on_event(move |event| {
+        if matches!(event, shared::events::ServerEvent::Connected(_)) {
+            seen.set(true);
+        }
         // The state when the event arrives shows the server's order: Flask
         // (by default) emits `connected` before the namespace CONNECT ack.
         console_log!(
@@ -110,24 +202,55 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
     passed(what, "");
 
     let what = "`connected` with a session id";
-    until(|| c.signals.session.get_untracked().is_some())
-        .await
-        .unwrap_or_else(|e| fail(peer, what, &e));
-    let session = c.signals.session.get_untracked().unwrap();
-    if !is_uuid(&session.0) {
-        fail(peer, what, &format!("{:?} is not a uuid", session.0));
-    }
-    passed(what, &session.0);
+    let session = if let Stored::SeedUsers = stored {
+        until(|| welcomed.get())
+            .await
+            .unwrap_or_else(|e| fail(peer, what, &e));
+        passed(what, "the seed's `connected` has no payload");
+        None
+    } else {
+        until(|| c.signals.session.get_untracked().is_some())
+            .await
+            .unwrap_or_else(|e| fail(peer, what, &e));
+        let session = c.signals.session.get_untracked().unwrap();
+        if !is_uuid(&session.0) {
+            fail(peer, what, &format!("{:?} is not a uuid", session.0));
+        }
+        passed(what, &session.0);
+        Some(session)
+    };
 
     let what = "identify without ack";
-    if let Err(err) = c.emit(ClientEvent::Identify { name: NAME.into() }) {
+    if let Err(err) = c.emit(ClientEvent::Identify { name: name.into() }) {
         fail(peer, what, &err.to_string());
     }
-    passed(what, &format!("{NAME:?} sent"));
+    passed(what, &format!("{name:?} sent"));
 
     let what = "server stored it";
     let watcher = match stored {
+        Stored::SeedUsers => {
+            let users_url = format!("{}/users", base.trim_end_matches('/'));
+            let deadline = now() + STEP_TIMEOUT_MS;
+            loop {
+                let users = within(fetch_json(&users_url))
+                    .await
+                    .unwrap_or_else(|e| fail(peer, what, &format!("GET {users_url}: {e}")));
+                let stored = users
+                    .as_object()
+                    .is_some_and(|all| all.values().any(|u| u["username"] == name));
+                if stored {
+                    passed(what, &format!("GET /users lists {name:?}"));
+                    break;
+                }
+                if now() > deadline {
+                    fail(peer, what, &format!("GET /users has no {name:?}: {users}"));
+                }
+                pause().await;
+            }
+            None
+        }
         Stored::UsersEndpoint => {
+            let session = session.as_ref().expect("a session id");
             let users_url = format!("{}/users", base.trim_end_matches('/'));
             let deadline = now() + STEP_TIMEOUT_MS;
             loop {
@@ -150,12 +273,13 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
             None
         }
         Stored::Presence => {
+            let session = session.as_ref().expect("a session id");
             let watcher = Connection::start(Options::to_server(base));
             until(|| {
                 watcher
                     .signals
                     .presence
-                    .with_untracked(|p| p.name_of(&session) == Some(NAME))
+                    .with_untracked(|p| p.name_of(session) == Some(NAME))
             })
             .await
             .unwrap_or_else(|e| fail(peer, what, &format!("a second client's presence: {e}")));
@@ -164,8 +288,14 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
         }
     };
 
+    let what = "the transport";
+    match c.transport() {
+        Some(now) if now == transport => passed(what, now),
+        other => fail(peer, what, &format!("expected {transport}, on {other:?}")),
+    }
+
     let what = "identify with ack";
-    let acked = format!("{NAME} 2");
+    let acked = format!("{name} 2");
     let reply = c
         .request(
             Identify {
@@ -174,9 +304,12 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
             Duration::from_millis(STEP_TIMEOUT_MS as u64),
         )
         .await;
-    match reply {
-        Ok(IdentifyAck::Ok { uuid, username }) => {
-            if uuid != session || username != acked {
+    match (reply, &session) {
+        (Err(AckError::BadReply(why)), None) => {
+            passed(what, &format!("the seed acks with nothing: {why}"));
+        }
+        (Ok(IdentifyAck::Ok { uuid, username }), Some(session)) => {
+            if uuid != *session || username != acked {
                 fail(
                     peer,
                     what,
@@ -188,7 +321,7 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
             }
             passed(what, &format!("ok, uuid {uuid}, username {username:?}"));
         }
-        other => fail(peer, what, &format!("{other:?}")),
+        (other, _) => fail(peer, what, &format!("{other:?}")),
     }
 
     let what = "disconnect cleanly";
@@ -202,13 +335,13 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
     .await
     .unwrap_or_else(|e| fail(peer, what, &e));
     let state = format!("{:?}", c.signals.state.get_untracked());
-    match watcher {
-        Some(watcher) => {
+    match (watcher, &session) {
+        (Some(watcher), Some(session)) => {
             until(|| {
                 watcher
                     .signals
                     .presence
-                    .with_untracked(|p| p.name_of(&session).is_none())
+                    .with_untracked(|p| p.name_of(session).is_none())
             })
             .await
             .unwrap_or_else(|e| {
@@ -221,7 +354,7 @@ async fn scenario(peer: &str, base: &str, stored: Stored) {
             watcher.close();
             passed(what, &format!("{state}; the second client saw us leave"));
         }
-        None => passed(what, &state),
+        _ => passed(what, &state),
     }
 }
 

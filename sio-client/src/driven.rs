@@ -4,6 +4,7 @@
 //! A shell carries out transport I/O ([`Io`], from [`Output::into_io`])
 //! itself and hands every other output to the application.
 
+use crate::engineio::Protocol;
 use crate::raw::RawJson;
 use crate::session::{AckError, Event, Output, Session};
 
@@ -42,6 +43,10 @@ pub trait Driven {
     /// The network is back (a browser's `online` event): if waiting between
     /// attempts, try again now.
     fn retry_now(&mut self, now_ms: u64);
+    /// The Engine.IO generation spoken now.
+    fn protocol(&self) -> Protocol;
+    /// A transport layer found the server speaks `protocol` only.
+    fn server_speaks(&mut self, protocol: Protocol);
 }
 
 impl Driven for Session {
@@ -74,5 +79,13 @@ impl Driven for Session {
 
     fn retry_now(&mut self, now_ms: u64) {
         Session::retry_now(self, now_ms);
+    }
+
+    fn protocol(&self) -> Protocol {
+        Session::protocol(self)
+    }
+
+    fn server_speaks(&mut self, protocol: Protocol) {
+        Session::server_speaks(self, protocol);
     }
 }

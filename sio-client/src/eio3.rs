@@ -99,6 +99,31 @@ pub fn split_text_payload(body: &str) -> Result<Vec<&str>, Eio3Error> {
 /// packet ([`EngineError::BinaryUnsupported`]) and a packet that does not
 /// decode.
 pub fn decode_binary_payload(body: &[u8]) -> Result<Vec<EnginePacket>, Eio3Error> {
+    split_binary_payload(body)?
+        .into_iter()
+        .map(|packet| EnginePacket::decode(packet).map_err(Eio3Error::from))
+        .collect()
+}
+
+/// Splits a polling body in either framing (see [`decode_payload`]) into
+/// its packets' texts, undecoded.
+///
+/// # Errors
+/// As [`split_text_payload`] and [`split_binary_payload`].
+pub fn split_payload(body: &[u8]) -> Result<Vec<&str>, Eio3Error> {
+    match body.first() {
+        None => Err(Eio3Error::Empty),
+        Some(0 | 1) => split_binary_payload(body),
+        Some(_) => split_text_payload(std::str::from_utf8(body).map_err(|_| Eio3Error::NotUtf8)?),
+    }
+}
+
+/// Splits a binary-framed body into its packets' texts, undecoded.
+///
+/// # Errors
+/// [`Eio3Error`] for an empty or truncated body, a bad length, a binary
+/// packet and a packet that is not UTF-8.
+pub fn split_binary_payload(body: &[u8]) -> Result<Vec<&str>, Eio3Error> {
     if body.is_empty() {
         return Err(Eio3Error::Empty);
     }
@@ -113,8 +138,7 @@ pub fn decode_binary_payload(body: &[u8]) -> Result<Vec<EnginePacket>, Eio3Error
         let (length, start) = binary_length(body, pos + 1)?;
         let end = start.checked_add(length).ok_or(Eio3Error::Truncated)?;
         let bytes = body.get(start..end).ok_or(Eio3Error::Truncated)?;
-        let text = std::str::from_utf8(bytes).map_err(|_| Eio3Error::NotUtf8)?;
-        packets.push(EnginePacket::decode(text)?);
+        packets.push(std::str::from_utf8(bytes).map_err(|_| Eio3Error::NotUtf8)?);
         pos = end;
     }
     Ok(packets)
@@ -349,9 +373,9 @@ mod tests {
     fn binary_frames_count_bytes_like_python_engineio_3() {
         let connected = "42/iss,[\"connected\",\"Zoë\"]";
         let body = encode_binary_frames(["40", connected]);
-        let mut expected = vec![0x00, 2, 0xFF, b'4', b'0', 0x00, 3, 0, 0xFF];
+        let mut expected = vec![0x00, 2, 0xFF, b'4', b'0', 0x00, 2, 7, 0xFF];
         expected.extend_from_slice(connected.as_bytes());
-        assert_eq!(connected.len(), 30);
+        assert_eq!(connected.len(), 27);
         assert_eq!(body, expected);
         assert_eq!(
             decode_payload(&body),

@@ -57,9 +57,14 @@ impl Protocol {
     /// Whether a refused handshake (`status`, `body`) says the server does
     /// not speak this generation, so the other one is worth a try. Node
     /// socket.io writes `{"code":5,...}`, socketioxide `{"code":"5",...}`,
-    /// both with the message `Unsupported protocol version`, status 400.
+    /// both with the message `Unsupported protocol version`, status 400;
+    /// python-engineio 3.14 a JSON string, `"The client is using an
+    /// unsupported version of the Socket.IO or Engine.IO protocols"`.
     #[must_use]
     pub fn refused(status: u16, body: &str) -> bool {
+        if status == 400 && body.to_ascii_lowercase().contains("unsupported version") {
+            return true;
+        }
         let Ok(members) = json::object_members(body) else {
             return false;
         };
@@ -293,6 +298,10 @@ mod tests {
         assert!(!Protocol::refused(
             400,
             r#"{"code":"1","message":"Session ID unknown"}"#
+        ));
+        assert!(Protocol::refused(
+            400,
+            r#""The client is using an unsupported version of the Socket.IO or Engine.IO protocols""#
         ));
         assert!(!Protocol::refused(404, "Not Found"));
         assert!(!Protocol::refused(500, r#"{"code":5}"#));

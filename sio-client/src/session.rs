@@ -46,8 +46,14 @@ pub struct ClientConfig {
     pub buffer_limit: usize,
     /// Seed for the backoff jitter (the shell passes real randomness).
     pub seed: u64,
-    /// The Engine.IO generation the server speaks.
+    /// The Engine.IO generation to speak first.
     pub protocol: Protocol,
+    /// Whether the session (and a transport layer over it) may switch to
+    /// Engine.IO v3 when the server shows it speaks only that: an unasked
+    /// join of `/` (Socket.IO revision 4), a refused v4 handshake, a v3
+    /// polling body. The switch lasts for the session's life. `false`
+    /// forces [`ClientConfig::protocol`].
+    pub detect_protocol: bool,
 }
 
 /// The documented default bound of the offline emit buffer.
@@ -66,6 +72,7 @@ impl ClientConfig {
             buffer_limit: DEFAULT_BUFFER_LIMIT,
             seed: 1,
             protocol: Protocol::V4,
+            detect_protocol: true,
         }
     }
 }
@@ -253,6 +260,21 @@ impl Session {
         };
         session.open_transport(now_ms);
         session
+    }
+
+    /// The Engine.IO generation spoken now (see
+    /// [`ClientConfig::detect_protocol`]).
+    pub fn protocol(&self) -> Protocol {
+        self.config.protocol
+    }
+
+    /// A transport layer found the server speaks `protocol` only: speak it
+    /// from now on, unless the protocol is forced
+    /// ([`ClientConfig::detect_protocol`] off).
+    pub fn server_speaks(&mut self, protocol: Protocol) {
+        if self.config.detect_protocol {
+            self.config.protocol = protocol;
+        }
     }
 
     /// The current connection state.
@@ -467,11 +489,19 @@ impl Session {
     }
 
     fn on_packet(&mut self, now_ms: u64, packet: Packet) {
-        let auto_join = self.config.protocol == Protocol::V3
+        let unasked_main = self.config.namespace != crate::socketio::MAIN_NAMESPACE
             && matches!(&packet, Packet::Connect { nsp, .. } if nsp == crate::socketio::MAIN_NAMESPACE);
-        if auto_join && self.config.namespace != crate::socketio::MAIN_NAMESPACE {
-            // Revision 4 servers join every client to `/` unasked.
-            return;
+        if unasked_main {
+            // Revision 4 servers join every client to `/` unasked; a v5
+            // server never does, so this shows a v3 server.
+            if self.config.protocol == Protocol::V4 && self.config.detect_protocol {
+                self.config.protocol = Protocol::V3;
+                self.refresh_heartbeat(now_ms);
+                self.schedule_ping(now_ms);
+            }
+            if self.config.protocol == Protocol::V3 {
+                return;
+            }
         }
         if packet.nsp() != self.config.namespace {
             return self.warn(format!("ignored a packet for namespace {:?}", packet.nsp()));

@@ -1,8 +1,10 @@
 //! The browser shell (feature `web`): [`Client`] drives a sans-IO session
-//! (the generic [`crate::Session`] or a typed layer on it) with one
-//! websocket ([`Transport`], gloo-net) and one timer (gloo-timers), retries
-//! at once when the browser goes back online, and hands every other output
-//! to one callback. Emits with an ack can be awaited ([`Client::request`]).
+//! (the generic [`crate::Session`] or a typed layer on it) through a
+//! [`Link`] (websocket or long-polling, the upgrade, the server's
+//! generation), carrying out its work with one websocket ([`Transport`],
+//! gloo-net), `XMLHttpRequest`s and one timer (gloo-timers). It retries at
+//! once when the browser goes back online, and hands every other output to
+//! one callback. Emits with an ack can be awaited ([`Client::request`]).
 //! It depends on no UI framework; a Leptos page sets signals in the callback.
 
 use std::cell::RefCell;
@@ -20,7 +22,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::driven::{Driven, Io};
+use crate::driven::Driven;
+use crate::link::{Link, LinkIo, Method, RequestId, Transports};
 use crate::session::{AckId, EmitError, Output};
 
 /// What a transport tells its owner.
@@ -113,8 +116,9 @@ impl<S: Driven> Clone for Client<S> {
 
 /// The mutable part: the session and everything bound to one transport.
 struct Inner<S: Driven> {
-    url: String,
-    session: S,
+    /// The server's base URL, `http(s)://host:port`.
+    base: String,
+    link: Link<S>,
     transport: Option<Transport>,
     timer: Option<Timeout>,
     /// Replies someone awaits ([`Client::request`]); they skip the callback.
@@ -125,18 +129,20 @@ struct Inner<S: Driven> {
 }
 
 impl<S: Driven + 'static> Client<S> {
-    /// Starts driving `session` (which connects at once) against the
-    /// websocket `url`; `on_output` gets states, events, unawaited acks and
-    /// warnings, in order. The client lives as long as a clone of it does.
+    /// Starts driving `session` (which connects at once) against the server
+    /// at `base` (`http(s)://host:port`) over `transports`; `on_output` gets
+    /// states, events, unawaited acks and warnings, in order. The client
+    /// lives as long as a clone of it does.
     pub fn start(
-        url: String,
+        base: String,
         session: S,
+        transports: Transports,
         on_output: impl Fn(&Client<S>, Output<S::Event, S::Reply>) + 'static,
     ) -> Self {
         let client = Client {
             inner: Rc::new(RefCell::new(Inner {
-                url,
-                session,
+                base: base.trim_end_matches('/').to_owned(),
+                link: Link::new(session, transports),
                 transport: None,
                 timer: None,
                 waiters: HashMap::new(),
@@ -147,17 +153,31 @@ impl<S: Driven + 'static> Client<S> {
         let weak = client.downgrade();
         on_online(move || {
             if let Some(client) = weak.upgrade() {
-                client.with_session(|s| s.retry_now(now_ms()));
+                client.with_link(|link| link.retry_now(now_ms()));
             }
         });
         client.pump();
         client
     }
 
+    /// The transport carrying the session now (see [`Link::transport`]).
+    pub fn transport(&self) -> Option<&'static str> {
+        self.inner.borrow().link.transport()
+    }
+
     /// Runs `f` on the session (emit, close, set auth…), then carries out
     /// whatever it asked for.
     pub fn with_session<T>(&self, f: impl FnOnce(&mut S) -> T) -> T {
-        let result = f(&mut self.inner.borrow_mut().session);
+        self.with_link(|link| {
+            let result = f(link.session_mut());
+            link.after_session();
+            result
+        })
+    }
+
+    /// Runs `f` on the link (an I/O event), then carries out its work.
+    fn with_link<T>(&self, f: impl FnOnce(&mut Link<S>) -> T) -> T {
+        let result = f(&mut self.inner.borrow_mut().link);
         self.pump();
         result
     }
@@ -171,7 +191,12 @@ impl<S: Driven + 'static> Client<S> {
         &self,
         f: impl FnOnce(&mut S) -> Result<AckId, EmitError>,
     ) -> Result<ReplyFuture<S::Reply>, EmitError> {
-        let id = f(&mut self.inner.borrow_mut().session)?;
+        let id = {
+            let link = &mut self.inner.borrow_mut().link;
+            let id = f(link.session_mut());
+            link.after_session();
+            id?
+        };
         let (sender, receiver) = oneshot::channel();
         self.inner.borrow_mut().waiters.insert(id, sender);
         self.pump();
@@ -184,11 +209,15 @@ impl<S: Driven + 'static> Client<S> {
             return;
         }
         loop {
-            let next = self.inner.borrow_mut().session.poll_output();
+            let io = self.inner.borrow_mut().link.poll_io();
+            if let Some(io) = io {
+                self.carry_out(io);
+                continue;
+            }
+            let next = self.inner.borrow_mut().link.poll_output();
             let Some(output) = next else { break };
-            match output.into_io() {
-                Ok(io) => self.carry_out(io),
-                Err(Output::Ack { id, result }) => {
+            match output {
+                Output::Ack { id, result } => {
                     let waiter = self.inner.borrow_mut().waiters.remove(&id);
                     match waiter {
                         Some(waiter) => {
@@ -197,51 +226,80 @@ impl<S: Driven + 'static> Client<S> {
                         None => (self.on_output)(self, Output::Ack { id, result }),
                     }
                 }
-                Err(output) => (self.on_output)(self, output),
+                output => (self.on_output)(self, output),
             }
         }
         self.inner.borrow_mut().pumping = false;
         self.arm_timer();
     }
 
-    fn carry_out(&self, io: Io) {
+    fn carry_out(&self, io: LinkIo) {
         match io {
-            Io::Open => self.open_transport(),
-            Io::Send(frame) => {
+            LinkIo::OpenSocket { path } => self.open_socket(&path),
+            LinkIo::SendSocket(frame) => {
                 if let Some(transport) = &self.inner.borrow().transport {
                     transport.send(frame);
                 }
             }
-            Io::Close => {
+            LinkIo::CloseSocket => {
                 let closed = self.inner.borrow_mut().transport.take();
                 drop(closed);
             }
+            LinkIo::Request {
+                id,
+                method,
+                path,
+                content_type,
+                body,
+            } => self.request_http(id, method, &path, content_type, &body),
         }
     }
 
-    fn open_transport(&self) {
+    fn open_socket(&self, path: &str) {
         let weak = self.downgrade();
-        let url = self.inner.borrow().url.clone();
+        let url = websocket_url(&self.inner.borrow().base, path);
+        // Drop the previous socket first: its frames must not reach the link.
+        drop(self.inner.borrow_mut().transport.take());
         let transport = Transport::open(&url, move |event| {
             let Some(client) = weak.upgrade() else { return };
             let now = now_ms();
-            client.with_session(|s| match event {
-                TransportEvent::Text(frame) => s.handle_text(now, &frame),
-                TransportEvent::Binary => s.handle_binary(),
-                TransportEvent::Closed => s.handle_transport_closed(now),
+            client.with_link(|link| match event {
+                TransportEvent::Text(frame) => link.handle_socket_text(now, &frame),
+                TransportEvent::Binary => link.handle_socket_binary(),
+                TransportEvent::Closed => link.handle_socket_closed(now),
             });
         });
         self.inner.borrow_mut().transport = Some(transport);
     }
 
+    fn request_http(
+        &self,
+        id: RequestId,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) {
+        let weak = self.downgrade();
+        let url = format!("{}{path}", self.inner.borrow().base);
+        http_request(&url, method, content_type, body, move |answer| {
+            let Some(client) = weak.upgrade() else { return };
+            let now = now_ms();
+            client.with_link(|link| match answer {
+                Some((status, body)) => link.handle_response(now, id, status, &body),
+                None => link.handle_request_failed(now, id),
+            });
+        });
+    }
+
     fn arm_timer(&self) {
-        let next = self.inner.borrow().session.next_timeout();
+        let next = self.inner.borrow().link.next_timeout();
         let timer = next.map(|at| {
             let delay = u32::try_from(at.saturating_sub(now_ms())).unwrap_or(u32::MAX);
             let weak = self.downgrade();
             Timeout::new(delay, move || {
                 if let Some(client) = weak.upgrade() {
-                    client.with_session(|s| s.handle_timeout(now_ms()));
+                    client.with_link(|link| link.handle_timeout(now_ms()));
                 }
             })
         });
@@ -295,5 +353,73 @@ fn on_online(callback: impl Fn() + 'static) {
         .is_ok()
     {
         closure.forget();
+    }
+}
+
+/// `http://h:p` + path → `ws://h:p` + path (https → wss).
+fn websocket_url(base: &str, path: &str) -> String {
+    let base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_owned()
+    };
+    format!("{base}{path}")
+}
+
+/// One `XMLHttpRequest` with the page's credentials (cookies: socket.io
+/// servers may pin a polling session with one); `done` gets the status and
+/// body, or `None` when no answer came (network error, refused, aborted).
+fn http_request(
+    url: &str,
+    method: Method,
+    content_type: &str,
+    body: &[u8],
+    done: impl FnOnce(Option<(u16, Vec<u8>)>) + 'static,
+) {
+    use web_sys::{XmlHttpRequest, XmlHttpRequestResponseType};
+    let Ok(xhr) = XmlHttpRequest::new() else {
+        return spawn_local(async move { done(None) });
+    };
+    let method_name = match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    };
+    if xhr.open_with_async(method_name, url, true).is_err() {
+        return spawn_local(async move { done(None) });
+    }
+    xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
+    xhr.set_with_credentials(true);
+    // Called once: by `loadend` (after success, error or abort), or here if
+    // the request cannot even be sent.
+    let done = Rc::new(RefCell::new(Some(done)));
+    let reader = xhr.clone();
+    let on_end_done = Rc::clone(&done);
+    let on_end = Closure::once_into_js(move || {
+        let Some(done) = on_end_done.borrow_mut().take() else {
+            return;
+        };
+        let status = reader.status().unwrap_or(0);
+        if status == 0 {
+            return done(None);
+        }
+        let body = reader
+            .response()
+            .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec())
+            .unwrap_or_default();
+        done(Some((status, body)));
+    });
+    xhr.set_onloadend(Some(on_end.unchecked_ref()));
+    let sent = match method {
+        Method::Get => xhr.send(),
+        Method::Post => xhr
+            .set_request_header("Content-Type", content_type)
+            .and_then(|()| xhr.send_with_opt_u8_array(Some(body))),
+    };
+    if sent.is_err() {
+        if let Some(done) = done.borrow_mut().take() {
+            spawn_local(async move { done(None) });
+        }
     }
 }

@@ -238,6 +238,52 @@ fn engine_io_v3_the_client_pings_and_the_server_joins_main_unasked() {
     ));
 }
 
+/// A v4 session whose websocket reaches a revision-4 server that does not
+/// check the version (frames of the seed backend; python-engineio 3.14 itself
+/// refuses `EIO=4`, which the link handles): the unasked `40` shows revision
+/// 4, so the session switches to v3 for good (it pings, and its next CONNECT
+/// has no auth); with detection off it does not.
+#[test]
+fn a_v4_session_detects_a_revision_4_server_by_its_unasked_join() {
+    const OPEN_V3: &str = r#"0{"sid":"a8bd86f7b8774812a09f8a7784cd18ee","upgrades":[],"pingTimeout":60000,"pingInterval":25000}"#;
+    let mut config = ClientConfig::new("/iss");
+    config.auth = Some(JsonObject::try_from(raw(r#"{"resume":"t"}"#)).expect("an object"));
+    let mut session = Session::new(config.clone(), 0);
+    drain(&mut session);
+    session.handle_text(4, OPEN_V3);
+    assert_eq!(sent(&drain(&mut session)), [r#"40/iss,{"resume":"t"}"#]);
+    session.handle_text(5, "40");
+    assert!(drain(&mut session).is_empty(), "silent");
+    assert_eq!(session.protocol(), Protocol::V3);
+    session.handle_text(6, r#"42/iss,["connected"]"#);
+    session.handle_text(6, "40/iss");
+    drain(&mut session);
+    assert_eq!(session.next_timeout(), Some(25_005), "it pings now");
+    session.handle_timeout(25_005);
+    assert_eq!(sent(&drain(&mut session)), ["2"]);
+    // Lost and back: the next attempt speaks v3 from the start.
+    session.handle_transport_closed(30_000);
+    drain(&mut session);
+    let retry = session.next_timeout().expect("a retry");
+    session.handle_timeout(retry);
+    drain(&mut session);
+    session.handle_text(retry + 1, OPEN_V3);
+    assert_eq!(
+        sent(&drain(&mut session)),
+        ["40/iss,"],
+        "no auth in revision 4"
+    );
+
+    config.detect_protocol = false;
+    let mut forced = Session::new(config, 0);
+    drain(&mut forced);
+    forced.handle_text(4, OPEN_V3);
+    drain(&mut forced);
+    forced.handle_text(5, "40");
+    assert_eq!(forced.protocol(), Protocol::V4, "forced");
+    assert!(matches!(&drain(&mut forced)[..], [Output::Warning(_)]));
+}
+
 /// Engine.IO v4 never pings from the client (the server does).
 #[test]
 fn engine_io_v4_clients_never_ping() {

@@ -246,4 +246,12 @@ impl Driven for Session {
     fn retry_now(&mut self, now_ms: u64) {
         self.inner.retry_now(now_ms);
     }
+
+    fn protocol(&self) -> sio_client::Protocol {
+        self.inner.protocol()
+    }
+
+    fn server_speaks(&mut self, protocol: sio_client::Protocol) {
+        self.inner.server_speaks(protocol);
+    }
 }

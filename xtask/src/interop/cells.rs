@@ -7,6 +7,9 @@ pub(super) enum Cell {
     OursOurs,
     OursFlask,
     OursNode,
+    OursOursPolling,
+    OursSeedThreading,
+    OursSeedEventlet,
     NodeClientOurs,
     PyClientOurs,
     SeedPageOurs,
@@ -25,6 +28,9 @@ impl Cell {
             Cell::OursOurs => "our client → our server",
             Cell::OursFlask => "our client → Flask-SocketIO",
             Cell::OursNode => "our client → node socket.io",
+            Cell::OursOursPolling => "our client, polling only → our server",
+            Cell::OursSeedThreading => "our client → seed backend, threading",
+            Cell::OursSeedEventlet => "our client → seed backend, eventlet",
             Cell::NodeClientOurs => "socket.io-client 4.8 (node) → our server",
             Cell::PyClientOurs => "python-socketio client → our server",
             Cell::SeedPageOurs => "the original page (socket.io-client 1.4.4) → our server",
@@ -48,6 +54,8 @@ impl Cell {
     pub(super) fn transport(self) -> &'static str {
         match self {
             Cell::SeedPageOursPolling
+            | Cell::OursOursPolling
+            | Cell::OursSeedThreading
             | Cell::SeedPageSeedThreading
             | Cell::NodeV2OursPolling
             | Cell::NodeV2SeedThreading => "polling",
@@ -66,10 +74,13 @@ pub(super) enum Outcome {
 #[derive(Default)]
 pub(super) struct Cells(BTreeMap<Cell, Outcome>);
 
-pub(super) const REQUIRED: [Cell; 13] = [
+pub(super) const REQUIRED: [Cell; 16] = [
     Cell::OursOurs,
     Cell::OursFlask,
     Cell::OursNode,
+    Cell::OursOursPolling,
+    Cell::OursSeedThreading,
+    Cell::OursSeedEventlet,
     Cell::NodeClientOurs,
     Cell::PyClientOurs,
     Cell::SeedPageOurs,
@@ -118,18 +129,20 @@ impl Cells {
         format!(
             "| client ↓ / server → | our server | Flask-SocketIO 5.7 | node socket.io 4.8 | seed: Flask-SocketIO 4.3.2, threading | seed: eventlet |\n\
              |---|---|---|---|---|---|\n\
-             | our client (in headless Chromium) | {} ws | {} ws | {} ws | not yet | not yet |\n\
+             | our client (in headless Chromium) | {} ws, {} polling only | {} ws | {} ws | {} polling | {} ws |\n\
              | socket.io-client 4.8 (node) | {} ws | (reference) | (reference) | – | – |\n\
              | python-socketio 5 client | {} ws | (reference) | (reference) | – | – |\n\
              | socket.io-client 1.4.4 (the original page, Chromium) | {} ws, {} polling only | – | – | {} polling | {} ws |\n\
              | socket.io-client 2.5 (node) | {} ws, {} polling only | – | – | {} polling | {} ws |\n\
              \n\
              ws: ended on websocket (after a polling handshake where the client starts with one); \
-             –: the protocols do not meet (Engine.IO 3 only against 4 only); \
-             not yet: our client does not speak Engine.IO 3 yet.\n",
+             –: the protocols do not meet (Engine.IO 3 only against 4 only).\n",
             m(Cell::OursOurs),
+            m(Cell::OursOursPolling),
             m(Cell::OursFlask),
             m(Cell::OursNode),
+            m(Cell::OursSeedThreading),
+            m(Cell::OursSeedEventlet),
             m(Cell::NodeClientOurs),
             m(Cell::PyClientOurs),
             m(Cell::SeedPageOurs),

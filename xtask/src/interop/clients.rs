@@ -24,19 +24,32 @@ pub(super) fn peer_client(command: &mut Command) -> Outcome {
     })
 }
 
-/// Our client against the three servers: one run of the wasm test, one
-/// cell per test.
+/// The servers our browser client runs against.
+pub(super) struct BrowserPeers<'a> {
+    pub(super) flask: &'a Server,
+    pub(super) node: &'a Server,
+    pub(super) ours: &'a Server,
+    pub(super) seed_threading: &'a Server,
+    pub(super) seed_eventlet: &'a Server,
+}
+
+/// Our client against the servers: one run of the wasm test, one cell per
+/// test.
 pub(super) fn browser_cells(
     root: &Path,
     page: SocketAddr,
-    flask: &Server,
-    node: &Server,
-    ours: &Server,
+    servers: &BrowserPeers,
 ) -> Vec<(Cell, Outcome)> {
     let wanted = [
         (Cell::OursFlask, "our_client_against_flask"),
         (Cell::OursNode, "our_client_against_node"),
         (Cell::OursOurs, "our_client_against_ours"),
+        (
+            Cell::OursOursPolling,
+            "our_client_over_polling_against_ours",
+        ),
+        (Cell::OursSeedThreading, "our_client_against_seed_threading"),
+        (Cell::OursSeedEventlet, "our_client_against_seed_eventlet"),
     ];
     let finished = run_bounded(
         cargo()
@@ -50,9 +63,11 @@ pub(super) fn browser_cells(
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-            .env("ISS_PEER_FLASK", flask.url())
-            .env("ISS_PEER_NODE", node.url())
-            .env("ISS_PEER_OURS", ours.url()),
+            .env("ISS_PEER_FLASK", servers.flask.url())
+            .env("ISS_PEER_NODE", servers.node.url())
+            .env("ISS_PEER_OURS", servers.ours.url())
+            .env("ISS_PEER_SEED_THREADING", servers.seed_threading.url())
+            .env("ISS_PEER_SEED_EVENTLET", servers.seed_eventlet.url()),
         BUILD_WITHIN,
         Echo::Indented,
     );
@@ -104,6 +119,9 @@ pub(super) fn panic_message(lines: &[String], test: &str) -> Option<String> {
     let peer = match test {
         "our_client_against_flask" => "Flask-SocketIO",
         "our_client_against_node" => "node socket.io",
+        "our_client_against_seed_threading" | "our_client_against_seed_eventlet" => {
+            "the seed backend"
+        }
         _ => "our server",
     };
     let marker = format!("our client against {peer}: ");
