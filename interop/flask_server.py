@@ -11,7 +11,10 @@ Flask-SocketIO runs in its DEFAULT mode (always_connect=False): it emits
 `connected` from the connect handler BEFORE the namespace CONNECT ack, the
 order a client must cope with. Threading async mode on Werkzeug's dev server.
 
-    python flask_server.py --port 5000 --origin http://127.0.0.1:8000 [--print-identify]
+    python flask_server.py --port 5000 --origin http://127.0.0.1:8000 [--polling-only] [--print-identify]
+
+`--polling-only` offers no websocket, as Flask-SocketIO's threading mode does
+when simple-websocket is not installed.
 
 `--print-identify` prints the seed's `Identify: <name>` line per identify.
 Off by default: the benchmark compares servers doing the same work per event,
@@ -44,6 +47,11 @@ def parse_args():
         help="the one browser origin allowed (e.g. http://127.0.0.1:8000)",
     )
     parser.add_argument(
+        "--polling-only",
+        action="store_true",
+        help="offer no websocket (as Flask-SocketIO without simple-websocket)",
+    )
+    parser.add_argument(
         "--print-identify",
         action="store_true",
         help="print the seed's 'Identify: <name>' line per identify",
@@ -58,6 +66,10 @@ socketio = SocketIO(
     app,
     async_mode="threading",
     cors_allowed_origins=[args.origin],
+    # What threading mode gives without simple-websocket installed: no
+    # websocket, and none offered as an upgrade.
+    transports=["polling"] if args.polling_only else None,
+    allow_upgrades=not args.polling_only,
 )
 users = {}
 users_lock = threading.Lock()

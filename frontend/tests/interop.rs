@@ -6,7 +6,8 @@
 //!
 //! `cargo xtask interop` starts the servers on free loopback ports and
 //! passes their URLs at compile time (the browser cannot read the runner's
-//! environment) in `ISS_PEER_FLASK`, `ISS_PEER_NODE`, `ISS_PEER_OURS`,
+//! environment) in `ISS_PEER_FLASK`, `ISS_PEER_FLASK_POLLING` (the same
+//! without a websocket), `ISS_PEER_NODE`, `ISS_PEER_OURS`,
 //! `ISS_PEER_SEED_THREADING` and `ISS_PEER_SEED_EVENTLET`. A test whose URL
 //! is missing fails: an interop cell never passes unseen.
 //!
@@ -68,6 +69,25 @@ async fn our_client_against_flask() {
         Stored::UsersEndpoint,
         Transports::Any,
         "websocket",
+    )
+    .await;
+}
+
+/// Flask-SocketIO 5.7 as it runs without simple-websocket: no websocket at
+/// all, none offered. The websocket first fails, polling carries on.
+#[wasm_bindgen_test]
+async fn our_client_against_flask_without_websocket() {
+    let url = peer(
+        "ISS_PEER_FLASK_POLLING",
+        option_env!("ISS_PEER_FLASK_POLLING"),
+        "Flask-SocketIO without a websocket",
+    );
+    scenario(
+        "Flask-SocketIO",
+        url,
+        Stored::UsersEndpoint,
+        Transports::Any,
+        "polling",
     )
     .await;
 }

@@ -8,6 +8,7 @@ pub(super) enum Cell {
     OursFlask,
     OursNode,
     OursOursPolling,
+    OursFlaskPolling,
     OursSeedThreading,
     OursSeedEventlet,
     NodeClientOurs,
@@ -29,6 +30,9 @@ impl Cell {
             Cell::OursFlask => "our client → Flask-SocketIO",
             Cell::OursNode => "our client → node socket.io",
             Cell::OursOursPolling => "our client, polling only → our server",
+            Cell::OursFlaskPolling => {
+                "our client → Flask-SocketIO without a websocket (no simple-websocket)"
+            }
             Cell::OursSeedThreading => "our client → seed backend, threading",
             Cell::OursSeedEventlet => "our client → seed backend, eventlet",
             Cell::NodeClientOurs => "socket.io-client 4.8 (node) → our server",
@@ -55,6 +59,7 @@ impl Cell {
         match self {
             Cell::SeedPageOursPolling
             | Cell::OursOursPolling
+            | Cell::OursFlaskPolling
             | Cell::OursSeedThreading
             | Cell::SeedPageSeedThreading
             | Cell::NodeV2OursPolling
@@ -74,11 +79,12 @@ pub(super) enum Outcome {
 #[derive(Default)]
 pub(super) struct Cells(BTreeMap<Cell, Outcome>);
 
-pub(super) const REQUIRED: [Cell; 16] = [
+pub(super) const REQUIRED: [Cell; 17] = [
     Cell::OursOurs,
     Cell::OursFlask,
     Cell::OursNode,
     Cell::OursOursPolling,
+    Cell::OursFlaskPolling,
     Cell::OursSeedThreading,
     Cell::OursSeedEventlet,
     Cell::NodeClientOurs,
@@ -129,7 +135,7 @@ impl Cells {
         format!(
             "| client ↓ / server → | our server | Flask-SocketIO 5.7 | node socket.io 4.8 | seed: Flask-SocketIO 4.3.2, threading | seed: eventlet |\n\
              |---|---|---|---|---|---|\n\
-             | our client (in headless Chromium) | {} ws, {} polling only | {} ws | {} ws | {} polling | {} ws |\n\
+             | our client (in headless Chromium) | {} ws, {} polling only | {} ws, {} polling (no websocket offered) | {} ws | {} polling | {} ws |\n\
              | socket.io-client 4.8 (node) | {} ws | (reference) | (reference) | – | – |\n\
              | python-socketio 5 client | {} ws | (reference) | (reference) | – | – |\n\
              | socket.io-client 1.4.4 (the original page, Chromium) | {} ws, {} polling only | – | – | {} polling | {} ws |\n\
@@ -140,6 +146,7 @@ impl Cells {
             m(Cell::OursOurs),
             m(Cell::OursOursPolling),
             m(Cell::OursFlask),
+            m(Cell::OursFlaskPolling),
             m(Cell::OursNode),
             m(Cell::OursSeedThreading),
             m(Cell::OursSeedEventlet),

@@ -27,6 +27,7 @@ pub(super) fn peer_client(command: &mut Command) -> Outcome {
 /// The servers our browser client runs against.
 pub(super) struct BrowserPeers<'a> {
     pub(super) flask: &'a Server,
+    pub(super) flask_polling: &'a Server,
     pub(super) node: &'a Server,
     pub(super) ours: &'a Server,
     pub(super) seed_threading: &'a Server,
@@ -48,6 +49,10 @@ pub(super) fn browser_cells(
             Cell::OursOursPolling,
             "our_client_over_polling_against_ours",
         ),
+        (
+            Cell::OursFlaskPolling,
+            "our_client_against_flask_without_websocket",
+        ),
         (Cell::OursSeedThreading, "our_client_against_seed_threading"),
         (Cell::OursSeedEventlet, "our_client_against_seed_eventlet"),
     ];
@@ -64,6 +69,7 @@ pub(super) fn browser_cells(
             .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
             .env("ISS_PEER_FLASK", servers.flask.url())
+            .env("ISS_PEER_FLASK_POLLING", servers.flask_polling.url())
             .env("ISS_PEER_NODE", servers.node.url())
             .env("ISS_PEER_OURS", servers.ours.url())
             .env("ISS_PEER_SEED_THREADING", servers.seed_threading.url())
@@ -117,7 +123,9 @@ pub(super) fn test_results(lines: &[String]) -> BTreeMap<String, String> {
 /// The `step "…" failed: …` panic of a test, when the output has it.
 pub(super) fn panic_message(lines: &[String], test: &str) -> Option<String> {
     let peer = match test {
-        "our_client_against_flask" => "Flask-SocketIO",
+        "our_client_against_flask" | "our_client_against_flask_without_websocket" => {
+            "Flask-SocketIO"
+        }
         "our_client_against_node" => "node socket.io",
         "our_client_against_seed_threading" | "our_client_against_seed_eventlet" => {
             "the seed backend"

@@ -151,6 +151,15 @@ pub fn matrix() -> Result<(), String> {
             .env("PYTHONUNBUFFERED", "1"),
         &logs.join("flask.log"),
     )?;
+    let flask_polling = Server::start(
+        "Flask-SocketIO, no websocket",
+        Command::new(&python)
+            .arg(root.join("interop/flask_server.py"))
+            .args(["--port", &free_port()?.port().to_string()])
+            .args(["--origin", &origin, "--polling-only"])
+            .env("PYTHONUNBUFFERED", "1"),
+        &logs.join("flask-polling.log"),
+    )?;
     let node = Server::start(
         "node socket.io",
         Command::new("node")
@@ -236,6 +245,7 @@ pub fn matrix() -> Result<(), String> {
     println!("xtask: ── interop: our client (headless Chromium) → every server");
     let peers = BrowserPeers {
         flask: &flask,
+        flask_polling: &flask_polling,
         node: &node,
         ours: &ours,
         seed_threading: &seed_threading,
@@ -249,9 +259,22 @@ pub fn matrix() -> Result<(), String> {
         cells.record(cell, outcome);
     }
 
-    let stored = [&flask, &node, &seed_threading, &seed_eventlet]
-        .map(|server| format!("{}: GET /users → {}", server.name, server.users()));
-    let mut servers = [flask, node, ours, seed_threading, seed_eventlet];
+    let stored = [
+        &flask,
+        &flask_polling,
+        &node,
+        &seed_threading,
+        &seed_eventlet,
+    ]
+    .map(|server| format!("{}: GET /users → {}", server.name, server.users()));
+    let mut servers = [
+        flask,
+        flask_polling,
+        node,
+        ours,
+        seed_threading,
+        seed_eventlet,
+    ];
     let failed_servers: Vec<String> = servers
         .iter_mut()
         .filter_map(|s| (!s.still_running()).then(|| format!("{} exited during the run", s.name)))
@@ -358,7 +381,7 @@ mod tests {
             vec!["our client → our server: did not run"]
         );
         assert!(cells.table().contains(
-            "| our client (in headless Chromium) | ✗ ws, ✓ polling only | ✓ ws | ✓ ws |"
+            "| our client (in headless Chromium) | ✗ ws, ✓ polling only | ✓ ws, ✓ polling"
         ));
     }
 
