@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 use crate::driven::{Driven, Io};
 use crate::eio3;
 use crate::engineio::{EnginePacket, Protocol, ENDPOINT_PATH, RECORD_SEPARATOR};
-use crate::session::Output;
+use crate::session::{ConnectionState, Output};
 
 /// Which transports a [`Link`] may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,6 +88,10 @@ pub struct Link<S: Driven> {
     state: State,
     /// A websocket failed where polling then worked: start with polling.
     websocket_failed: bool,
+    /// The session has been connected on Engine.IO v4: the server speaks it,
+    /// so a handshake without an answer is an outage, never a reason to
+    /// guess v3.
+    v4_confirmed: bool,
     next_request: u64,
     io: VecDeque<LinkIo>,
     outputs: VecDeque<Output<S::Event, S::Reply>>,
@@ -146,6 +150,7 @@ impl<S: Driven> Link<S> {
             transports,
             state: State::Idle,
             websocket_failed: false,
+            v4_confirmed: false,
             next_request: 0,
             io: VecDeque::new(),
             outputs: VecDeque::new(),
@@ -300,7 +305,14 @@ impl<S: Driven> Link<S> {
                 Ok(Io::Open) => self.open(),
                 Ok(Io::Send(frame)) => self.send(frame),
                 Ok(Io::Close) => self.close(),
-                Err(output) => self.outputs.push_back(output),
+                Err(output) => {
+                    if matches!(output, Output::State(ConnectionState::Connected))
+                        && self.session.protocol() == Protocol::V4
+                    {
+                        self.v4_confirmed = true;
+                    }
+                    self.outputs.push_back(output);
+                }
             }
         }
     }
@@ -378,9 +390,11 @@ impl<S: Driven> Link<S> {
     /// A handshake got no readable answer: no server, or one whose refusal
     /// the browser hides (python-engineio 3 refuses `EIO=4` without CORS
     /// headers, so a cross-origin page sees a network error). A v4 attempt
-    /// is tried once more as v3; a guessed v3 that fails too goes back to v4.
+    /// is tried once more as v3, unless the session was ever connected on v4
+    /// (then it is an outage, and a server that came back in between must
+    /// not be met as v3); a guessed v3 that fails too goes back to v4.
     fn handshake_unanswered(&mut self, now_ms: u64, fallback: bool, guess: bool) {
-        if self.session.protocol() == Protocol::V4 {
+        if self.session.protocol() == Protocol::V4 && !self.v4_confirmed {
             self.session.server_speaks(Protocol::V3);
             if self.session.protocol() == Protocol::V3 {
                 return self.handshake_as(fallback, true);

@@ -236,6 +236,29 @@ fn an_unanswered_handshake_is_tried_once_as_v3() {
     assert_eq!(link.session_mut().protocol(), Protocol::V3, "found");
 }
 
+/// Once connected on v4, a handshake without an answer is an outage: no v3
+/// guess (a server back in between would be met as v3 for good).
+#[test]
+fn a_session_connected_on_v4_never_guesses_v3() {
+    let mut link = link(Transports::PollingOnly);
+    let (handshake, _, _) = only_request(&io(&mut link), Method::Get);
+    link.handle_response(1, handshake, 200, OPEN_V4.as_bytes());
+    let out = io(&mut link);
+    let (get, _, _) = only_request(&out, Method::Get);
+    link.handle_response(2, get, 200, br#"40/iss,{"sid":"x"}"#);
+    assert!(outputs(&mut link).contains(&Output::State(ConnectionState::Connected)));
+    let (parked, _, _) = only_request(&io(&mut link), Method::Get);
+    link.handle_request_failed(3, parked);
+    outputs(&mut link);
+    let retry = link.next_timeout().unwrap();
+    link.handle_timeout(retry);
+    outputs(&mut link);
+    let (again, _, _) = only_request(&io(&mut link), Method::Get);
+    link.handle_request_failed(retry, again);
+    assert!(io(&mut link).is_empty(), "no v3 guess");
+    assert_eq!(link.session_mut().protocol(), Protocol::V4);
+}
+
 /// A failed probe leaves polling running; an answer to a request of an
 /// earlier transport is ignored.
 #[test]
