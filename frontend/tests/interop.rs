@@ -249,47 +249,22 @@ async fn scenario(peer: &str, base: &str, stored: Stored, transports: Transports
     let what = "server stored it";
     let watcher = match stored {
         Stored::SeedUsers => {
-            let users_url = format!("{}/users", base.trim_end_matches('/'));
-            let deadline = now() + STEP_TIMEOUT_MS;
-            loop {
-                let users = within(fetch_json(&users_url))
-                    .await
-                    .unwrap_or_else(|e| fail(peer, what, &format!("GET {users_url}: {e}")));
-                let stored = users
+            let users = wait_users(peer, what, base, |users| {
+                users
                     .as_object()
-                    .is_some_and(|all| all.values().any(|u| u["username"] == name));
-                if stored {
-                    passed(what, &format!("GET /users lists {name:?}"));
-                    break;
-                }
-                if now() > deadline {
-                    fail(peer, what, &format!("GET /users has no {name:?}: {users}"));
-                }
-                pause().await;
-            }
+                    .is_some_and(|all| all.values().any(|u| u["username"] == name))
+            })
+            .await;
+            passed(what, &format!("GET /users lists {name:?} ({users})"));
             None
         }
         Stored::UsersEndpoint => {
             let session = session.as_ref().expect("a session id");
-            let users_url = format!("{}/users", base.trim_end_matches('/'));
-            let deadline = now() + STEP_TIMEOUT_MS;
-            loop {
-                let users = within(fetch_json(&users_url))
-                    .await
-                    .unwrap_or_else(|e| fail(peer, what, &format!("GET {users_url}: {e}")));
-                if users[&session.0]["username"] == NAME {
-                    passed(what, &format!("GET /users shows {}", users[&session.0]));
-                    break;
-                }
-                if now() > deadline {
-                    fail(
-                        peer,
-                        what,
-                        &format!("GET /users has no {NAME:?} for {session}: {users}"),
-                    );
-                }
-                pause().await;
-            }
+            let users = wait_users(peer, what, base, |users| {
+                users[&session.0]["username"] == NAME
+            })
+            .await;
+            passed(what, &format!("GET /users shows {}", users[&session.0]));
             None
         }
         Stored::Presence => {
@@ -375,6 +350,29 @@ async fn scenario(peer: &str, base: &str, stored: Stored, transports: Transports
             passed(what, &format!("{state}; the second client saw us leave"));
         }
         _ => passed(what, &state),
+    }
+}
+
+/// Polls the peer's `GET /users` until `check` holds; returns what it listed.
+async fn wait_users(
+    peer: &str,
+    what: &str,
+    base: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let users_url = format!("{}/users", base.trim_end_matches('/'));
+    let deadline = now() + STEP_TIMEOUT_MS;
+    loop {
+        let users = within(fetch_json(&users_url))
+            .await
+            .unwrap_or_else(|e| fail(peer, what, &format!("GET {users_url}: {e}")));
+        if check(&users) {
+            return users;
+        }
+        if now() > deadline {
+            fail(peer, what, &format!("GET /users never showed it: {users}"));
+        }
+        pause().await;
     }
 }
 

@@ -77,6 +77,12 @@ pub(super) fn browser_cells(
         BUILD_WITHIN,
         Echo::Indented,
     );
+    test_cells(finished, &wanted)
+}
+
+/// One cell per test of a browser test run: passed, failed (with the
+/// failed step when the output names it), or did not run.
+fn test_cells(finished: Result<Finished, String>, wanted: &[(Cell, &str)]) -> Vec<(Cell, Outcome)> {
     let finished = match finished {
         Ok(finished) => finished,
         Err(e) => {
@@ -179,27 +185,5 @@ pub(super) fn seed_page_cells(
         BUILD_WITHIN,
         Echo::Indented,
     );
-    let finished = match finished {
-        Ok(finished) => finished,
-        Err(e) => {
-            return wanted
-                .iter()
-                .map(|(cell, _)| (*cell, Outcome::Failed(format!("the browser test: {e}"))))
-                .collect()
-        }
-    };
-    let results = test_results(&finished.lines);
-    wanted
-        .iter()
-        .map(|(cell, test)| {
-            let outcome = match results.get(*test).map(String::as_str) {
-                Some("ok") => Outcome::Passed,
-                Some(verdict) => {
-                    Outcome::Failed(format!("{test} … {verdict} (see the output above)"))
-                }
-                None => Outcome::Failed(format!("{test} did not run ({})", finished.status)),
-            };
-            (*cell, outcome)
-        })
-        .collect()
+    test_cells(finished, &wanted)
 }
