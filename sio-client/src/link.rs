@@ -127,6 +127,19 @@ struct Polling {
     probe: Probe,
 }
 
+/// What an answered (or failed) request was for.
+#[derive(Debug, Clone, Copy)]
+enum Awaited {
+    Handshake {
+        fallback: bool,
+        guess: bool,
+    },
+    Poll,
+    Post,
+    /// Nothing any more: an earlier transport's.
+    No,
+}
+
 /// The websocket upgrade of a polling session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Probe {
@@ -258,43 +271,44 @@ impl<S: Driven> Link<S> {
 
     /// The answer to request `id`: its HTTP status and body.
     pub fn handle_response(&mut self, now_ms: u64, id: RequestId, status: u16, body: &[u8]) {
-        match &self.state {
-            State::Handshake {
-                request,
-                fallback,
-                guess,
-            } if *request == id => {
-                let (fallback, guess) = (*fallback, *guess);
+        match self.awaited(id) {
+            Awaited::Handshake { fallback, guess } => {
                 self.on_handshake(now_ms, status, body, fallback, guess);
             }
-            State::Polling(polling) if polling.get == Some(id) => {
-                self.on_poll(now_ms, status, body);
-            }
-            State::Polling(polling) if polling.post == Some(id) => {
-                self.on_posted(now_ms, status);
-            }
-            _ => {}
+            Awaited::Poll => self.on_poll(now_ms, status, body),
+            Awaited::Post => self.on_posted(now_ms, status),
+            Awaited::No => {}
         }
         self.drain_session();
     }
 
     /// Request `id` failed without an answer (network error).
     pub fn handle_request_failed(&mut self, now_ms: u64, id: RequestId) {
+        match self.awaited(id) {
+            Awaited::Handshake { fallback, guess } => {
+                self.handshake_unanswered(now_ms, fallback, guess);
+            }
+            Awaited::Poll | Awaited::Post => self.lose(now_ms),
+            Awaited::No => {}
+        }
+        self.drain_session();
+    }
+
+    /// What request `id` is to the link now.
+    fn awaited(&self, id: RequestId) -> Awaited {
         match &self.state {
             State::Handshake {
                 request,
                 fallback,
                 guess,
-            } if *request == id => {
-                let (fallback, guess) = (*fallback, *guess);
-                self.handshake_unanswered(now_ms, fallback, guess);
-            }
-            State::Polling(polling) if polling.get == Some(id) || polling.post == Some(id) => {
-                self.lose(now_ms);
-            }
-            _ => {}
+            } if *request == id => Awaited::Handshake {
+                fallback: *fallback,
+                guess: *guess,
+            },
+            State::Polling(polling) if polling.get == Some(id) => Awaited::Poll,
+            State::Polling(polling) if polling.post == Some(id) => Awaited::Post,
+            _ => Awaited::No,
         }
-        self.drain_session();
     }
 
     /// Hands the session's outputs on: transport work is done here, the
