@@ -297,6 +297,38 @@ fn a_failed_probe_keeps_polling_and_stale_answers_are_ignored() {
     assert!(!io(&mut link).is_empty());
 }
 
+/// Over polling, the v4 heartbeat and the auth work as over a websocket:
+/// the CONNECT POST carries the auth (a resume token comes back this way),
+/// and a server ping in a GET answer is ponged in the next POST.
+#[test]
+fn heartbeat_and_auth_work_over_polling() {
+    let mut config = ClientConfig::new("/iss");
+    config.auth = Some(
+        sio_client::raw::JsonObject::try_from(
+            sio_client::RawJson::new(r#"{"resume":"t"}"#).unwrap(),
+        )
+        .unwrap(),
+    );
+    let mut link = Link::new(Session::new(config, 0), Transports::PollingOnly);
+    let (handshake, _, _) = only_request(&io(&mut link), Method::Get);
+    link.handle_response(1, handshake, 200, OPEN_V4.as_bytes());
+    let out = io(&mut link);
+    let (post, _, body) = only_request(&out, Method::Post);
+    assert_eq!(body, br#"40/iss,{"resume":"t"}"#);
+    let (get, _, _) = only_request(&out, Method::Get);
+    link.handle_response(2, post, 200, b"ok");
+    link.handle_response(3, get, 200, "40/iss,{\"sid\":\"x\"}\u{1e}2".as_bytes());
+    let out = io(&mut link);
+    let (_, _, body) = only_request(&out, Method::Post);
+    assert_eq!(body, b"3", "the pong");
+    // No ping for pingInterval + pingTimeout: the connection is presumed dead.
+    outputs(&mut link);
+    link.handle_timeout(3 + 25_000 + 20_000);
+    assert!(outputs(&mut link)
+        .iter()
+        .any(|o| matches!(o, Output::State(ConnectionState::Reconnecting { .. }))));
+}
+
 /// Polling only never opens a websocket, even when offered.
 #[test]
 fn polling_only_never_opens_a_websocket() {
