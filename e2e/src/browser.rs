@@ -96,6 +96,9 @@ impl Browser {
         let profile = self.run_dir.join(format!("profile-{n}"));
         let caps = json!({
             "browserName": "chrome",
+            // The DevTools network events, for what the page requested and
+            // how it was answered (`Page::network_responses`).
+            "goog:loggingPrefs": { "performance": "ALL" },
             "goog:chromeOptions": {
                 "binary": "/usr/lib/chromium/chromium",
                 "args": [
@@ -155,7 +158,72 @@ impl WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// chromedriver's log endpoint (`se/log`): the entries of one log type
+/// since the last read.
+#[derive(Debug, Clone)]
+struct ReadLog(&'static str);
+
+impl WebDriverCompatibleCommand for ReadLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/se/log"))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": self.0 }).to_string()),
+        )
+    }
+}
+
+/// A response the page received, as the browser's network log saw it.
+#[derive(Debug, Clone)]
+pub struct NetworkResponse {
+    pub url: String,
+    pub status: u64,
+    pub mime_type: String,
+    /// The `Content-Encoding` header, lower case, if any.
+    pub encoding: Option<String>,
+}
+
 impl Page {
+    /// The responses the page received since the last call (the browser's
+    /// DevTools `Network.responseReceived` events).
+    pub async fn network_responses(&self) -> Vec<NetworkResponse> {
+        let entries = self
+            .client
+            .issue_cmd(ReadLog("performance"))
+            .await
+            .expect("the performance log");
+        let entries = entries.as_array().cloned().unwrap_or_default();
+        entries
+            .iter()
+            .filter_map(|entry| {
+                let message: serde_json::Value =
+                    serde_json::from_str(entry["message"].as_str()?).ok()?;
+                let message = &message["message"];
+                (message["method"] == "Network.responseReceived").then_some(())?;
+                let response = &message["params"]["response"];
+                let headers = response["headers"].as_object()?;
+                let encoding = headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case("content-encoding"))
+                    .and_then(|(_, value)| value.as_str())
+                    .map(str::to_ascii_lowercase);
+                Some(NetworkResponse {
+                    url: response["url"].as_str()?.to_owned(),
+                    status: response["status"].as_f64()? as u64,
+                    mime_type: response["mimeType"].as_str()?.to_owned(),
+                    encoding,
+                })
+            })
+            .collect()
+    }
     /// The text of the first element matching `css` (empty if none yet).
     pub async fn text(&self, css: &str) -> Result<String, String> {
         let element = self

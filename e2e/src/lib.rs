@@ -12,7 +12,7 @@ pub mod seed;
 pub mod server;
 pub mod wait;
 
-pub use browser::{Browser, Cdp, Page};
+pub use browser::{Browser, Cdp, NetworkResponse, Page};
 pub use server::ServerProcess;
 pub use wait::{eventually, DEADLINE};
 

@@ -268,3 +268,39 @@ async fn s7_thirty_seconds_without_a_server_then_everyone_is_back() {
     })
     .await;
 }
+
+/// What the page loads, as the browser saw it: the wasm as `application/wasm`
+/// and compressed (so the browser compiles it while it streams), every other
+/// file compressed too, and no request that fails (no `/favicon.ico` 404).
+#[tokio::test]
+async fn s8_the_page_loads_compressed_and_nothing_fails() {
+    scenario(|w| async move {
+        let page = w.open().await;
+        wait_connected(&page).await;
+        // Ours only (the log also has the browser's own pages).
+        let responses: Vec<_> = page
+            .network_responses()
+            .await
+            .into_iter()
+            .filter(|r| r.url.starts_with(&w.url))
+            .collect();
+        let wasm = responses
+            .iter()
+            .find(|r| r.url.ends_with(".wasm"))
+            .unwrap_or_else(|| panic!("no wasm among {responses:?}"));
+        assert_eq!(wasm.mime_type, "application/wasm", "{wasm:?}");
+        for file in responses.iter().filter(|r| {
+            [".wasm", ".js", ".css"]
+                .iter()
+                .any(|end| r.url.ends_with(end))
+        }) {
+            assert!(
+                matches!(file.encoding.as_deref(), Some("br" | "gzip")),
+                "served uncompressed: {file:?}"
+            );
+        }
+        let failed: Vec<_> = responses.iter().filter(|r| r.status >= 400).collect();
+        assert!(failed.is_empty(), "failed requests: {failed:?}");
+    })
+    .await;
+}
