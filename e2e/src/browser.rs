@@ -83,7 +83,7 @@ impl Browser {
         let page = self.session(1024, 768).await;
         for command in commands {
             page.client
-                .issue_cmd(command.clone())
+                .issue_cmd(ChromedriverPost::from(command.clone()))
                 .await
                 .unwrap_or_else(|e| panic!("DevTools {}: {e}", command.cmd));
         }
@@ -142,42 +142,35 @@ pub struct Cdp {
     pub params: serde_json::Value,
 }
 
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        let session = session_id.unwrap_or_default();
-        base_url.join(&format!("session/{session}/goog/cdp/execute"))
-    }
+/// A POST to one of chromedriver's own endpoints of the session (beyond
+/// the W3C commands fantoccini has): `goog/cdp/execute`, `se/log`.
+#[derive(Debug, Clone)]
+struct ChromedriverPost {
+    endpoint: &'static str,
+    body: serde_json::Value,
+}
 
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
+impl From<Cdp> for ChromedriverPost {
+    fn from(command: Cdp) -> Self {
+        ChromedriverPost {
+            endpoint: "goog/cdp/execute",
+            body: json!({ "cmd": command.cmd, "params": command.params }),
+        }
     }
 }
 
-/// chromedriver's log endpoint (`se/log`): the entries of one log type
-/// since the last read.
-#[derive(Debug, Clone)]
-struct ReadLog(&'static str);
-
-impl WebDriverCompatibleCommand for ReadLog {
+impl WebDriverCompatibleCommand for ChromedriverPost {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         let session = session_id.unwrap_or_default();
-        base_url.join(&format!("session/{session}/se/log"))
+        base_url.join(&format!("session/{session}/{}", self.endpoint))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({ "type": self.0 }).to_string()),
-        )
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
@@ -197,7 +190,10 @@ impl Page {
     pub async fn network_responses(&self) -> Vec<NetworkResponse> {
         let entries = self
             .client
-            .issue_cmd(ReadLog("performance"))
+            .issue_cmd(ChromedriverPost {
+                endpoint: "se/log",
+                body: json!({ "type": "performance" }),
+            })
             .await
             .expect("the performance log");
         let entries = entries.as_array().cloned().unwrap_or_default();

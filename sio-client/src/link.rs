@@ -386,14 +386,8 @@ impl<S: Driven> Link<S> {
 
     fn handshake_as(&mut self, fallback: bool, guess: bool) {
         let id = self.request_id();
-        let path = polling_path(self.session.protocol(), None, id);
-        self.io.push_back(LinkIo::Request {
-            id,
-            method: Method::Get,
-            path,
-            content_type: TEXT,
-            body: Vec::new(),
-        });
+        self.io
+            .push_back(get_request(self.session.protocol(), None, id));
         self.state = State::Handshake {
             request: id,
             fallback,
@@ -524,14 +518,9 @@ impl<S: Driven> Link<S> {
             let id = RequestId(self.next_request);
             self.next_request += 1;
             polling.get = Some(id);
-            let path = polling_path(self.session.protocol(), Some(&polling.sid), id);
-            self.io.push_back(LinkIo::Request {
-                id,
-                method: Method::Get,
-                path,
-                content_type: TEXT,
-                body: Vec::new(),
-            });
+            let protocol = self.session.protocol();
+            self.io
+                .push_back(get_request(protocol, Some(&polling.sid), id));
         }
         if polling.post.is_none() && !polling.queue.is_empty() {
             self.post_queue();
@@ -603,6 +592,17 @@ impl<S: Driven> Link<S> {
         let id = RequestId(self.next_request);
         self.next_request += 1;
         id
+    }
+}
+
+/// A polling GET: the handshake (no session id yet) or a poll.
+fn get_request(protocol: Protocol, sid: Option<&str>, id: RequestId) -> LinkIo {
+    LinkIo::Request {
+        id,
+        method: Method::Get,
+        path: polling_path(protocol, sid, id),
+        content_type: TEXT,
+        body: Vec::new(),
     }
 }
 
