@@ -25,15 +25,15 @@ from the allowed origin).
 """
 
 import argparse
-import socket
 import sys
 import threading
-import time
 import uuid
 from importlib.metadata import version
 
 from flask import Flask, jsonify, session
 from flask_socketio import SocketIO, emit
+
+from peer_ready import announce_when_listening
 
 NAMESPACE = "/iss"
 
@@ -99,31 +99,19 @@ def get_users():
     return response
 
 
-def announce_when_listening(port, within_s=20.0):
-    """Prints the ready line once the port accepts connections (bounded)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                print(
-                    f"flask peer ready on http://127.0.0.1:{port} "
-                    f"(Flask-SocketIO {version('Flask-SocketIO')}, "
-                    f"python-socketio {version('python-socketio')}, "
-                    f"python-engineio {version('python-engineio')}, "
-                    f"simple-websocket {version('simple-websocket')}; "
-                    f"allowed origin {args.origin})",
-                    flush=True,
-                )
-                return
-        except OSError:
-            time.sleep(0.05)
-    print(f"flask peer: not listening on port {port} after {within_s} s", flush=True)
+def describe():
+    """The peer and its versions, for the ready line."""
+    return "flask peer", (
+        f"Flask-SocketIO {version('Flask-SocketIO')}, "
+        f"python-socketio {version('python-socketio')}, "
+        f"python-engineio {version('python-engineio')}, "
+        f"simple-websocket {version('simple-websocket')}; "
+        f"allowed origin {args.origin}"
+    )
 
 
 if __name__ == "__main__":
-    threading.Thread(
-        target=announce_when_listening, args=(args.port,), daemon=True
-    ).start()
+    announce_when_listening(args.port, describe)
     socketio.run(
         app,
         host="127.0.0.1",

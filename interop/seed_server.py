@@ -54,14 +54,13 @@ if args.mode == "eventlet":
     eventlet.monkey_patch()
 
 import logging  # noqa: E402  (after eventlet's monkey patching)
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
 import uuid  # noqa: E402
 from importlib.metadata import version  # noqa: E402
 
 from flask import Flask, jsonify, session  # noqa: E402
 from flask_socketio import SocketIO, emit  # noqa: E402
+
+from peer_ready import announce_when_listening  # noqa: E402
 
 # No access log line per request (Werkzeug's, in threading mode).
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -104,27 +103,18 @@ def get_users():
     return response
 
 
-def announce_when_listening(port, within_s=20.0):
-    """Prints the ready line once the port accepts connections (bounded)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                print(
-                    f"seed peer ready on http://127.0.0.1:{port} ({args.mode}; "
-                    f"Flask-SocketIO {version('Flask-SocketIO')}, "
-                    f"python-socketio {version('python-socketio')}, "
-                    f"python-engineio {version('python-engineio')}; "
-                    f"allowed origin {args.origin})",
-                    flush=True,
-                )
-                return
-        except OSError:
-            time.sleep(0.05)
-    print(f"seed peer: not listening on port {port} after {within_s} s", flush=True)
+def describe():
+    """The peer and its versions, for the ready line."""
+    return "seed peer", (
+        f"{args.mode}; "
+        f"Flask-SocketIO {version('Flask-SocketIO')}, "
+        f"python-socketio {version('python-socketio')}, "
+        f"python-engineio {version('python-engineio')}; "
+        f"allowed origin {args.origin}"
+    )
 
 
 if __name__ == "__main__":
-    threading.Thread(target=announce_when_listening, args=(args.port,), daemon=True).start()
+    announce_when_listening(args.port, describe)
     socketio.run(app, host="127.0.0.1", port=args.port, log_output=False)
     sys.exit(0)
