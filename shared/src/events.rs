@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sio_client::RawJson;
 
 use crate::names::{NameCode, NameError};
 
@@ -435,19 +436,19 @@ impl IdentifyAck {
     }
 }
 
-/// A reply to an event that asked for one, decoded from the arguments of
-/// the ACK packet that carries it.
+/// A reply to an event that asked for one, decoded from the raw arguments
+/// of the ACK packet that carries it (by the client, without serde).
 pub trait Reply: Sized {
     /// Decodes the ACK arguments.
     ///
     /// # Errors
     /// What is wrong with them.
-    fn from_args(args: &[Value]) -> Result<Self, PayloadError>;
+    fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError>;
 }
 
 impl Reply for IdentifyAck {
-    fn from_args(args: &[Value]) -> Result<Self, PayloadError> {
-        IdentifyAck::from_args(args)
+    fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError> {
+        crate::client::codec::identify_ack(args)
     }
 }
 

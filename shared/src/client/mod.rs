@@ -3,12 +3,14 @@
 //! generic `sio-client` crate's; this module adds what only this app knows.
 //!
 //! - [`session`]: the generic session, typed with this app's events.
+//! - [`codec`]: the app's events to and from raw JSON text, without serde.
 //! - [`presence`]: the client's copy of who is online.
 //! - [`identity`]: reclaiming the chosen name after every (re)connect.
 //!
 //! Time is plain milliseconds from any fixed origin the shell likes
 //! (`performance.now()` in the browser, an `Instant` natively).
 
+pub mod codec;
 pub mod identity;
 pub mod presence;
 pub mod session;

@@ -8,19 +8,19 @@
 //! heartbeat, reconnects, the offline buffer) is the generic session's.
 //!
 //! The JSON seam is here: arguments cross it as [`RawJson`] text, so how
-//! they are decoded is this crate's choice, not the client's.
+//! they are decoded is this crate's choice, not the client's. It decodes
+//! them with [`codec`], without serde (the page's weight).
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde_json::Value;
 use sio_client::driven::Driven;
-use sio_client::raw::JsonObject;
 use sio_client::RawJson;
 
 pub use sio_client::session::{AckId, ClientConfig, ConnectionState, EmitError};
 
-use crate::events::{ClientEvent, Reply, Request, ResumeAuth, ResumeToken, ServerEvent, NAMESPACE};
+use crate::client::codec;
+use crate::events::{ClientEvent, Reply, Request, ResumeToken, ServerEvent, NAMESPACE};
 
 /// The app's client settings: the `/iss` namespace, socket.io's reconnect
 /// defaults, no auth until a resume token is known.
@@ -97,8 +97,7 @@ pub fn decode_reply<R: Reply>(result: &RawReply) -> Result<R, AckError> {
     let args = result
         .as_ref()
         .map_err(|err| AckError::Session(err.clone()))?;
-    let args = values(args).map_err(AckError::BadReply)?;
-    R::from_args(&args).map_err(|e| AckError::BadReply(e.to_string()))
+    R::from_raw(args).map_err(|e| AckError::BadReply(e.to_string()))
 }
 
 /// One `/iss` connection with reconnects, typed; see the module docs.
@@ -123,14 +122,8 @@ impl Session {
     /// Asks for this session back with every namespace connect from now on
     /// (`{"resume": token}`), or sends no auth at all (`None`).
     pub fn set_resume(&mut self, token: Option<ResumeToken>) {
-        let object = token.and_then(|token| {
-            let auth = ResumeAuth {
-                resume: Some(token),
-            };
-            let raw = RawJson::from_serialize(&auth).ok()?;
-            JsonObject::try_from(raw).ok()
-        });
-        self.inner.set_auth(object);
+        self.inner
+            .set_auth(token.as_ref().and_then(codec::resume_auth));
     }
 
     /// Sends an event without asking for a reply (buffered while disconnected).
@@ -138,7 +131,7 @@ impl Session {
     /// # Errors
     /// The session's [`EmitError`].
     pub fn emit(&mut self, event: ClientEvent) -> Result<(), EmitError> {
-        self.inner.emit(event.name(), raw_args(&event))
+        self.inner.emit(event.name(), codec::client_args(&event))
     }
 
     /// Sends a request; its [`Pending`] decodes the reply, whose type the
@@ -154,7 +147,7 @@ impl Session {
         timeout_ms: u64,
     ) -> Result<Pending<Q::Reply>, EmitError> {
         let event: ClientEvent = request.into();
-        let args = raw_args(&event);
+        let args = codec::client_args(&event);
         let id = self
             .inner
             .emit_with_ack(now_ms, event.name(), args, timeout_ms)?;
@@ -177,30 +170,11 @@ impl Session {
             // fail except by size, and an empty answer is never too large.
             let _ = self.inner.reply(reply, Vec::new());
         }
-        let decoded = values(&event.args).and_then(|args| {
-            ServerEvent::from_parts(&event.name, &args).map_err(|e| e.to_string())
-        });
-        match decoded {
+        match codec::server_event(&event.name, &event.args) {
             Ok(event) => Output::Event(event),
             Err(err) => Output::Warning(format!("ignored event {:?}: {err}", event.name)),
         }
     }
-}
-
-/// The event's arguments as JSON text.
-fn raw_args(event: &ClientEvent) -> Vec<RawJson> {
-    event
-        .args()
-        .iter()
-        .filter_map(|arg| RawJson::from_serialize(arg).ok())
-        .collect()
-}
-
-/// Parses raw arguments into values for the typed decoders.
-fn values(args: &[RawJson]) -> Result<Vec<Value>, String> {
-    args.iter()
-        .map(|arg| arg.deserialize::<Value>().map_err(|e| e.to_string()))
-        .collect()
 }
 
 /// Shells drive the typed session as they drive the generic one; so do

@@ -1,0 +1,556 @@
+//! The client's codec for the app's events: raw JSON text in and out, no serde.
+//!
+//! Why it exists: the page decodes only what the server sends (`connected`,
+//! `presence`, the identify ack) and encodes only `identify` and its resume
+//! auth. Reading those through serde_json pulled its whole parser into the
+//! browser build, and serde's buffering `ContentDeserializer` with it (the
+//! internally tagged `presence` payload needs one): about 11 KB of the
+//! page's gzip weight. This codec reads the same wire format with the JSON
+//! scanner the generic client carries anyway ([`sio_client::json`]).
+//!
+//! The serde derives in [`crate::events`] stay the contract: the server
+//! writes with them. A property test checks that this codec reads back
+//! everything serde writes, and refuses what serde refuses.
+
+use sio_client::json::{self, JsonError};
+use sio_client::raw::JsonObject;
+use sio_client::RawJson;
+
+use crate::events::{
+    wire, ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyError, Look,
+    OnlineUser, PayloadError, Presence, PresenceChange, ResumeToken, ServerEvent, SessionId,
+};
+
+/// Decodes a server event from its name and raw arguments.
+///
+/// # Errors
+/// [`EventError::UnknownEvent`] for a name this build does not know,
+/// [`EventError::BadPayload`] for arguments of the wrong shape.
+pub fn server_event(name: &str, args: &[RawJson]) -> Result<ServerEvent, EventError> {
+    let bad = |event: &'static str| move |reason| EventError::BadPayload { event, reason };
+    match name {
+        wire::CONNECTED if args.is_empty() => Ok(ServerEvent::Connected(None)),
+        wire::CONNECTED => single(args)
+            .and_then(connected)
+            .map(|payload| ServerEvent::Connected(Some(payload)))
+            .map_err(bad(wire::CONNECTED)),
+        wire::PRESENCE => single(args)
+            .and_then(presence)
+            .map(ServerEvent::Presence)
+            .map_err(bad(wire::PRESENCE)),
+        other => Err(EventError::UnknownEvent(other.to_owned())),
+    }
+}
+
+/// Decodes the arguments of an identify's ACK (`[{"ok":..}]`).
+///
+/// # Errors
+/// What is wrong with them.
+pub fn identify_ack(args: &[RawJson]) -> Result<IdentifyAck, PayloadError> {
+    let object = Object::parse(single(args)?)?;
+    if object.required("ok", boolean)? {
+        let uuid = object.optional("uuid", session_id)?;
+        let username = object.optional("username", string)?;
+        match (uuid, username) {
+            (Some(uuid), Some(username)) => Ok(IdentifyAck::Ok { uuid, username }),
+            _ => Err(invalid("an ok ack needs `uuid` and `username`")),
+        }
+    } else {
+        let code = object.optional("code", string)?;
+        let message = object.optional("error", string)?;
+        Ok(IdentifyAck::Err(IdentifyError {
+            code: code.map_or(ErrorCode::Other, |code| ErrorCode::from_wire(&code)),
+            message: message.unwrap_or_else(|| "refused".to_owned()),
+        }))
+    }
+}
+
+/// The arguments that follow the event's name, as JSON text.
+pub fn client_args(event: &ClientEvent) -> Vec<RawJson> {
+    match event {
+        ClientEvent::Identify { name } => vec![RawJson::string(name)],
+    }
+}
+
+/// The CONNECT auth that asks for a session back: `{"resume":"<token>"}`.
+/// (Always `Some`: a quoted string inside braces is an object.)
+pub fn resume_auth(token: &ResumeToken) -> Option<JsonObject> {
+    let mut text = String::with_capacity(token.0.len() + 13);
+    text.push_str("{\"resume\":");
+    json::quote(&token.0, &mut text);
+    text.push('}');
+    let raw = RawJson::new(&text).ok()?;
+    JsonObject::try_from(raw).ok()
+}
+
+fn connected(text: &str) -> Result<Connected, PayloadError> {
+    let object = Object::parse(text)?;
+    Ok(Connected {
+        uuid: object.required("uuid", session_id)?,
+        resume: object.optional("resume", |text| string(text).map(ResumeToken))?,
+    })
+}
+
+fn presence(text: &str) -> Result<Presence, PayloadError> {
+    let object = Object::parse(text)?;
+    let seq = object.required("seq", unsigned)?;
+    let total = object.required("total", unsigned)?;
+    match object.required("kind", string)?.as_str() {
+        "snapshot" => Ok(Presence::Snapshot {
+            seq,
+            total,
+            users: object.required("users", |text| array(text, online_user))?,
+        }),
+        "delta" => Ok(Presence::Delta {
+            seq,
+            total,
+            changes: object.required("changes", |text| array(text, change))?,
+        }),
+        _ => Err(invalid("unknown presence `kind`")),
+    }
+}
+
+fn online_user(text: &str) -> Result<OnlineUser, PayloadError> {
+    let object = Object::parse(text)?;
+    Ok(OnlineUser {
+        id: object.required("id", session_id)?,
+        name: object.required("name", string)?,
+        look: object.defaulted("look", look)?,
+    })
+}
+
+fn change(text: &str) -> Result<PresenceChange, PayloadError> {
+    let object = Object::parse(text)?;
+    let id = object.required("id", session_id)?;
+    match object.required("op", string)?.as_str() {
+        "joined" => Ok(PresenceChange::Joined {
+            id,
+            name: object.required("name", string)?,
+            look: object.defaulted("look", look)?,
+        }),
+        "renamed" => Ok(PresenceChange::Renamed {
+            id,
+            name: object.required("name", string)?,
+            look: object.defaulted("look", look)?,
+        }),
+        "left" => Ok(PresenceChange::Left { id }),
+        _ => Err(invalid("unknown presence change `op`")),
+    }
+}
+
+/// A JSON object's members, read once; keys are unique (as serde insists).
+struct Object<'a> {
+    members: Vec<(String, &'a str)>,
+}
+
+impl<'a> Object<'a> {
+    fn parse(text: &'a str) -> Result<Self, PayloadError> {
+        let members = json::object_members(text).map_err(json_error)?;
+        for (index, (key, _)) in members.iter().enumerate() {
+            if members[..index].iter().any(|(seen, _)| seen == key) {
+                return Err(field_error("duplicate field `", key));
+            }
+        }
+        Ok(Object { members })
+    }
+
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.members
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| *value)
+    }
+
+    /// A field that must be there.
+    fn required<T>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&'a str) -> Result<T, PayloadError>,
+    ) -> Result<T, PayloadError> {
+        let text = self
+            .get(key)
+            .ok_or_else(|| field_error("missing field `", key))?;
+        read(text).map_err(|err| within(key, err))
+    }
+
+    /// An `Option` field: absent or `null` is `None`.
+    fn optional<T>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&'a str) -> Result<T, PayloadError>,
+    ) -> Result<Option<T>, PayloadError> {
+        match self.get(key) {
+            None | Some("null") => Ok(None),
+            Some(text) => read(text).map(Some).map_err(|err| within(key, err)),
+        }
+    }
+
+    /// A `#[serde(default)]` field: absent is the default, `null` is wrong.
+    fn defaulted<T: Default>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&'a str) -> Result<T, PayloadError>,
+    ) -> Result<T, PayloadError> {
+        match self.get(key) {
+            None => Ok(T::default()),
+            Some(text) => read(text).map_err(|err| within(key, err)),
+        }
+    }
+}
+
+fn array<T>(
+    text: &str,
+    item: impl Fn(&str) -> Result<T, PayloadError>,
+) -> Result<Vec<T>, PayloadError> {
+    json::array_elements(text)
+        .map_err(json_error)?
+        .into_iter()
+        .map(item)
+        .collect()
+}
+
+fn string(text: &str) -> Result<String, PayloadError> {
+    json::string(text).map_err(json_error)
+}
+
+fn session_id(text: &str) -> Result<SessionId, PayloadError> {
+    string(text).map(SessionId)
+}
+
+fn boolean(text: &str) -> Result<bool, PayloadError> {
+    match text {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid("expected a boolean")),
+    }
+}
+
+/// A non-negative integer without fraction or exponent, as serde reads
+/// into unsigned integers.
+fn unsigned(text: &str) -> Result<u64, PayloadError> {
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(invalid("expected a non-negative integer"));
+    }
+    text.parse().map_err(|_| invalid("integer out of range"))
+}
+
+fn look(text: &str) -> Result<Look, PayloadError> {
+    let value = unsigned(text)?;
+    u32::try_from(value)
+        .map(Look)
+        .map_err(|_| invalid("integer out of range"))
+}
+
+fn single(args: &[RawJson]) -> Result<&str, PayloadError> {
+    match args {
+        [] => Err(PayloadError::Missing {
+            expected: "one argument",
+        }),
+        [value] => Ok(value.as_str()),
+        more => Err(PayloadError::TooMany { got: more.len() }),
+    }
+}
+
+fn invalid(reason: &str) -> PayloadError {
+    PayloadError::Invalid(reason.to_owned())
+}
+
+fn field_error(prefix: &str, key: &str) -> PayloadError {
+    PayloadError::Invalid([prefix, key, "`"].concat())
+}
+
+/// Says which field a nested error is about.
+fn within(key: &str, err: PayloadError) -> PayloadError {
+    match err {
+        PayloadError::Invalid(reason) => {
+            PayloadError::Invalid(["in `", key, "`: ", &reason].concat())
+        }
+        other => other,
+    }
+}
+
+fn json_error(err: JsonError) -> PayloadError {
+    match err {
+        JsonError::WrongType { expected } => {
+            PayloadError::Invalid(["expected a ", expected].concat())
+        }
+        _ => invalid("malformed JSON"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::events::ProtocolCode;
+    use crate::names::NameCode;
+
+    fn raw(value: &Value) -> RawJson {
+        RawJson::new(&value.to_string()).expect("serde writes JSON")
+    }
+
+    /// serde's reading of an event array, the reference.
+    fn by_serde(array: &Value) -> Result<ServerEvent, EventError> {
+        ServerEvent::from_array(array)
+    }
+
+    /// This codec's reading of the same array.
+    fn by_codec(array: &Value) -> Result<ServerEvent, EventError> {
+        let items = array.as_array().expect("an event array");
+        let name = items[0].as_str().expect("a name");
+        let args: Vec<RawJson> = items[1..].iter().map(raw).collect();
+        server_event(name, &args)
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        // Quotes, backslashes, controls, non-BMP: what escaping must survive.
+        prop::string::string_regex("(\"|\\\\|\n|\u{1}|é|😀|[a-z ]){0,12}").expect("regex")
+    }
+
+    fn id() -> impl Strategy<Value = SessionId> {
+        text().prop_map(SessionId)
+    }
+
+    fn user() -> impl Strategy<Value = OnlineUser> {
+        (id(), text(), any::<u32>()).prop_map(|(id, name, look)| OnlineUser {
+            id,
+            name,
+            look: Look(look),
+        })
+    }
+
+    fn change() -> impl Strategy<Value = PresenceChange> {
+        prop_oneof![
+            (id(), text(), any::<u32>()).prop_map(|(id, name, look)| PresenceChange::Joined {
+                id,
+                name,
+                look: Look(look)
+            }),
+            (id(), text(), any::<u32>()).prop_map(|(id, name, look)| PresenceChange::Renamed {
+                id,
+                name,
+                look: Look(look)
+            }),
+            id().prop_map(|id| PresenceChange::Left { id }),
+        ]
+    }
+
+    fn server_events() -> impl Strategy<Value = ServerEvent> {
+        prop_oneof![
+            Just(ServerEvent::Connected(None)),
+            (id(), prop::option::of(text())).prop_map(|(uuid, resume)| {
+                ServerEvent::Connected(Some(Connected {
+                    uuid,
+                    resume: resume.map(ResumeToken),
+                }))
+            }),
+            (
+                any::<u64>(),
+                any::<u64>(),
+                prop::collection::vec(user(), 0..4)
+            )
+                .prop_map(|(seq, total, users)| ServerEvent::Presence(
+                    Presence::Snapshot { seq, total, users }
+                )),
+            (
+                any::<u64>(),
+                any::<u64>(),
+                prop::collection::vec(change(), 0..4)
+            )
+                .prop_map(|(seq, total, changes)| ServerEvent::Presence(
+                    Presence::Delta {
+                        seq,
+                        total,
+                        changes
+                    }
+                )),
+        ]
+    }
+
+    /// Every JSON pointer into `value` (the root excluded).
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        let children: Vec<(String, &Value)> = match value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            _ => Vec::new(),
+        };
+        for (key, child) in children {
+            let path = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+            out.push(path.clone());
+            pointers(child, path, out);
+        }
+    }
+
+    /// What a broken or foreign peer might put in a field's place.
+    fn replacement(choice: u8) -> Option<Value> {
+        match choice % 12 {
+            0 => None, // remove the member
+            1 => Some(Value::Null),
+            2 => Some(json!(true)),
+            3 => Some(json!(-1)),
+            4 => Some(json!(1.5)),
+            5 => Some(json!(1u64 << 40)),
+            6 => Some(json!(u64::MAX)),
+            7 => Some(json!("x")),
+            8 => Some(json!([])),
+            9 => Some(json!({})),
+            10 => Some(json!("left")),
+            _ => Some(json!(7)),
+        }
+    }
+
+    /// Replaces or removes the member or element at `pointer`.
+    fn mutate(value: &mut Value, pointer: &str, with: Option<Value>) {
+        if let Some(new) = with {
+            *value.pointer_mut(pointer).expect("a path of the value") = new;
+            return;
+        }
+        let (parent, key) = pointer.rsplit_once('/').expect("not the root");
+        let key = key.replace("~1", "/").replace("~0", "~");
+        match value.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.remove(&key);
+            }
+            Some(Value::Array(items)) => {
+                items.remove(key.parse::<usize>().expect("an index"));
+            }
+            _ => unreachable!("a parent is a container"),
+        }
+    }
+
+    proptest! {
+        // One mutation per case among dozens of fields and twelve kinds of
+        // damage: many cases, so that every pair is tried (a few seconds).
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The codec reads back every event the server's serde writes.
+        #[test]
+        fn reads_everything_serde_writes(event in server_events()) {
+            prop_assert_eq!(by_codec(&event.to_array()), Ok(event));
+        }
+
+        /// One field removed or replaced anywhere: the codec and serde
+        /// agree on whether it is an event, and on which.
+        #[test]
+        fn refuses_what_serde_refuses(
+            event in server_events(),
+            at in any::<prop::sample::Index>(),
+            choice in any::<u8>(),
+        ) {
+            let mut array = event.to_array();
+            let mut paths = Vec::new();
+            pointers(&array, String::new(), &mut paths);
+            // Keep the name (`/0`): both sides dispatch on it.
+            paths.retain(|path| path != "/0");
+            if paths.is_empty() {
+                return Ok(()); // `connected` without a payload: nothing to damage
+            }
+            let pointer = paths[at.index(paths.len())].clone();
+            mutate(&mut array, &pointer, replacement(choice));
+            let (serde, codec) = (by_serde(&array), by_codec(&array));
+            prop_assert_eq!(serde.is_ok(), codec.is_ok(), "{} serde {:?} codec {:?}", array, serde, codec);
+            if let (Ok(serde), Ok(codec)) = (serde, codec) {
+                prop_assert_eq!(serde, codec);
+            }
+        }
+
+        /// Acks: the codec reads what the server writes, as serde does.
+        #[test]
+        fn acks_read_back(ok in any::<bool>(), uuid in id(), name in text(), code in 0usize..12) {
+            let codes: Vec<ErrorCode> = NameCode::ALL
+                .into_iter()
+                .map(ErrorCode::Name)
+                .chain(ProtocolCode::ALL.map(ErrorCode::Protocol))
+                .collect();
+            let ack = if ok {
+                IdentifyAck::Ok { uuid, username: name }
+            } else {
+                IdentifyAck::Err(IdentifyError {
+                    code: codes[code % codes.len()],
+                    message: name,
+                })
+            };
+            let args: Vec<RawJson> = ack.to_args().iter().map(raw).collect();
+            prop_assert_eq!(identify_ack(&args), Ok(ack));
+        }
+    }
+
+    #[test]
+    fn ack_refusals_and_foreign_shapes() {
+        let read = |value: Value| identify_ack(&[raw(&value)]);
+        assert!(read(json!({"ok": true})).is_err());
+        assert!(read(json!({"ok": "yes"})).is_err());
+        assert!(read(json!({"uuid": "u", "username": "Ada"})).is_err());
+        assert!(read(json!(["ok"])).is_err());
+        assert_eq!(
+            read(json!({"ok": false, "code": "teapot", "error": null})),
+            Ok(IdentifyAck::Err(IdentifyError {
+                code: ErrorCode::Other,
+                message: "refused".into()
+            }))
+        );
+        // Key order does not matter (socketioxide sorts keys).
+        assert_eq!(
+            read(json!({"username": "Ada", "ok": true, "uuid": "u"})),
+            Ok(IdentifyAck::Ok {
+                uuid: SessionId("u".into()),
+                username: "Ada".into()
+            })
+        );
+        assert_eq!(
+            identify_ack(&[]).unwrap_err().to_string(),
+            "expected one argument, got nothing"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_as_serde_does() {
+        let text = r#"{"uuid":"a","uuid":"b"}"#;
+        let args = [RawJson::new(text).unwrap()];
+        let err = server_event(wire::CONNECTED, &args).unwrap_err();
+        assert!(err.to_string().contains("duplicate field `uuid`"), "{err}");
+        assert!(serde_json::from_str::<Connected>(text).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let array = json!(["presence", {"kind": "snapshot", "seq": 1, "total": 1,
+            "users": [{"id": "a", "name": "Ada", "look": -3}]}]);
+        let err = by_codec(&array).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "bad arguments for `presence`: in `users`: in `look`: expected a non-negative integer"
+        );
+        let err = by_codec(&json!(["presence", {"kind": "dance", "seq": 1, "total": 1}]));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .contains("unknown presence `kind`"));
+        assert_eq!(
+            by_codec(&json!(["jump"])),
+            Err(EventError::UnknownEvent("jump".into()))
+        );
+    }
+
+    #[test]
+    fn what_the_client_sends() {
+        let event = ClientEvent::Identify {
+            name: "Zoë \"Z\"".into(),
+        };
+        let args = client_args(&event);
+        let values: Vec<Value> = args
+            .iter()
+            .map(|arg| serde_json::from_str(arg.as_str()).unwrap())
+            .collect();
+        assert_eq!(values, event.args());
+        let auth = resume_auth(&ResumeToken("s3\"cr3t".into())).expect("an object");
+        let read: Value = serde_json::from_str(auth.as_str()).unwrap();
+        assert_eq!(read, json!({"resume": "s3\"cr3t"}));
+    }
+}
