@@ -8,6 +8,7 @@
 //! `ISS_E2E_SCREENSHOT` (where to save the README screenshot, optional).
 
 pub mod browser;
+pub mod first_load;
 pub mod seed;
 pub mod server;
 pub mod wait;

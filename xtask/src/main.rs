@@ -11,6 +11,7 @@
 mod bench;
 mod compress;
 mod fault;
+mod first_load;
 #[cfg(test)]
 mod fixtures;
 mod fuzz;
@@ -89,8 +90,9 @@ enum Command {
         #[arg(long, default_value_t = fault::DEFAULT_CLIENTS)]
         clients: usize,
     },
-    /// S5: the built page's first-load bytes (gzip -9, brotli) next to the
-    /// original AngularJS 1.4.8 + socket.io.js 1.4.4 (needs dist/ from
+    /// S5: the built page's first-load bytes (gzip -9, brotli) and its cold
+    /// time to `Connected` in Chromium (throttled and not), next to the
+    /// original AngularJS 1.4.8 + socket.io.js 1.4.4 page (needs dist/ from
     /// `cargo xtask size`; writes bench/results/s5.md).
     Payload,
     /// Every cargo-fuzz target in fuzz/, seeded from fuzz/seeds/; fails on a

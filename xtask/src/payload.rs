@@ -65,11 +65,17 @@ impl Original {
     }
 }
 
-/// `cargo xtask payload`: prints the S5 table and writes it to
+/// `cargo xtask payload`: prints the S5 tables (bytes, then first-load
+/// times against the release server) and writes them to
 /// `bench/results/s5.md`.
 pub fn run() -> Result<(), String> {
     let root = crate::proc::repo_root();
-    let table = s5_table(&root)?;
+    run_checked(
+        crate::proc::cargo()
+            .args(["build", "--release", "-p", "server"])
+            .current_dir(&root),
+    )?;
+    let table = s5_report(&root, &root.join("target/release/server"))?;
     print!("{table}");
     let results = root.join("bench/results");
     std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
@@ -77,6 +83,17 @@ pub fn run() -> Result<(), String> {
     std::fs::write(&out, &table).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!("xtask: wrote {}", out.display());
     Ok(())
+}
+
+/// Both S5 tables: the bytes ([`s5_table`]) and the first-load times
+/// ([`crate::first_load`]) with `server` serving both pages.
+pub fn s5_report(root: &Path, server: &Path) -> Result<String, String> {
+    let bytes = s5_table(root)?;
+    let times = crate::first_load::table(root, server)?;
+    Ok(format!(
+        "{bytes}
+{times}"
+    ))
 }
 
 /// The S5 table in Markdown: each original file, the original total, this

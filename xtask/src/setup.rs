@@ -29,7 +29,7 @@ pub const BINARYEN_VERSION: &str = "132";
 
 /// Chromium and its driver, for the browser tests (Debian paths).
 const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// `cargo xtask setup`: everything the tests and `serve` need.
 pub fn all() -> Result<(), String> {

@@ -88,7 +88,7 @@ pub fn run(quick: bool) -> Result<(), String> {
     let s2 = bench.s2(peak / 2.0)?;
     let s3 = bench.s3()?;
     let s4 = bench.s4()?;
-    let s5 = (!quick).then(|| crate::payload::s5_table(&bench.root));
+    let s5 = (!quick).then(|| crate::payload::s5_report(&bench.root, &bench.bin("server")));
     let report = tables::report(&s1, &s2, &s3, &s4, s5, bench.pin.describe());
     println!("{report}");
     if quick {

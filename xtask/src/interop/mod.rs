@@ -37,7 +37,7 @@ use helpers::*;
 #[cfg(test)]
 use peers::json_string_field;
 use peers::*;
-pub(crate) use peers::{node_peers, python_peers};
+pub(crate) use peers::{install_seed_page, node_peers, python_peers};
 
 #[cfg(test)]
 use crate::server::{bound_address, strip_ansi};

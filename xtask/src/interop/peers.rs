@@ -170,7 +170,7 @@ pub(super) fn json_string_field(json: &str, field: &str) -> Option<String> {
 /// The original page (`interop/seed_page/index.html`, AngularJS 1.4.8 and
 /// socket.io-client 1.4.4 from the npm packages) in `target/interop/seed-page`,
 /// for the seed backend to serve.
-pub(super) fn install_seed_page(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn install_seed_page(root: &Path) -> Result<PathBuf, String> {
     let dir = root.join("target/interop/seed-page");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let modules = root.join("interop/node_modules");

@@ -1,0 +1,108 @@
+//! Benchmark S5's timing half: how soon each page is `Connected` on a cold
+//! load, ours against the page we replace, both served compressed by our
+//! server (the e2e crate's `first_load` binary does the loads; see
+//! `e2e/src/first_load.rs`).
+//!
+//! This module only prepares what the binary needs: one folder with our
+//! release page and, in `seed/`, the original page unchanged
+//! (`interop/seed_page/index.html` with AngularJS 1.4.8 and socket.io.js
+//! 1.4.4 from the pinned npm packages), every file with its gzip -9 and
+//! brotli twin, as `dist/` has.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::proc::{cargo, run_checked};
+
+/// Cold loads per page and network profile (the issue asks for ≥ 10).
+pub const LOADS: usize = 10;
+
+/// Runs the loads against `server` (a built server binary) and returns the
+/// Markdown table with the verdict lines. `dist/` must hold the release page.
+pub fn table(root: &Path, server: &Path) -> Result<String, String> {
+    crate::setup::chromium()?;
+    crate::interop::node_peers(root)?;
+    let seed = crate::interop::install_seed_page(root)?;
+    let pages = pages_folder(root, &seed)?;
+    run_checked(
+        cargo()
+            .args(["build", "-p", "e2e", "--bin", "first_load"])
+            .current_dir(root),
+    )?;
+    println!("xtask: ── S5 first loads: {LOADS} cold loads per page and profile in Chromium");
+    let output = Command::new(root.join("target/debug/first_load"))
+        .env("CHROMEDRIVER", crate::setup::CHROMEDRIVER)
+        .env("ISS_E2E_SERVER_BIN", server)
+        .env("ISS_E2E_DIST", &pages)
+        .env("ISS_S5_LOADS", LOADS.to_string())
+        .output()
+        .map_err(|e| format!("cannot run first_load: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!(
+            "first_load failed ({}):\n{stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(stdout)
+}
+
+/// `target/bench/s5-pages`: `dist/` with the original page in `seed/`, all
+/// precompressed.
+fn pages_folder(root: &Path, seed: &Path) -> Result<PathBuf, String> {
+    let pages = root.join("target/bench/s5-pages");
+    if pages.exists() {
+        std::fs::remove_dir_all(&pages).map_err(|e| format!("{}: {e}", pages.display()))?;
+    }
+    copy_files(&root.join("dist"), &pages)?;
+    copy_files(seed, &pages.join("seed"))?;
+    crate::toolchain::precompress(&pages)?;
+    Ok(pages)
+}
+
+/// Copies the files of `from` (not its folders) into `to`.
+fn copy_files(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_file() {
+            let target = to.join(path.file_name().unwrap_or_default());
+            std::fs::copy(&path, &target)
+                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::TempDir;
+
+    #[test]
+    fn the_pages_folder_has_both_pages_and_their_twins() {
+        let root = TempDir::new("s5-pages");
+        let dist = root.0.join("dist");
+        let seed = root.0.join("seed-page");
+        for (dir, file) in [
+            (&dist, "index.html"),
+            (&seed, "index.html"),
+            (&seed, "angular.min.js"),
+        ] {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(file), "<!doctype html>".repeat(20)).unwrap();
+        }
+        let pages = pages_folder(&root.0, &seed).unwrap();
+        for file in [
+            "index.html",
+            "index.html.gz",
+            "index.html.br",
+            "seed/index.html.gz",
+            "seed/angular.min.js.br",
+        ] {
+            assert!(pages.join(file).exists(), "{file} missing");
+        }
+    }
+}
