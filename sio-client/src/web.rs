@@ -2,7 +2,7 @@
 //! (the generic [`crate::Session`] or a typed layer on it) through a
 //! [`Link`] (websocket or long-polling, the upgrade, the server's
 //! generation), carrying out its work with one websocket ([`Transport`],
-//! gloo-net), `XMLHttpRequest`s and one timer (gloo-timers). It retries at
+//! the browser's own), `XMLHttpRequest`s and one timer (gloo-timers). It retries at
 //! once when the browser goes back online, and hands every other output to
 //! one callback. Emits with an ack can be awaited ([`Client::request`]).
 //! It depends on no UI framework; a Leptos page sets signals in the callback.
@@ -14,12 +14,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use futures::channel::{mpsc, oneshot};
-use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message};
+use futures::channel::oneshot;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
 use crate::driven::Driven;
@@ -33,58 +31,92 @@ pub enum TransportEvent {
     Closed,
 }
 
-/// One open (or opening) websocket. Dropping it closes the socket and stops
-/// its tasks; frames from a dropped transport are never delivered.
+/// One open (or opening) websocket: the browser's own `WebSocket`, its
+/// handlers and the frames waiting for it to open. Dropping it closes the
+/// socket; frames from a dropped transport are never delivered.
+///
+/// Why not gloo-net's websocket: its futures (a stream split with a lock,
+/// channels, spawned tasks) cost the page several KB, and the session needs
+/// none of it: every event goes straight to one callback.
 pub struct Transport {
-    outgoing: mpsc::UnboundedSender<Message>,
-    /// Dropped with the transport: ends the reader task, which releases the socket.
-    _cancel: oneshot::Sender<()>,
+    socket: Option<web_sys::WebSocket>,
+    /// Frames sent while the socket is still connecting.
+    queue: Rc<RefCell<Vec<String>>>,
+    /// Kept alive as long as the socket can call them.
+    _handlers: [Closure<dyn FnMut(JsValue)>; 3],
 }
 
 impl Transport {
     /// Opens `url` and calls `on_event` for each frame and once when it ends.
     pub fn open(url: &str, on_event: impl Fn(TransportEvent) + 'static) -> Transport {
-        let (outgoing, mut queue) = mpsc::unbounded::<Message>();
-        let (cancel, cancelled) = oneshot::channel::<()>();
-        match WebSocket::open(url) {
-            Ok(ws) => {
-                let (mut write, read) = ws.split();
-                spawn_local(async move {
-                    while let Some(message) = queue.next().await {
-                        if write.send(message).await.is_err() {
-                            break;
-                        }
-                    }
-                    // Dropping the write half (and with it the socket) closes it.
+        let on_event: Rc<dyn Fn(TransportEvent)> = Rc::new(on_event);
+        let queue = Rc::new(RefCell::new(Vec::<String>::new()));
+        let socket = web_sys::WebSocket::new(url).ok();
+        let on_open = {
+            let (socket, queue) = (socket.clone(), Rc::clone(&queue));
+            Closure::new(move |_: JsValue| {
+                let Some(socket) = &socket else { return };
+                for frame in queue.borrow_mut().drain(..) {
+                    let _ = socket.send_with_str(&frame);
+                }
+            })
+        };
+        let on_message = {
+            let on_event = Rc::clone(&on_event);
+            Closure::new(move |event: JsValue| {
+                let data = event.unchecked_into::<web_sys::MessageEvent>().data();
+                on_event(match data.as_string() {
+                    Some(text) => TransportEvent::Text(text),
+                    None => TransportEvent::Binary,
                 });
-                spawn_local(async move {
-                    let mut read = read.take_until(cancelled);
-                    while let Some(Ok(message)) = read.next().await {
-                        match message {
-                            Message::Text(text) => on_event(TransportEvent::Text(text)),
-                            Message::Bytes(_) => on_event(TransportEvent::Binary),
-                        }
-                    }
-                    // Closed by the server or the network, not by our owner.
-                    if !read.is_stopped() {
-                        on_event(TransportEvent::Closed);
-                    }
-                });
+            })
+        };
+        // `close` follows every `error`, once: closed by the server or the
+        // network (our own close removes the handlers first).
+        let on_close = {
+            let on_event = Rc::clone(&on_event);
+            Closure::new(move |_: JsValue| on_event(TransportEvent::Closed))
+        };
+        match &socket {
+            Some(socket) => {
+                socket.set_binary_type(web_sys::BinaryType::Arraybuffer);
+                socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+                socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
             }
-            Err(err) => {
-                web_sys::console::warn_1(&format!("cannot open {url}: {err}").into());
+            None => {
+                web_sys::console::warn_1(&["cannot open ", url].concat().into());
                 spawn_local(async move { on_event(TransportEvent::Closed) });
             }
         }
         Transport {
-            outgoing,
-            _cancel: cancel,
+            socket,
+            queue,
+            _handlers: [on_open, on_message, on_close],
         }
     }
 
-    /// Queues a text frame (sent once the socket is open).
+    /// Sends a text frame, or queues it until the socket is open.
     pub fn send(&self, frame: String) {
-        let _ = self.outgoing.unbounded_send(Message::Text(frame));
+        let Some(socket) = &self.socket else { return };
+        match socket.ready_state() {
+            web_sys::WebSocket::CONNECTING => self.queue.borrow_mut().push(frame),
+            web_sys::WebSocket::OPEN => {
+                let _ = socket.send_with_str(&frame);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        if let Some(socket) = &self.socket {
+            socket.set_onopen(None);
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
+            let _ = socket.close();
+        }
     }
 }
 
