@@ -20,6 +20,7 @@
 //! Time is plain milliseconds from any fixed origin the shell likes
 //! (`performance.now()` in the browser, an `Instant` natively).
 
+pub mod ack_table;
 pub mod backoff;
 pub mod driven;
 pub mod eio3;

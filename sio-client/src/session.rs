@@ -20,8 +20,9 @@
 //! bare string; acks with timeouts; heartbeat loss; reconnecting with backoff;
 //! and a bounded buffer for emits made while disconnected.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
+use crate::ack_table::AckTable;
 use crate::backoff::{Backoff, BackoffConfig, Rng};
 use crate::driven::Io;
 use crate::engineio::{EnginePacket, OpenPacket, Protocol};
@@ -230,7 +231,7 @@ pub struct Session {
     backoff: Backoff,
     rng: Rng,
     outbox: VecDeque<Queued>,
-    acks: BTreeMap<AckId, PendingAck>,
+    acks: AckTable<PendingAck>,
     next_ack: u64,
     /// Counts transports opened, so a reply is sent only on the one that
     /// carried its event.
@@ -252,7 +253,7 @@ impl Session {
                 reason: "not started".to_owned(),
             },
             outbox: VecDeque::new(),
-            acks: BTreeMap::new(),
+            acks: AckTable::default(),
             next_ack: 0,
             transport: 0,
             next_ping_ms: None,
@@ -302,7 +303,7 @@ impl Session {
             Phase::Waiting { retry_at_ms } => Some(*retry_at_ms),
             Phase::Stopped => None,
         };
-        let ack = self.acks.values().map(|a| a.deadline_ms).min();
+        let ack = self.acks.iter().map(|(_, a)| a.deadline_ms).min();
         [phase, ack, self.next_ping_ms].into_iter().flatten().min()
     }
 
@@ -549,7 +550,7 @@ impl Session {
     }
 
     fn on_ack(&mut self, id: AckId, args: Vec<RawJson>) {
-        if self.acks.remove(&id).is_none() {
+        if self.acks.remove(id).is_none() {
             return self.warn(format!("ignored an ack with unknown id {}", id.0));
         }
         self.outputs.push_back(Output::Ack {
@@ -585,13 +586,13 @@ impl Session {
         let frame = frame_for(&self.config.namespace, &queued);
         match (check_size(&frame, handshake.max_payload), queued.ack) {
             (Ok(()), ack) => {
-                if let Some(pending) = ack.and_then(|id| self.acks.get_mut(&id)) {
+                if let Some(pending) = ack.and_then(|id| self.acks.get_mut(id)) {
                     pending.sent = true;
                 }
                 self.outputs.push_back(Output::Send(frame));
             }
             (Err(EmitError::TooLarge { size, max }), Some(id)) => {
-                self.acks.remove(&id);
+                self.acks.remove(id);
                 self.outputs.push_back(Output::Ack {
                     id,
                     result: Err(AckError::TooLarge { size, max }),
@@ -733,10 +734,10 @@ impl Session {
             .acks
             .iter()
             .filter(|(_, p)| which(p))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in failed {
-            self.acks.remove(&id);
+            self.acks.remove(id);
             self.outbox.retain(|q| q.ack != Some(id));
             self.outputs.push_back(Output::Ack {
                 id,

@@ -8,7 +8,6 @@
 //! It depends on no UI framework; a Leptos page sets signals in the callback.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -20,6 +19,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
+use crate::ack_table::AckTable;
 use crate::driven::Driven;
 use crate::link::{Link, LinkIo, Method, RequestId, Transports};
 use crate::session::{AckId, EmitError, Output};
@@ -154,7 +154,7 @@ struct Inner<S: Driven> {
     transport: Option<Transport>,
     timer: Option<Timeout>,
     /// Replies someone awaits ([`Client::request`]); they skip the callback.
-    waiters: HashMap<AckId, oneshot::Sender<S::Reply>>,
+    waiters: AckTable<oneshot::Sender<S::Reply>>,
     /// Set while outputs are being handed out, so a callback that uses the
     /// session does not start a second, nested round.
     pumping: bool,
@@ -177,7 +177,7 @@ impl<S: Driven + 'static> Client<S> {
                 link: Link::new(session, transports),
                 transport: None,
                 timer: None,
-                waiters: HashMap::new(),
+                waiters: AckTable::default(),
                 pumping: false,
             })),
             on_output: Rc::new(on_output),
@@ -250,7 +250,7 @@ impl<S: Driven + 'static> Client<S> {
             let Some(output) = next else { break };
             match output {
                 Output::Ack { id, result } => {
-                    let waiter = self.inner.borrow_mut().waiters.remove(&id);
+                    let waiter = self.inner.borrow_mut().waiters.remove(id);
                     match waiter {
                         Some(waiter) => {
                             let _ = waiter.send(result);

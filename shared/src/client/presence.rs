@@ -8,8 +8,6 @@
 //! from their session ids ([`PresenceView::shown`], [`tag_lookalikes`]), so
 //! people can tell them apart; every other name is listed as it is.
 
-use indexmap::IndexMap;
-
 #[cfg(doc)]
 use crate::events::PRESENCE_WINDOW;
 use crate::events::{Look, OnlineUser, Presence, PresenceChange, SessionId};
@@ -22,9 +20,13 @@ pub const MIN_TAG_CHARS: usize = 4;
 /// Applying is idempotent (joined/renamed upsert, left removes), so a delta
 /// already contained in a snapshot does no harm; deltas at or below the
 /// snapshot's seq are skipped, and a jump in seq is reported as a gap.
+///
+/// The window is small (the server names at most [`PRESENCE_WINDOW`]), so
+/// the users are a plain list searched in order: in the browser build a
+/// hash map's code would weigh more than the searches cost.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PresenceView {
-    users: IndexMap<SessionId, Entry>,
+    users: Vec<(SessionId, Entry)>,
     total: u64,
     seq: u64,
 }
@@ -65,16 +67,10 @@ impl PresenceView {
     pub fn apply(&mut self, presence: &Presence) -> Applied {
         match presence {
             Presence::Snapshot { seq, total, users } => {
-                self.users = users
-                    .iter()
-                    .map(|u| {
-                        let entry = Entry {
-                            name: u.name.clone(),
-                            look: u.look,
-                        };
-                        (u.id.clone(), entry)
-                    })
-                    .collect();
+                self.users.clear();
+                for user in users {
+                    self.upsert(&user.id, &user.name, user.look);
+                }
                 self.total = *total;
                 self.seq = *seq;
                 Applied::Updated
@@ -105,17 +101,29 @@ impl PresenceView {
     fn apply_change(&mut self, change: &PresenceChange) {
         match change {
             PresenceChange::Joined { id, name, look }
-            | PresenceChange::Renamed { id, name, look } => {
-                let entry = Entry {
-                    name: name.clone(),
-                    look: *look,
-                };
-                self.users.insert(id.clone(), entry);
-            }
+            | PresenceChange::Renamed { id, name, look } => self.upsert(id, name, *look),
             PresenceChange::Left { id } => {
-                self.users.shift_remove(id);
+                if let Some(at) = self.position(id) {
+                    self.users.remove(at);
+                }
             }
         }
+    }
+
+    /// A new user goes to the end; a known one keeps their place.
+    fn upsert(&mut self, id: &SessionId, name: &str, look: Look) {
+        let entry = Entry {
+            name: name.to_owned(),
+            look,
+        };
+        match self.position(id) {
+            Some(at) => self.users[at].1 = entry,
+            None => self.users.push((id.clone(), entry)),
+        }
+    }
+
+    fn position(&self, id: &SessionId) -> Option<usize> {
+        self.users.iter().position(|(known, _)| known == id)
     }
 
     /// How many users are online, named in the window or not.
@@ -134,7 +142,8 @@ impl PresenceView {
 
     /// The name shown for a session, if it is in the window.
     pub fn name_of(&self, id: &SessionId) -> Option<&str> {
-        self.users.get(id).map(|entry| entry.name.as_str())
+        let at = self.position(id)?;
+        Some(self.users[at].1.name.as_str())
     }
 
     /// The first `limit` users in join order, for a list that must stay small.
@@ -169,34 +178,40 @@ impl PresenceView {
 /// group and long enough to tell the group apart; everyone else gets none.
 pub fn tag_lookalikes(users: Vec<OnlineUser>) -> Vec<ShownUser> {
     let mut tags: Vec<Option<String>> = vec![None; users.len()];
-    let mut by_look: Vec<(Look, usize)> = users
-        .iter()
-        .enumerate()
-        .filter(|(_, u)| u.look.is_known())
-        .map(|(i, u)| (u.look, i))
-        .collect();
-    by_look.sort_unstable();
-    for group in by_look.chunk_by(|a, b| a.0 == b.0) {
+    // Groups by look in first-seen order. Quadratic, on purpose: the list
+    // is the presence window (≤ 100 names), and a sort would add two
+    // quicksort instantiations to the browser build.
+    for (first, user) in users.iter().enumerate() {
+        let grouped_before = users[..first].iter().any(|u| u.look == user.look);
+        if !user.look.is_known() || grouped_before {
+            continue;
+        }
+        let group: Vec<usize> = (first..users.len())
+            .filter(|&i| users[i].look == user.look)
+            .collect();
         if group.len() < 2 {
             continue;
         }
         let ids: Vec<Vec<char>> = group
             .iter()
-            .map(|&(_, i)| users[i].id.0.chars().filter(|&c| c != '-').collect())
+            .map(|&i| users[i].id.0.chars().filter(|&c| c != '-').collect())
             .collect();
         let longest = ids.iter().map(Vec::len).max().unwrap_or(0);
         let tail =
             |id: &[char], n: usize| -> String { id[id.len().saturating_sub(n)..].iter().collect() };
         let mut n = MIN_TAG_CHARS;
         while n < longest {
-            let mut tails: Vec<String> = ids.iter().map(|id| tail(id, n)).collect();
-            tails.sort_unstable();
-            if tails.windows(2).all(|w| w[0] != w[1]) {
+            let tails: Vec<String> = ids.iter().map(|id| tail(id, n)).collect();
+            let distinct = tails
+                .iter()
+                .enumerate()
+                .all(|(i, t)| !tails[..i].contains(t));
+            if distinct {
                 break;
             }
             n += 1;
         }
-        for (&(_, i), id) in group.iter().zip(&ids) {
+        for (&i, id) in group.iter().zip(&ids) {
             tags[i] = Some(tail(id, n));
         }
     }
