@@ -16,6 +16,7 @@ mod first_load;
 mod fixtures;
 mod fuzz;
 mod interop;
+mod nightly;
 mod payload;
 mod proc;
 mod serve;
@@ -74,6 +75,11 @@ enum Command {
         /// Weigh the existing dist/ instead of building.
         #[arg(long)]
         no_build: bool,
+        /// Also build the page with nightly (-Zbuild-std, panic
+        /// immediate-abort) into target/nightly-dist and weigh both; the
+        /// stable page stays the one that ships.
+        #[arg(long, conflicts_with = "no_build")]
+        nightly: bool,
     },
     /// Benchmark scenarios S1–S5 side by side: our server, node socket.io,
     /// Flask-SocketIO and a raw websocket echo (release builds, pinned CPUs;
@@ -113,7 +119,7 @@ fn main() -> ExitCode {
         Command::Setup => setup::all(),
         Command::Serve { bind } => serve::serve(bind),
         Command::Dev => serve::dev(),
-        Command::Size { no_build } => size::run(!no_build),
+        Command::Size { no_build, nightly } => size::run(!no_build, nightly),
         Command::Bench { quick } => bench::run(quick),
         Command::Fault { clients } => fault::run(clients),
         Command::Payload => payload::run(),

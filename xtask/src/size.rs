@@ -24,8 +24,9 @@ pub struct SizeRow {
     pub brotli: u64,
 }
 
-/// `cargo xtask size [--no-build]`: builds the page first when `build`.
-pub fn run(build: bool) -> Result<(), String> {
+/// `cargo xtask size [--no-build | --nightly]`: builds the page first when
+/// `build`; with `nightly`, builds and weighs the nightly page too.
+pub fn run(build: bool, nightly: bool) -> Result<(), String> {
     let dist = if build {
         crate::setup::wasm_toolchain()?;
         crate::toolchain::build_frontend_release()?
@@ -42,6 +43,12 @@ pub fn run(build: bool) -> Result<(), String> {
     let rows = measure(&dist)?;
     print!("{}", format_table(&rows));
     println!("{}", summary(total(&rows).gzip));
+    if nightly {
+        let nightly_rows = measure(&crate::nightly::build()?)?;
+        println!("\nthe same page built with nightly (target/nightly-dist; not shipped):");
+        print!("{}", format_table(&nightly_rows));
+        println!("{}", summary(total(&nightly_rows).gzip));
+    }
     Ok(())
 }
 

@@ -1,0 +1,62 @@
+//! `cargo xtask size --nightly`: the same page built with a nightly
+//! toolchain's size options, weighed beside the stable build that ships.
+//!
+//! What nightly adds: std rebuilt with the page (`-Zbuild-std`, so LTO and
+//! `opt-level = "z"` reach into it) and `panic = immediate-abort` (no panic
+//! messages, locations or formatting machinery). The page is otherwise
+//! unchanged. It is a measurement, not the shipped build: the stable build
+//! stays the one `cargo xtask test` checks and the server serves, because
+//! the nightly build needs components (`rust-src`, the nightly wasm target)
+//! that rustup downloads from outside the package registries.
+//!
+//! Output: `target/nightly-dist` (the normal `dist/` is not touched), built
+//! in its own target folder so that neither build invalidates the other.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::proc::{repo_root, run_checked, took};
+
+/// The nightly toolchain the machine image carries (rustup's name).
+const TOOLCHAIN: &str = "nightly";
+
+/// Builds the nightly page and returns its folder.
+pub fn build() -> Result<PathBuf, String> {
+    components()?;
+    let root = repo_root();
+    let dist = root.join("target/nightly-dist");
+    println!("xtask: ── trunk build --release with {TOOLCHAIN}, -Zbuild-std and immediate-abort");
+    let started = Instant::now();
+    run_checked(
+        crate::toolchain::trunk_command(&root)
+            .args(["build", "--release", "--dist"])
+            .arg(&dist)
+            .env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
+            .env("CARGO_TARGET_DIR", root.join("target/nightly"))
+            .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+            .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"),
+    )?;
+    took("the nightly build", started);
+    crate::toolchain::precompress(&dist)?;
+    Ok(dist)
+}
+
+/// `rust-src` and the wasm target for the nightly toolchain (rustup does
+/// nothing when they are there).
+fn components() -> Result<(), String> {
+    run_checked(Command::new("rustup").args([
+        "component",
+        "add",
+        "rust-src",
+        "--toolchain",
+        TOOLCHAIN,
+    ]))?;
+    run_checked(Command::new("rustup").args([
+        "target",
+        "add",
+        "wasm32-unknown-unknown",
+        "--toolchain",
+        TOOLCHAIN,
+    ]))
+}
