@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sio_client::json::Quoted;
 use sio_client::RawJson;
 
 use crate::names::{NameCode, NameError};
@@ -342,7 +343,7 @@ pub struct UnknownEventReply {
 
 impl Serialize for UnknownEventReply {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let message = format!("Unknown event {:?}.", self.event);
+        let message = format!("Unknown event {}.", Quoted(&self.event));
         IdentifyAckWireRef {
             ok: false,
             uuid: None,
@@ -482,7 +483,7 @@ impl Request for Identify {
 /// Why an event array could not be turned into a typed event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
-    #[error("unknown event {0:?}")]
+    #[error("unknown event {}", Quoted(.0))]
     UnknownEvent(String),
     #[error("an event must be a JSON array starting with the event name")]
     NotAnEventArray,

@@ -23,7 +23,7 @@
 //!
 //! Nothing here panics on input, whatever bytes a peer sends.
 
-use crate::json;
+use crate::json::{self, QuotedChar};
 
 /// Where a Socket.IO server answers Engine.IO requests (the reference
 /// default, and socketioxide's).
@@ -131,7 +131,7 @@ pub enum EngineError {
     #[error("empty Engine.IO frame")]
     Empty,
     /// The first character is not one of the packet type digits `0`..=`6`.
-    #[error("unknown Engine.IO packet type {0:?}")]
+    #[error("unknown Engine.IO packet type {}", QuotedChar(*.0))]
     UnknownType(char),
     /// The open packet's handshake JSON is malformed, lacks a required field
     /// or has one of the wrong type; says which.

@@ -23,7 +23,7 @@ pub const MAX_DEPTH: usize = 128;
 pub enum JsonError {
     #[error("JSON ends early")]
     Eof,
-    #[error("unexpected {found:?} at byte {at} of the JSON")]
+    #[error("unexpected {} at byte {at} of the JSON", QuotedChar(*found))]
     Unexpected { at: usize, found: char },
     #[error("JSON nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
@@ -129,6 +129,28 @@ pub fn quote(value: &str, out: &mut String) {
         }
     }
     out.push('"');
+}
+
+/// Shows a text as a JSON string literal (quoted, control characters
+/// escaped), for messages about untrusted input: as safe to log as `{:?}`,
+/// without `Debug`'s Unicode tables in a wasm build.
+pub struct Quoted<'a>(pub &'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = String::with_capacity(self.0.len() + 2);
+        quote(self.0, &mut text);
+        f.write_str(&text)
+    }
+}
+
+/// [`Quoted`] for one character.
+pub struct QuotedChar(pub char);
+
+impl std::fmt::Display for QuotedChar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Quoted(self.0.encode_utf8(&mut [0; 4])).fmt(f)
+    }
 }
 
 /// A cursor over the bytes of a JSON text.

@@ -26,6 +26,7 @@ use crate::ack_table::AckTable;
 use crate::backoff::{Backoff, BackoffConfig, Rng};
 use crate::driven::Io;
 use crate::engineio::{EnginePacket, OpenPacket, Protocol};
+use crate::json::Quoted;
 use crate::raw::{JsonObject, RawJson};
 use crate::socketio::{Packet, RESERVED_EVENTS};
 
@@ -143,7 +144,7 @@ pub enum EmitError {
     TooLarge { size: usize, max: u64 },
     #[error("the client was closed")]
     Closed,
-    #[error("{0:?} is reserved by Socket.IO and cannot be emitted")]
+    #[error("{} is reserved by Socket.IO and cannot be emitted", Quoted(.0))]
     ReservedName(String),
     #[error("the connection that asked for this reply is gone")]
     ReplyGone,
@@ -505,7 +506,8 @@ impl Session {
             }
         }
         if packet.nsp() != self.config.namespace {
-            return self.warn(format!("ignored a packet for namespace {:?}", packet.nsp()));
+            let nsp = Quoted(packet.nsp());
+            return self.warn(format!("ignored a packet for namespace {nsp}"));
         }
         match packet {
             Packet::Connect { .. } => self.on_joined(),

@@ -25,7 +25,7 @@
 //! [`RawJson`] text, for the application to decode as it likes. Nothing here
 //! panics on input; ack ids that overflow `u64` are an error.
 
-use crate::json::{self, JsonError};
+use crate::json::{self, JsonError, Quoted, QuotedChar};
 use crate::raw::RawJson;
 
 /// The namespace every client joins by default; it is never written on the wire.
@@ -86,7 +86,7 @@ pub enum SioError {
     #[error("empty Socket.IO packet")]
     Empty,
     /// The first character is not one of the type digits `0`..=`6`.
-    #[error("unknown Socket.IO packet type {0:?}")]
+    #[error("unknown Socket.IO packet type {}", QuotedChar(*.0))]
     UnknownType(char),
     /// Types 5 and 6 carry binary attachments, which this client does not support.
     #[error("binary packets are not supported")]
@@ -120,7 +120,7 @@ pub enum SioError {
     #[error("EVENT payload does not start with a string event name")]
     EventNameNotString,
     /// The event name is one of [`RESERVED_EVENTS`].
-    #[error("reserved event name {0:?}")]
+    #[error("reserved event name {}", Quoted(.0))]
     ReservedEventName(String),
     /// An ACK payload must be a JSON array.
     #[error("ACK payload is not a JSON array")]

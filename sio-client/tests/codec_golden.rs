@@ -334,6 +334,11 @@ fn errors_read_well_in_logs() {
     );
     assert_eq!(
         EngineError::UnknownType('9').to_string(),
-        "unknown Engine.IO packet type '9'"
+        "unknown Engine.IO packet type \"9\""
+    );
+    // Untrusted input is quoted and escaped, so a log line stays one line.
+    assert_eq!(
+        EngineError::UnknownType('\u{1b}').to_string(),
+        "unknown Engine.IO packet type \"\\u001b\""
     );
 }

@@ -15,6 +15,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use sio_client::driven::Driven;
+use sio_client::json::Quoted;
 use sio_client::RawJson;
 
 pub use sio_client::session::{AckId, ClientConfig, ConnectionState, EmitError};
@@ -172,7 +173,10 @@ impl Session {
         }
         match codec::server_event(&event.name, &event.args) {
             Ok(event) => Output::Event(event),
-            Err(err) => Output::Warning(format!("ignored event {:?}: {err}", event.name)),
+            Err(err) => {
+                let name = Quoted(&event.name);
+                Output::Warning(format!("ignored event {name}: {err}"))
+            }
         }
     }
 }
