@@ -9,8 +9,10 @@
 //! - `form`: our page's name field exists (the view mounts it with its
 //!   handlers); the original page's form is live when AngularJS has compiled
 //!   its controller (`ng-scope` on `<body>`);
-//! - `connected`: our status line says `Connected`; the original page logs
-//!   `Connected` on the server's `connected` event (its only sign);
+//! - `connected`: the original page logs `Connected` on the server's
+//!   `connected` event (its only sign); ours logs the same, and its status
+//!   line says `Connected` at the namespace's CONNECT ack just before:
+//!   whichever comes first counts;
 //! - the requests before `connected`: the document, every resource the
 //!   Resource Timing API lists as started before it (scripts, wasm, CSS,
 //!   long-polling XHRs), and every WebSocket opened before it.

@@ -9,8 +9,10 @@ use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix};
 /// plus socket.io.js 1.4.4 (46,102 B).
 pub const ORIGINAL_GZIP: u64 = 98_502;
 
-/// The most the whole page may weigh, gzip -9.
-pub const BUDGET_GZIP: u64 = 45_000;
+/// The most the whole page may weigh, gzip -9: the page-weight issue's
+/// target, lighter than `angular.min.js` 1.4.8 on its own (an earlier
+/// issue's budget was 45,000 B).
+pub const BUDGET_GZIP: u64 = 52_400;
 
 /// One file the page loads, with its sizes in bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,8 +314,8 @@ mod tests {
         assert!(
             within.contains("original page (AngularJS 1.4.8 + socket.io.js 1.4.4): 98,502 B gzip")
         );
-        assert!(within.contains("within the 45,000 B gzip budget (5,000 B to spare)"));
-        assert!(summary(45_000).contains("within"));
-        assert!(summary(45_001).contains("OVER the 45,000 B gzip budget by 1 B"));
+        assert!(within.contains("within the 52,400 B gzip budget (12,400 B to spare)"));
+        assert!(summary(52_400).contains("within"));
+        assert!(summary(52_401).contains("OVER the 52,400 B gzip budget by 1 B"));
     }
 }
