@@ -8,9 +8,13 @@
 //! from their session ids ([`PresenceView::shown`], [`tag_lookalikes`]), so
 //! people can tell them apart; every other name is listed as it is.
 
-#[cfg(doc)]
-use crate::events::PRESENCE_WINDOW;
-use crate::events::{Look, OnlineUser, Presence, PresenceChange, SessionId};
+use crate::events::{Look, OnlineUser, Presence, PresenceChange, SessionId, PRESENCE_WINDOW};
+
+/// The most names the view keeps: ten windows. Our server names one window;
+/// a server that names everyone is still counted in full (`total`), but
+/// past this many names the list stops growing, so each change stays a
+/// short search (the page shows one window anyway).
+pub const MAX_NAMED: usize = 10 * PRESENCE_WINDOW;
 
 /// The fewest session-id characters a look-alike tag shows.
 pub const MIN_TAG_CHARS: usize = 4;
@@ -21,9 +25,10 @@ pub const MIN_TAG_CHARS: usize = 4;
 /// already contained in a snapshot does no harm; deltas at or below the
 /// snapshot's seq are skipped, and a jump in seq is reported as a gap.
 ///
-/// The window is small (the server names at most [`PRESENCE_WINDOW`]), so
-/// the users are a plain list searched in order: in the browser build a
-/// hash map's code would weigh more than the searches cost.
+/// The window is small (the server names at most [`PRESENCE_WINDOW`], the
+/// view keeps at most [`MAX_NAMED`]), so the users are a plain list
+/// searched in order: in the browser build a hash map's code would weigh
+/// more than the searches cost.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PresenceView {
     users: Vec<(SessionId, Entry)>,
@@ -118,7 +123,8 @@ impl PresenceView {
         };
         match self.position(id) {
             Some(at) => self.users[at].1 = entry,
-            None => self.users.push((id.clone(), entry)),
+            None if self.users.len() < MAX_NAMED => self.users.push((id.clone(), entry)),
+            None => {}
         }
     }
 
@@ -425,5 +431,29 @@ mod tests {
         });
         assert!(view.shown(10).iter().all(|u| u.tag.is_none()));
         assert_eq!(view.first(10)[2].look, Look(11));
+    }
+
+    /// A server that names everyone: the view keeps `MAX_NAMED` names and
+    /// counts the rest.
+    #[test]
+    fn a_huge_snapshot_is_counted_but_kept_short() {
+        let users: Vec<OnlineUser> = (0..MAX_NAMED + 500)
+            .map(|n| OnlineUser {
+                id: id(&format!("s{n}")),
+                name: format!("n{n}"),
+                look: Look::UNKNOWN,
+            })
+            .collect();
+        let total = users.len() as u64;
+        let mut view = PresenceView::default();
+        view.apply(&Presence::Snapshot {
+            seq: 1,
+            total,
+            users,
+        });
+        assert_eq!(view.named(), MAX_NAMED);
+        assert_eq!(view.len(), MAX_NAMED + 500);
+        assert_eq!(view.name_of(&id("s0")), Some("n0"));
+        assert_eq!(view.name_of(&id(&format!("s{MAX_NAMED}"))), None);
     }
 }
