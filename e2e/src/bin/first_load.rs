@@ -9,6 +9,8 @@
 //! unthrottled. Exits non-zero only when a load fails, not on a missed
 //! target (a missed target stays in the table).
 
+use std::sync::Arc;
+
 use e2e::first_load::{self, Load, Profile, BETWEEN_LOADS, THROTTLED, UNTHROTTLED};
 use e2e::{env, Browser, ServerProcess};
 
@@ -28,17 +30,22 @@ async fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10);
     let mut server = ServerProcess::start(&env("ISS_E2E_SERVER_BIN"), &env("ISS_E2E_DIST")).await;
-    let browser = Browser::start().await;
+    let browser = Arc::new(Browser::start().await);
     let url = server.url();
+    let driving = Arc::clone(&browser);
     let outcome = tokio::spawn(async move {
         let mut rows = Vec::new();
         for profile in [THROTTLED, UNTHROTTLED] {
-            rows.push((profile, measure(&browser, &url, &profile, loads).await));
+            rows.push((profile, measure(&driving, &url, &profile, loads).await));
         }
-        browser.stop().await;
         rows
     })
     .await;
+    // The task is over (or has unwound): its handle on the browser is gone,
+    // so Chromium is stopped even when a load failed.
+    if let Ok(browser) = Arc::try_unwrap(browser) {
+        browser.stop().await;
+    }
     server.kill().await;
     let rows = match outcome {
         Ok(rows) => rows,
