@@ -16,6 +16,7 @@ use shared::events::{
 use shared::names::validate_name;
 
 use crate::arrival::Arrival;
+use crate::cluster::Cluster;
 use crate::fanout::Fanout;
 use crate::rate::{Bucket, RateLimit};
 use crate::registry::{NameChange, Registry, RegistryError};
@@ -29,6 +30,9 @@ pub struct AppState {
     pub fanout: Arc<Fanout>,
     pub stats: Arc<Stats>,
     pub resume: Arc<ResumeBook>,
+    /// Shared mode (`--redis-url`): this node's link to the others. `None`:
+    /// the single process, everything in memory.
+    pub cluster: Option<Arc<Cluster>>,
     /// The per-socket `identify` limit.
     pub identify_limit: RateLimit,
     /// The per-socket limit on name changes that show in presence: what one
@@ -39,15 +43,19 @@ pub struct AppState {
 impl Default for AppState {
     /// The state of a server with the default configuration.
     fn default() -> Self {
-        AppState::new(&crate::Config::defaults())
+        AppState::new(&crate::Config::defaults()).expect("the defaults are valid")
     }
 }
 
 impl AppState {
     /// Empty state with the configuration's limits: departed sessions stay
     /// resumable for `--resume-ttl-secs`, at most `--resume-capacity` of them.
-    pub fn new(config: &crate::Config) -> Self {
-        AppState {
+    pub fn new(config: &crate::Config) -> Result<Self, crate::cluster::BadRedisUrl> {
+        let cluster = match &config.redis_url {
+            Some(url) => Some(Arc::new(Cluster::new(url, config.resume_ttl())?)),
+            None => None,
+        };
+        Ok(AppState {
             registry: Arc::default(),
             fanout: Arc::default(),
             stats: Arc::default(),
@@ -57,6 +65,42 @@ impl AppState {
             )),
             identify_limit: config.identify_limit(),
             rename_limit: config.rename_limit(),
+            cluster,
+        })
+    }
+
+    /// Shows `session` as `name` (or not at all): at the next tick in the
+    /// single process; in shared mode through Redis, which brings it back to
+    /// every node's presence (and straight to this node's while Redis is
+    /// unavailable).
+    fn show(&self, session: &SessionId, name: Option<String>) {
+        match &self.cluster {
+            None => self.fanout.record(session.clone(), name),
+            Some(cluster) => {
+                cluster.touch(session);
+                if !cluster.healthy() {
+                    self.fanout.record(session.clone(), name);
+                }
+            }
+        }
+    }
+
+    /// A fresh resume token for a connected session.
+    pub fn issue_token(&self, session: &SessionId) -> shared::events::ResumeToken {
+        match &self.cluster {
+            None => self.resume.issue(session, Instant::now()),
+            Some(cluster) => cluster.issue(session),
+        }
+    }
+
+    /// The session a resume token brings back, if any (consumes the token).
+    pub async fn resume(
+        &self,
+        token: &shared::events::ResumeToken,
+    ) -> Option<crate::resume::Resumed> {
+        match &self.cluster {
+            None => self.resume.resume(token, Instant::now()),
+            Some(cluster) => cluster.resume(token).await,
         }
     }
 
@@ -65,13 +109,17 @@ impl AppState {
     pub fn restore(&self, session: &SessionId, name: String) {
         // Arrival 0: any identify the client sends on this socket is newer.
         if let Ok(NameChange::First) = self.registry.identify(session, &name, Arrival(0)) {
-            self.fanout.record(session.clone(), Some(name));
+            self.show(session, Some(name));
         }
     }
 
     /// A session joined `/iss`.
     pub fn connect(&self, session: SessionId) {
-        self.registry.connect(session);
+        self.registry.connect(session.clone());
+        // After the registry: the write sends the session's state as it is then.
+        if let Some(cluster) = &self.cluster {
+            cluster.touch(&session);
+        }
     }
 
     /// Handles `identify` with its raw arguments and returns the ack to send
@@ -133,6 +181,11 @@ impl AppState {
     /// it resumable (with its name) for the TTL.
     pub fn disconnect(&self, session: &SessionId) {
         let name = self.registry.disconnect(session);
+        if self.cluster.is_some() {
+            // Redis starts the token's TTL when it lets go of the session.
+            self.show(session, None);
+            return;
+        }
         if name.is_some() {
             self.fanout.record(session.clone(), None);
         }
@@ -159,7 +212,7 @@ impl AppState {
         {
             Ok(NameChange::Unchanged | NameChange::Superseded) => {}
             Ok(NameChange::First | NameChange::Renamed { .. }) => {
-                self.fanout.record(session.clone(), Some(name.clone()));
+                self.show(session, Some(name.clone()));
             }
             Err(err @ RegistryError::NotConnected) => {
                 return Err(IdentifyError {

@@ -148,6 +148,13 @@ pub struct Config {
     #[arg(long, env = "ISS_RENAME_BURST", default_value_t = 5)]
     pub rename_burst: u32,
 
+    /// Shared mode: a Redis (≥ 7) URL such as `redis://127.0.0.1:6379/`.
+    /// Several processes given the same Redis show one presence and honour
+    /// each other's resume tokens. Without it the process keeps everything
+    /// in memory, alone.
+    #[arg(long, env = "ISS_REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// Every this many seconds, one `info` line with the totals of
     /// `/api/stats`, when they changed (per-event lines are `debug`). 0 = off.
     #[arg(long, env = "ISS_REPORT_INTERVAL_SECS", default_value_t = 60)]

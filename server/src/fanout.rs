@@ -115,6 +115,11 @@ impl Fanout {
         self.book().record(id, name);
     }
 
+    /// Replaces everyone's wanted state (see [`PresenceBook::replace_all`]).
+    pub fn replace(&self, members: Vec<(SessionId, String)>) {
+        self.book().replace_all(members);
+    }
+
     /// Sends the snapshot to a new socket and subscribes it to deltas.
     pub async fn welcome(&self, socket: &SocketRef) {
         let _order = self.emit_order.lock().await;

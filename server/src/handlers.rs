@@ -17,22 +17,33 @@ use crate::args::RawArgs;
 use crate::conn::{Conn, ConnEvent};
 use crate::emit;
 use crate::rate::Verdict;
+use crate::resume::Resumed;
 
-/// A socket joined `/iss`: give it a session (a resumed one if its auth
-/// carries a valid resume token), wire its handlers, say `connected` with
-/// the session's next resume token, then send the presence snapshot. A
-/// revision-4 client (the seed's page) gets neither token nor presence.
-pub async fn on_connect(
+/// Connect middleware: spends the resume token the client's auth carries,
+/// if any, and leaves what it brings back in the socket's extensions. It
+/// runs before the socket is connected, so the lookup (a Redis call in
+/// shared mode) may take its time: no event can arrive yet.
+pub async fn resume_session(
     socket: SocketRef,
     State(app): State<AppState>,
     TryData(auth): TryData<ResumeAuth>,
-) {
+) -> Result<(), std::convert::Infallible> {
     // A missing, malformed, wrong or expired token all mean the same: a fresh
     // session, with the same reply shape (no oracle).
-    let resumed = auth
-        .ok()
-        .and_then(|auth| auth.resume)
-        .and_then(|token| app.resume.resume(&token, Instant::now()));
+    if let Some(token) = auth.ok().and_then(|auth| auth.resume) {
+        if let Some(back) = app.resume(&token).await {
+            socket.extensions.insert(back);
+        }
+    }
+    Ok(())
+}
+
+/// A socket joined `/iss`: give it a session (a resumed one if
+/// [`resume_session`] found one), wire its handlers, say `connected` with
+/// the session's next resume token, then send the presence snapshot. A
+/// revision-4 client (the seed's page) gets neither token nor presence.
+pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
+    let resumed = socket.extensions.remove::<Resumed>();
     let (session, name) = match resumed {
         Some(back) => {
             app.stats.session_resumed();
@@ -56,7 +67,7 @@ pub async fn on_connect(
     }
     // A revision-4 client cannot send auth, so a token would never come back.
     let legacy = socket.protocol() == ProtocolVersion::V4;
-    let token = (!legacy).then(|| app.resume.issue(&session, Instant::now()));
+    let token = (!legacy).then(|| app.issue_token(&session));
     if !socket.connected() {
         // It went away before its disconnect handler was in place.
         app.disconnect(&session);

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod args;
 pub mod arrival;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod detach;
@@ -67,6 +68,8 @@ pub enum StartError {
     Origin(#[from] origin::BadOrigin),
     #[error(transparent)]
     Host(#[from] host::BadHost),
+    #[error(transparent)]
+    Redis(#[from] cluster::BadRedisUrl),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -85,7 +88,7 @@ pub struct App {
 pub fn build(config: &Config) -> Result<App, StartError> {
     let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
     let hosts = HostPolicy::new(config.bind, &config.allowed_origins, &config.allowed_hosts)?;
-    let state = AppState::new(config);
+    let state = AppState::new(config)?;
     let (layer, io) = SocketIo::builder()
         .req_path(shared::engineio::ENDPOINT_PATH)
         .with_state(state.clone())
@@ -114,12 +117,15 @@ pub fn build(config: &Config) -> Result<App, StartError> {
                 .max_incoming_binary_buf_size(0),
         )
         .build_layer();
-    io.ns(NAMESPACE, handlers::on_connect);
+    io.ns(
+        NAMESPACE,
+        handlers::on_connect.with(handlers::resume_session),
+    );
     // Socket.IO revision 4 joins every client to "/" unasked; without it
     // socketioxide closes each such session right after its handshake.
     io.ns("/", handlers::on_main.with(handlers::only_revision_4));
     let router = Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(healthz).with_state(state.clone()))
         .route("/api/stats", get(stats).with_state(state.clone()))
         .fallback_service(static_files::router(&config.dist))
         .layer(layer)
@@ -148,8 +154,13 @@ fn proxies(config: &Config) -> source::TrustedProxies {
     source::TrustedProxies::new(config.trusted_proxies.iter().copied())
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// `ok`, or in shared mode while Redis is unavailable `degraded` (still
+/// 200: the node serves its own clients; a load balancer need not drop it).
+async fn healthz(State(app): State<AppState>) -> &'static str {
+    match &app.cluster {
+        Some(cluster) if !cluster.healthy() => "degraded: redis unavailable\n",
+        _ => "ok\n",
+    }
 }
 
 /// Totals only (see [`stats::StatsView`]); the public presence list is on the socket.
@@ -244,6 +255,14 @@ pub async fn spawn(
         config.presence_bytes_per_sec,
     );
     let report = report::spawn(state.clone(), config.report_interval());
+    let cluster_task = state.cluster.clone().map(|cluster| {
+        cluster.spawn(cluster::Ctx {
+            registry: state.registry.clone(),
+            fanout: state.fanout.clone(),
+            io: io.clone(),
+        })
+    });
+    let departing = state.cluster.clone();
     let grace = config.shutdown_grace();
     let closing_io = io.clone();
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
@@ -251,6 +270,11 @@ pub async fn spawn(
     let shutdown = async move {
         signal.await;
         tracing::info!("shutting down: no new connections; closing every socket");
+        // Shared mode: this node's users leave every node's presence now,
+        // and their resume tokens start their TTL (clients resume elsewhere).
+        if let Some(cluster) = departing {
+            cluster.depart().await;
+        }
         // Stop accepting first (this future completing does that), *then*
         // tell everyone: a client that reconnects quickly must find the door
         // closed (and retry until the next process is up), not slip into a
@@ -275,6 +299,9 @@ pub async fn spawn(
             }
         }
         ticker.abort();
+        if let Some(task) = cluster_task {
+            task.abort();
+        }
         if let Some(report) = report {
             report.abort();
         }

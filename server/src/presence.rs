@@ -49,6 +49,27 @@ impl PresenceBook {
         self.pending.insert(id, name);
     }
 
+    /// Makes `members` (in join order) the wanted state of everyone: those
+    /// not in it leave, the rest are shown under these names. Published, as
+    /// one delta, at the next tick (a shared-mode reload: clients get the
+    /// difference, not a reset).
+    pub fn replace_all(&mut self, members: Vec<(SessionId, String)>) {
+        self.pending.clear();
+        let keep: HashSet<&SessionId> = members.iter().map(|(id, _)| id).collect();
+        let gone: Vec<SessionId> = self
+            .keys
+            .keys()
+            .filter(|id| !keep.contains(id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.pending.insert(id, None);
+        }
+        for (id, name) in members {
+            self.pending.insert(id, Some(name));
+        }
+    }
+
     /// What a newly connected client needs: the published window, total and seq.
     ///
     /// It is the *published* state (not the registry's latest), so the next

@@ -140,6 +140,18 @@ impl Registry {
             .collect()
     }
 
+    /// Whether a session is connected (`Some`) and its name if it has one.
+    pub fn lookup(&self, id: &SessionId) -> Option<Option<String>> {
+        self.lock()
+            .get(id)
+            .map(|slot| slot.as_ref().map(|named| named.name.clone()))
+    }
+
+    /// Every connected session (a shared-mode resync).
+    pub fn sessions(&self) -> Vec<SessionId> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// How many sessions have a name.
     pub fn identified(&self) -> usize {
         self.lock().values().filter(|slot| slot.is_some()).count()

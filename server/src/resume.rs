@@ -56,7 +56,7 @@ struct Entry {
 }
 
 /// A session brought back by its token.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resumed {
     pub session: SessionId,
     pub name: Option<String>,
@@ -182,7 +182,8 @@ impl Inner {
 }
 
 /// 244 random bits from the OS generator, as 64 hex digits.
-fn fresh_token() -> ResumeToken {
+/// A new token: 244 random bits from the OS generator.
+pub fn fresh_token() -> ResumeToken {
     ResumeToken(format!(
         "{}{}",
         Uuid::new_v4().simple(),

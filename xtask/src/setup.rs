@@ -35,7 +35,8 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub fn all() -> Result<(), String> {
     system_packages()?;
     wasm_toolchain()?;
-    browser()
+    browser()?;
+    cluster_tools()
 }
 
 /// Installs missing [`SYSTEM_PACKAGES`] with apt when running as root;
@@ -205,6 +206,41 @@ pub fn chromium() -> Result<(), String> {
     let started = Instant::now();
     apt_install(&["chromium", "chromium-driver"])?;
     took("apt-get install chromium", started);
+    Ok(())
+}
+
+/// Redis and nginx, for shared mode (`cargo xtask cluster` and the cluster
+/// tests). Debian's own builds: redis-server 7.0 (the shared mode needs
+/// ≥ 7: `GETDEL`, `SPOP` with a count, `XADD … MAXLEN ~`).
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
+pub const NGINX: &str = "/usr/sbin/nginx";
+
+/// Installs redis-server and nginx with apt (as root) if either is missing;
+/// otherwise says exactly what to install. Neither is started as a service:
+/// the xtask runs its own, on free ports, and stops them.
+pub fn cluster_tools() -> Result<(), String> {
+    let missing: Vec<&str> = [("redis-server", REDIS_SERVER), ("nginx", NGINX)]
+        .into_iter()
+        .filter(|(_, path)| !Path::new(path).exists())
+        .map(|(package, _)| package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        return Err(format!(
+            "shared mode needs {REDIS_SERVER} and {NGINX}\n\
+             install them with: sudo apt-get update && sudo apt-get install -y {}",
+            missing.join(" ")
+        ));
+    }
+    println!(
+        "xtask: installing {} with apt (shared mode: the cluster tests)",
+        missing.join(" ")
+    );
+    let started = Instant::now();
+    apt_install(&missing)?;
+    took("apt-get install redis-server nginx", started);
     Ok(())
 }
 

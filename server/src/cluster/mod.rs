@@ -1,0 +1,491 @@
+//! Shared mode: several server processes (nodes) on one Redis, with one
+//! presence, resume tokens any node can honour, and no lost users.
+//!
+//! Each node keeps its own [`Registry`](crate::registry::Registry) as the
+//! truth about *its* sockets (it answers `identify` from it, Redis or not).
+//! Redis holds the union, written by one task per node:
+//!
+//! - **Writes** are idempotent: a handler only marks a session *touched*;
+//!   the task then sends Redis the session's *current* local state (one
+//!   atomic script, [`scripts`]). Retries and reorderings cannot undo a
+//!   newer change, and an identify that races its disconnect leaves no
+//!   ghost (the task sees the session gone).
+//! - **Presence** is read back from the change stream in seq order and fed
+//!   to this node's [`Fanout`], which coalesces and emits to this node's own
+//!   sockets exactly as in the single process.
+//! - **Liveness**: the node renews a 3 s lease every second; every node
+//!   reaps expired nodes' sessions in bounded batches. A node that finds it
+//!   was reaped, or that Redis lost its data (the epoch key), or that comes
+//!   back after Redis was unreachable, *resyncs*: it sends every session it
+//!   holds again, lets go of those Redis thinks it holds but it does not,
+//!   and reloads the whole presence (clients get the difference as a delta).
+//! - **Redis down**: the node keeps serving; changes show in its own
+//!   presence only; `/healthz` says `degraded`; one log line on the way
+//!   down and one on the way back.
+
+pub mod changes;
+pub mod scripts;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use indexmap::IndexSet;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use shared::events::{ResumeToken, SessionId, NAMESPACE};
+use socketioxide::SocketIo;
+use tokio::task::JoinHandle;
+
+use crate::conn::Conn;
+use crate::fanout::Fanout;
+use crate::registry::Registry;
+use crate::resume::Resumed;
+use changes::{BadReply, ChangeKind};
+use scripts::{call, Scripts};
+
+/// How often a node renews its lease.
+pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// How long a lease lasts: a node silent this long is reaped.
+pub const LEASE: Duration = Duration::from_secs(3);
+/// How often a node looks for expired nodes to reap.
+const REAP_EVERY: Duration = Duration::from_millis(500);
+/// How often the change stream is read when nothing wakes the task.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+/// After a failed round, wait this long before trying Redis again.
+const RETRY_AFTER: Duration = Duration::from_millis(250);
+/// Sessions written to Redis per round (pipelined on one connection).
+const WRITE_BATCH: usize = 512;
+/// Sessions let go of per reap call (one script run; short, so Redis is
+/// never blocked long).
+const REAP_BATCH: usize = 500;
+/// Stream entries read per call.
+const READ_BATCH: usize = 1000;
+/// Most sessions waiting to be written. Past it (a long Redis outage under
+/// churn), touches are dropped and the next round resyncs everything
+/// instead, so the queue never outgrows the node's own sessions.
+const PENDING_CAP: usize = 100_000;
+
+/// Why a round with Redis failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(transparent)]
+    Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Reply(#[from] BadReply),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A bad `--redis-url`.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid --redis-url: {0}")]
+pub struct BadRedisUrl(redis::RedisError);
+
+/// This node's part of the shared state, and its link to Redis.
+pub struct Cluster {
+    /// This process's id (a fresh uuid per start).
+    node: String,
+    redis: ConnectionManager,
+    scripts: Scripts,
+    /// Resume tokens live this long after their session leaves.
+    resume_ttl_secs: u64,
+    /// Sessions whose state Redis must be sent.
+    pending: Mutex<IndexSet<SessionId>>,
+    wake: tokio::sync::Notify,
+    /// The current resume token of each session this node holds.
+    tokens: Mutex<HashMap<SessionId, ResumeToken>>,
+    /// Redis answered the last round and the presence is loaded.
+    healthy: AtomicBool,
+    /// Touches were dropped ([`PENDING_CAP`]): resync at the next round.
+    overflowed: AtomicBool,
+    /// The node is leaving: write nothing more.
+    departed: AtomicBool,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("node", &self.node)
+            .field("healthy", &self.healthy())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the task needs of the rest of the server.
+#[derive(Clone)]
+pub struct Ctx {
+    pub registry: Arc<Registry>,
+    pub fanout: Arc<Fanout>,
+    pub io: SocketIo,
+}
+
+/// What the task knows of Redis between rounds.
+#[derive(Debug, Default)]
+struct View {
+    /// The epoch this node last synced with.
+    epoch: String,
+    /// The last change applied to the local presence.
+    seq: u64,
+    /// The presence is loaded and this node's sessions are all in Redis.
+    loaded: bool,
+    last_renew: Option<Instant>,
+    last_reap: Option<Instant>,
+}
+
+impl Cluster {
+    /// A node for `url` (no connection yet: a node starts even while Redis
+    /// is down, and connects when it can).
+    pub fn new(url: &str, resume_ttl: Duration) -> Result<Self, BadRedisUrl> {
+        let client = redis::Client::open(url).map_err(BadRedisUrl)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let redis = ConnectionManager::new_lazy_with_config(client, config).map_err(BadRedisUrl)?;
+        Ok(Cluster {
+            node: uuid::Uuid::new_v4().simple().to_string(),
+            redis,
+            scripts: Scripts::new(),
+            resume_ttl_secs: resume_ttl.as_secs().max(1),
+            pending: Mutex::default(),
+            wake: tokio::sync::Notify::new(),
+            tokens: Mutex::default(),
+            healthy: AtomicBool::new(false),
+            overflowed: AtomicBool::new(false),
+            departed: AtomicBool::new(false),
+        })
+    }
+
+    /// This node's id.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether Redis is reachable and this node is in sync with it.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// The session's local state changed (connected, named, renamed, left):
+    /// Redis will be told.
+    pub fn touch(&self, session: &SessionId) {
+        let mut pending = self.pending();
+        if pending.len() >= PENDING_CAP {
+            self.overflowed.store(true, Ordering::Relaxed);
+            return;
+        }
+        pending.insert(session.clone());
+        drop(pending);
+        self.wake.notify_one();
+    }
+
+    /// Gives a connected session a fresh resume token (written to Redis
+    /// with the session).
+    pub fn issue(&self, session: &SessionId) -> ResumeToken {
+        let token = crate::resume::fresh_token();
+        self.tokens().insert(session.clone(), token.clone());
+        self.touch(session);
+        token
+    }
+
+    /// Spends `token`, on any node. `None` when it is unknown, spent,
+    /// expired, held by a socket of this node, or Redis cannot be asked.
+    pub async fn resume(&self, token: &ResumeToken) -> Option<Resumed> {
+        let mut redis = self.redis.clone();
+        let mut invocation = call(&self.scripts.resume);
+        invocation.arg(&self.node).arg(&token.0);
+        let reply: Result<Option<(String, String)>, ClusterError> =
+            bounded(invocation.invoke_async(&mut redis)).await;
+        match reply {
+            Ok(found) => found.map(|(session, name)| Resumed {
+                session: SessionId(session),
+                name: (!name.is_empty()).then_some(name),
+            }),
+            Err(err) => {
+                tracing::debug!(%err, "resume: redis unavailable; a fresh session");
+                None
+            }
+        }
+    }
+
+    /// Lets go of every session this node holds at once (a graceful stop):
+    /// they leave everyone's presence now, not when the lease runs out.
+    pub async fn depart(&self) {
+        self.departed.store(true, Ordering::Relaxed);
+        for _ in 0..1_000 {
+            match self.reap_once(&self.node).await {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "could not leave the cluster; the lease will expire");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs the node's Redis task until aborted.
+    pub fn spawn(self: Arc<Self>, ctx: Ctx) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut view = View::default();
+            let mut poll = tokio::time::interval(POLL_EVERY);
+            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = poll.tick() => {}
+                    () = self.wake.notified() => {}
+                }
+                if self.departed.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Err(err) = self.round(&ctx, &mut view).await {
+                    self.lost(&err);
+                    view.loaded = false;
+                    tokio::time::sleep(RETRY_AFTER).await;
+                }
+            }
+        })
+    }
+
+    /// One round: lease, resync if needed, writes, reads, reaping.
+    async fn round(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
+        let now = Instant::now();
+        if !view.loaded || due(view.last_renew, RENEW_EVERY, now) {
+            self.renew(view).await?;
+            view.last_renew = Some(now);
+        }
+        if self.overflowed.swap(false, Ordering::Relaxed) {
+            view.loaded = false;
+        }
+        if !view.loaded {
+            self.resync(ctx, view).await?;
+        }
+        while self.write_some(ctx).await? {}
+        self.read_changes(ctx, view).await?;
+        if due(view.last_reap, REAP_EVERY, now) {
+            for _ in 0..20 {
+                if self.reap_once("").await? == 0 {
+                    break;
+                }
+            }
+            view.last_reap = Some(now);
+        }
+        Ok(())
+    }
+
+    /// Renews the lease; notes when the node must resync.
+    async fn renew(&self, view: &mut View) -> Result<(), ClusterError> {
+        let mut redis = self.redis.clone();
+        let candidate = uuid::Uuid::new_v4().simple().to_string();
+        let mut invocation = call(&self.scripts.renew);
+        invocation
+            .arg(&self.node)
+            .arg(&view.epoch)
+            .arg(LEASE.as_millis() as u64)
+            .arg(candidate);
+        let (verdict, epoch): (String, String) =
+            bounded(invocation.invoke_async(&mut redis)).await?;
+        match verdict.as_str() {
+            "ok" => {}
+            "reset" => {
+                if !view.epoch.is_empty() {
+                    tracing::warn!(
+                        "redis lost its data (new epoch): re-registering this node's sessions"
+                    );
+                }
+                view.loaded = false;
+            }
+            "reaped" => {
+                if view.loaded {
+                    tracing::warn!(
+                        "this node's lease had expired (a stall?): re-registering its sessions"
+                    );
+                }
+                view.loaded = false;
+            }
+            other => return Err(BadReply(format!("renew: {other:?}")).into()),
+        }
+        view.epoch = epoch;
+        Ok(())
+    }
+
+    /// Sends Redis everything this node holds, lets go of what it no longer
+    /// holds, and reloads the presence.
+    async fn resync(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
+        let mut redis = self.redis.clone();
+        let ours: Vec<String> = bounded(
+            redis::cmd("SMEMBERS")
+                .arg(format!("{}node:{}", scripts::PREFIX, self.node))
+                .query_async(&mut redis),
+        )
+        .await?;
+        {
+            let mut pending = self.pending();
+            pending.clear();
+            pending.extend(ours.into_iter().map(SessionId));
+            pending.extend(ctx.registry.sessions());
+        }
+        while self.write_some(ctx).await? {}
+        let reply: Vec<String> =
+            bounded(call(&self.scripts.state).invoke_async(&mut redis)).await?;
+        let state = changes::parse_state(reply)?;
+        ctx.fanout.replace(state.members);
+        view.seq = state.seq;
+        view.loaded = true;
+        if !self.healthy.swap(true, Ordering::Relaxed) {
+            tracing::info!(node = %self.node, "redis: in sync (shared presence)");
+        }
+        Ok(())
+    }
+
+    /// Writes up to [`WRITE_BATCH`] touched sessions; `true` if more wait.
+    async fn write_some(&self, ctx: &Ctx) -> Result<bool, ClusterError> {
+        let batch: Vec<SessionId> = {
+            let mut pending = self.pending();
+            let n = pending.len().min(WRITE_BATCH);
+            pending.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        let calls = batch.iter().map(|session| self.sync(ctx, session));
+        let results = futures_util::future::join_all(calls).await;
+        let mut failure = None;
+        for (session, result) in batch.iter().zip(results) {
+            match result {
+                Ok(verdict) if verdict == "taken" => kick(&ctx.io, session),
+                Ok(_) => {}
+                Err(err) => {
+                    // Written again once Redis answers.
+                    self.pending().insert(session.clone());
+                    failure = Some(err);
+                }
+            }
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(!self.pending().is_empty()),
+        }
+    }
+
+    /// Sends one session's current local state.
+    async fn sync(&self, ctx: &Ctx, session: &SessionId) -> Result<String, ClusterError> {
+        let state = ctx.registry.lookup(session);
+        let token = match state {
+            Some(_) => self.tokens().get(session).cloned(),
+            None => self.tokens().remove(session),
+        };
+        let mut invocation = call(&self.scripts.sync);
+        invocation
+            .arg(&self.node)
+            .arg(&session.0)
+            .arg(if state.is_some() { "1" } else { "0" })
+            .arg(state.flatten().unwrap_or_default())
+            .arg(token.map(|t| t.0).unwrap_or_default())
+            .arg(self.resume_ttl_secs);
+        let mut redis = self.redis.clone();
+        bounded(invocation.invoke_async(&mut redis)).await
+    }
+
+    /// Applies the changes after `view.seq` to the local presence.
+    async fn read_changes(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
+        loop {
+            let mut redis = self.redis.clone();
+            let entries: Vec<changes::RawEntry> = bounded(
+                redis::cmd("XRANGE")
+                    .arg(scripts::KEYS[8])
+                    .arg(format!("({}-0", view.seq))
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(READ_BATCH)
+                    .query_async(&mut redis),
+            )
+            .await?;
+            let read = entries.len();
+            for change in changes::parse_entries(entries)? {
+                if change.seq != view.seq + 1 {
+                    // Trimmed past us, or Redis restarted: start over.
+                    view.loaded = false;
+                    return Ok(());
+                }
+                view.seq = change.seq;
+                match change.kind {
+                    ChangeKind::Named(name) => ctx.fanout.record(change.session, Some(name)),
+                    ChangeKind::Left => ctx.fanout.record(change.session, None),
+                    ChangeKind::TakenFrom { node } if node == self.node => {
+                        kick(&ctx.io, &change.session)
+                    }
+                    ChangeKind::TakenFrom { .. } => {}
+                }
+            }
+            if read < READ_BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One reap call (of `node`, or of any expired node when empty).
+    async fn reap_once(&self, node: &str) -> Result<u64, ClusterError> {
+        let mut invocation = call(&self.scripts.reap);
+        invocation
+            .arg(REAP_BATCH)
+            .arg(self.resume_ttl_secs)
+            .arg(node);
+        let mut redis = self.redis.clone();
+        bounded(invocation.invoke_async(&mut redis)).await
+    }
+
+    /// Redis failed: say so once, and serve locally until it is back.
+    fn lost(&self, err: &ClusterError) {
+        if self.healthy.swap(false, Ordering::Relaxed) {
+            tracing::warn!(
+                %err,
+                "redis unavailable: serving this node's clients alone (presence shows local \
+                 changes) until it is back"
+            );
+        }
+    }
+
+    fn pending(&self) -> MutexGuard<'_, IndexSet<SessionId>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tokens(&self) -> MutexGuard<'_, HashMap<SessionId, ResumeToken>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether `every` has passed since `last` (or it never happened).
+fn due(last: Option<Instant>, every: Duration, now: Instant) -> bool {
+    last.is_none_or(|last| now.saturating_duration_since(last) >= every)
+}
+
+/// Every Redis call has a deadline: a node never waits on Redis for long.
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, ClusterError> {
+    const DEADLINE: Duration = Duration::from_secs(2);
+    match tokio::time::timeout(DEADLINE, call).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(ClusterError::Timeout(DEADLINE)),
+    }
+}
+
+/// Closes this node's sockets of `session` (resumed elsewhere: they are stale).
+fn kick(io: &SocketIo, session: &SessionId) {
+    let Some(ns) = io.of(NAMESPACE) else {
+        return;
+    };
+    for socket in ns.sockets() {
+        let ours = socket
+            .extensions
+            .get::<Arc<Conn>>()
+            .is_some_and(|conn| conn.session == *session);
+        if ours {
+            tracing::debug!(%session, "resumed on another node: closing the stale socket");
+            let _ = socket.disconnect();
+        }
+    }
+}
