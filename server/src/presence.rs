@@ -38,6 +38,8 @@ pub struct PresenceBook {
     /// Exactly the window clients have been told about (the first
     /// [`PRESENCE_WINDOW`] of `online`).
     shown: Vec<OnlineUser>,
+    /// Everyone was replaced: the next message is a snapshot.
+    reset: bool,
     /// The latest wanted state per session since the last delta: `Some(name)`
     /// to be online under that name, `None` to be gone.
     pending: IndexMap<SessionId, Option<String>>,
@@ -49,25 +51,27 @@ impl PresenceBook {
         self.pending.insert(id, name);
     }
 
-    /// Makes `members` (in join order) the wanted state of everyone: those
-    /// not in it leave, the rest are shown under these names. Published, as
-    /// one delta, at the next tick (a shared-mode reload: clients get the
-    /// difference, not a reset).
+    /// Makes `members` (in join order) everyone online, as they are in the
+    /// shared store (a shared-mode reload). Clients are then sent a fresh
+    /// snapshot at the next tick instead of a delta: the order may differ
+    /// from what they hold, and a delta cannot reorder.
     pub fn replace_all(&mut self, members: Vec<(SessionId, String)>) {
         self.pending.clear();
-        let keep: HashSet<&SessionId> = members.iter().map(|(id, _)| id).collect();
-        let gone: Vec<SessionId> = self
-            .keys
-            .keys()
-            .filter(|id| !keep.contains(id))
-            .cloned()
-            .collect();
-        for id in gone {
-            self.pending.insert(id, None);
+        self.online.clear();
+        self.keys.clear();
+        for (key, (id, name)) in (0u64..).zip(members) {
+            self.keys.insert(id.clone(), key);
+            self.online.insert(
+                key,
+                OnlineUser {
+                    id,
+                    name,
+                    look: Look::UNKNOWN,
+                },
+            );
         }
-        for (id, name) in members {
-            self.pending.insert(id, Some(name));
-        }
+        self.next_key = self.online.len() as u64;
+        self.reset = true;
     }
 
     /// What a newly connected client needs: the published window, total and seq.
@@ -82,7 +86,8 @@ impl PresenceBook {
         }
     }
 
-    /// Publishes everything pending as one delta; `None` when nothing changed.
+    /// Publishes everything pending as one delta; `None` when nothing
+    /// changed; a snapshot after [`PresenceBook::replace_all`].
     pub fn take_delta(&mut self) -> Option<Presence> {
         let total_before = self.total();
         for (id, wanted) in std::mem::take(&mut self.pending) {
@@ -99,6 +104,11 @@ impl PresenceBook {
                 user.clone()
             })
             .collect();
+        if std::mem::take(&mut self.reset) {
+            self.shown = window;
+            self.seq += 1;
+            return Some(self.snapshot());
+        }
         let changes = diff(&self.shown, &window);
         self.shown = window;
         if changes.is_empty() && self.total() == total_before {
@@ -396,6 +406,32 @@ mod tests {
         assert_eq!(snapshot_looks, looks);
         book.record(id("b"), Some("Bob".into()));
         assert_eq!(changes(book.take_delta()), vec![renamed("b", "Bob")]);
+    }
+
+    /// A shared-mode reload replaces everyone, in the store's order, and
+    /// clients get one snapshot (a delta cannot reorder what they hold).
+    #[test]
+    fn a_reload_is_sent_as_one_snapshot_in_the_new_order() {
+        let mut book = PresenceBook::default();
+        book.record(id("a"), Some("Ada".into()));
+        book.record(id("b"), Some("Bob".into()));
+        book.take_delta();
+        book.replace_all(vec![(id("c"), "Cy".into()), (id("b"), "Bo".into())]);
+        match book.take_delta() {
+            Some(Presence::Snapshot {
+                seq: 2,
+                total: 2,
+                users,
+            }) => {
+                let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+                assert_eq!(names, ["Cy", "Bo"]);
+                assert!(users.iter().all(|u| u.look.is_known()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(book.take_delta(), None, "one snapshot, then quiet");
+        book.record(id("d"), Some("Di".into()));
+        assert_eq!(changes(book.take_delta()), vec![joined("d", "Di")]);
     }
 
     /// Users beyond the window get their key when they enter it.

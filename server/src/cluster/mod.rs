@@ -325,7 +325,12 @@ impl Cluster {
             let mut pending = self.pending();
             pending.clear();
             pending.extend(ours.into_iter().map(SessionId));
-            pending.extend(ctx.registry.sessions());
+            // Session ids are uuid v7, time-ordered: re-joins go in the
+            // order the sessions began, as close to the first join order
+            // as this node can tell.
+            let mut sessions = ctx.registry.sessions();
+            sessions.sort();
+            pending.extend(sessions);
         }
         while self.write_some(ctx).await? {}
         let reply: Vec<String> =
