@@ -5,10 +5,12 @@
 //!   if no test ran at all.
 //! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
 //! - `bench`, `payload`: the benchmark scenarios (S1–S5, S5 alone).
+//! - `cluster`: Redis, three nodes and nginx in front, as deployed.
 //! - `fault`: kill and restart the server under load; everyone comes back.
 //! - `fuzz`: the cargo-fuzz targets of the wire code (nightly).
 
 mod bench;
+mod cluster;
 mod compress;
 mod fault;
 mod first_load;
@@ -89,6 +91,18 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Shared mode as deployed: Redis (apt, free port, no persistence),
+    /// three release nodes on it and nginx in front on 127.0.0.1:3000
+    /// (websocket upgrade, sticky routing for long-polling). Ctrl-C stops
+    /// everything it started.
+    Cluster {
+        /// Where nginx listens.
+        #[arg(long, default_value = cluster::DEFAULT_FRONT)]
+        front: SocketAddr,
+        /// How many server processes.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+    },
     /// kill -9 and SIGTERM the server under identified clients and restart
     /// it: everyone must be back within 10 s; then a leak check.
     Fault {
@@ -121,6 +135,7 @@ fn main() -> ExitCode {
         Command::Dev => serve::dev(),
         Command::Size { no_build, nightly } => size::run(!no_build, nightly),
         Command::Bench { quick } => bench::run(quick),
+        Command::Cluster { front, nodes } => cluster::run(front, nodes),
         Command::Fault { clients } => fault::run(clients),
         Command::Payload => payload::run(),
         Command::Fuzz { seconds, targets } => fuzz::run(seconds, targets),

@@ -33,6 +33,17 @@ impl Server {
     ) -> Result<Server, String> {
         let addr = bound_address(command)
             .ok_or_else(|| format!("no --port/--bind in `{}`", describe(command)))?;
+        Server::start_at(name, addr, command, log)
+    }
+
+    /// [`Server::start`] for a command whose address is not in its
+    /// arguments (nginx: in its configuration file).
+    pub(crate) fn start_at(
+        name: &'static str,
+        addr: SocketAddr,
+        command: &mut Command,
+        log: &Path,
+    ) -> Result<Server, String> {
         let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = command

@@ -1,0 +1,278 @@
+//! `cargo xtask cluster`: the shared mode on one machine, as it would be
+//! deployed: Redis, N server processes (nodes) on it, and nginx in front.
+//!
+//! ```text
+//!  browser ─▶ nginx 127.0.0.1:3000 ─┬─▶ node 1 ─┐
+//!             (sticky by cookie,     ├─▶ node 2 ─┼─▶ redis (free port, no persistence)
+//!              websocket upgrade)    └─▶ node 3 ─┘
+//! ```
+//!
+//! Everything runs on free loopback ports except the front door, writes its
+//! log and configuration under `target/cluster/`, and is stopped when the
+//! [`Cluster`] is dropped (Ctrl-C in `run`). The end-to-end test and the
+//! benchmark's S6 start the same [`Cluster`].
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::proc::{cargo, free_port, repo_root, run_checked};
+use crate::server::Server;
+use crate::setup;
+
+/// Where `cargo xtask cluster` answers unless told otherwise.
+pub const DEFAULT_FRONT: &str = "127.0.0.1:3000";
+
+/// The cookie nginx routes by (set on the first response, so a browser
+/// keeps talking to one node: long-polling needs it).
+const ROUTE_COOKIE: &str = "iss_route";
+
+/// What to start.
+pub struct Options {
+    /// nginx's address.
+    pub front: SocketAddr,
+    pub nodes: usize,
+    /// The server binary (release for `cluster` and the bench, debug for tests).
+    pub server: PathBuf,
+    /// The built page every node serves.
+    pub dist: PathBuf,
+    /// Logs and configuration.
+    pub dir: PathBuf,
+    /// Extra flags for every node.
+    pub node_args: Vec<String>,
+}
+
+/// A running cluster. Fields drop in order: the front door first, Redis last.
+pub struct Cluster {
+    pub nginx: Server,
+    pub nodes: Vec<Server>,
+    pub redis: Server,
+    pub front: SocketAddr,
+}
+
+impl Cluster {
+    /// Starts Redis, the nodes, then nginx; each is ready before the next.
+    pub fn start(options: &Options) -> Result<Cluster, String> {
+        setup::cluster_tools()?;
+        std::fs::create_dir_all(&options.dir)
+            .map_err(|e| format!("{}: {e}", options.dir.display()))?;
+        if TcpStream::connect_timeout(&options.front, Duration::from_millis(200)).is_ok() {
+            return Err(format!(
+                "something already listens on {}: stop it first (`cargo xtask serve`?), \
+                 or choose another port",
+                options.front
+            ));
+        }
+        let redis = start_redis(&options.dir)?;
+        let redis_url = format!("redis://{}/", redis.addr());
+        let mut nodes = Vec::new();
+        for i in 0..options.nodes {
+            nodes.push(start_node(options, i, &redis_url)?);
+        }
+        let upstreams: Vec<SocketAddr> = nodes.iter().map(Server::addr).collect();
+        let nginx = start_nginx(&options.dir, options.front, &upstreams)?;
+        Ok(Cluster {
+            nginx,
+            nodes,
+            redis,
+            front: options.front,
+        })
+    }
+
+    pub fn redis_url(&self) -> String {
+        format!("redis://{}/", self.redis.addr())
+    }
+}
+
+fn start_redis(dir: &Path) -> Result<Server, String> {
+    let addr = free_port()?;
+    let port = addr.port().to_string();
+    Server::start_at(
+        "redis",
+        addr,
+        Command::new(setup::REDIS_SERVER)
+            .args(["--port", &port, "--bind", "127.0.0.1"])
+            // No persistence: the shared state is rebuilt by the nodes.
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir),
+        &dir.join("redis.log"),
+    )
+}
+
+fn start_node(options: &Options, i: usize, redis_url: &str) -> Result<Server, String> {
+    let bind = free_port()?.to_string();
+    Server::start(
+        "node",
+        Command::new(&options.server)
+            .args(["--bind", &bind, "--redis-url", redis_url])
+            .arg("--dist")
+            .arg(&options.dist)
+            // nginx names the client in X-Forwarded-For.
+            .args(["--trusted-proxy", "127.0.0.1"])
+            .args(&options.node_args),
+        &options.dir.join(format!("node{}.log", i + 1)),
+    )
+}
+
+fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Result<Server, String> {
+    let prefix = dir.join("nginx");
+    for temp in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+        std::fs::create_dir_all(prefix.join("temp").join(temp))
+            .map_err(|e| format!("{}: {e}", prefix.display()))?;
+    }
+    let conf = prefix.join("nginx.conf");
+    std::fs::write(&conf, nginx_conf(front, upstreams, &prefix))
+        .map_err(|e| format!("{}: {e}", conf.display()))?;
+    Server::start_at(
+        "nginx",
+        front,
+        Command::new(setup::NGINX)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-e")
+            .arg(prefix.join("error.log")),
+        &dir.join("nginx.log"),
+    )
+}
+
+/// nginx in front of the nodes.
+///
+/// - Websockets are upgraded and may stay open for an hour.
+/// - Routing is sticky, which Socket.IO's long-polling needs (every poll of
+///   a session must reach the node that holds it): by the `iss_route`
+///   cookie, which the first response sets to a random value; without the
+///   cookie (that first request, or a client that keeps no cookies), by the
+///   client's address. Consistent hashing: when a node dies only its
+///   clients move.
+/// - Responses name the node that answered (`X-Iss-Node`), for tests and
+///   for whoever debugs a deployment.
+/// - Nothing is buffered to disk, nothing is logged per request.
+pub fn nginx_conf(front: SocketAddr, upstreams: &[SocketAddr], prefix: &Path) -> String {
+    let prefix = prefix.display();
+    let servers: String = upstreams
+        .iter()
+        .map(|addr| format!("        server {addr};\n"))
+        .collect();
+    format!(
+        r#"# Written by `cargo xtask cluster`; see xtask/src/cluster.rs.
+daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{
+    worker_connections 20000;
+}}
+worker_rlimit_nofile 50000;
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/temp/body;
+    proxy_temp_path {prefix}/temp/proxy;
+    fastcgi_temp_path {prefix}/temp/fastcgi;
+    uwsgi_temp_path {prefix}/temp/uwsgi;
+    scgi_temp_path {prefix}/temp/scgi;
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        "" "";
+    }}
+    map $cookie_{ROUTE_COOKIE} $iss_route {{
+        "" $remote_addr;
+        default $cookie_{ROUTE_COOKIE};
+    }}
+    map $cookie_{ROUTE_COOKIE} $iss_new_route {{
+        "" "{ROUTE_COOKIE}=$request_id; Path=/; HttpOnly; SameSite=Lax";
+        default "";
+    }}
+    upstream iss {{
+        hash $iss_route consistent;
+{servers}        keepalive 32;
+    }}
+    server {{
+        listen {front};
+        location / {{
+            proxy_pass http://iss;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+            proxy_buffering off;
+            proxy_request_buffering off;
+            add_header Set-Cookie $iss_new_route;
+            add_header X-Iss-Node $upstream_addr always;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// `cargo xtask cluster`: builds the page and the release server, starts
+/// Redis, the nodes and nginx, prints where they are, and stops them all on
+/// Ctrl-C.
+pub fn run(front: SocketAddr, nodes: usize) -> Result<(), String> {
+    setup::cluster_tools()?;
+    setup::wasm_toolchain()?;
+    let dist = crate::toolchain::build_frontend_release()?;
+    let root = repo_root();
+    println!("xtask: ── cargo build --release -p server");
+    run_checked(cargo().args(["build", "--release", "-p", "server"]))?;
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    let dir = root.join("target/cluster");
+    let cluster = Cluster::start(&Options {
+        front,
+        nodes,
+        server: root.join("target/release/server"),
+        dist,
+        dir: dir.clone(),
+        node_args: Vec::new(),
+    })?;
+    println!("xtask: ──");
+    println!(
+        "xtask: open {}  (nginx on {}; each browser sticks to one node)",
+        cluster.nginx.url(),
+        cluster.front
+    );
+    for (i, node) in cluster.nodes.iter().enumerate() {
+        println!("xtask: node {}: {}", i + 1, node.url());
+    }
+    println!("xtask: redis: {}", cluster.redis_url());
+    println!(
+        "xtask: logs and nginx.conf in {}; Ctrl-C stops everything",
+        dir.display()
+    );
+    let _ = stop_rx.recv();
+    println!("xtask: stopping nginx, the nodes, then redis");
+    drop(cluster);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nginx_routes_to_every_node_and_sticks_by_cookie() {
+        let front: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let nodes: Vec<SocketAddr> = ["127.0.0.1:4001", "127.0.0.1:4002"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let conf = nginx_conf(front, &nodes, Path::new("/tmp/x"));
+        assert!(conf.contains("listen 127.0.0.1:3000;"));
+        assert!(conf.contains("server 127.0.0.1:4001;") && conf.contains("server 127.0.0.1:4002;"));
+        assert!(conf.contains("hash $iss_route consistent;"));
+        assert!(conf.contains("map $cookie_iss_route $iss_route"));
+        assert!(conf.contains("proxy_set_header Upgrade $http_upgrade;"));
+        assert_eq!(conf.matches('{').count(), conf.matches('}').count());
+    }
+}
