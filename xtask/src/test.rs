@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
 //! failure, and refusing a green result when no test ran.
 //!
-//! 1. install what a fresh machine lacks (system packages, wasm toolchain, Chromium);
+//! 1. install what a fresh machine lacks (system packages, wasm toolchain,
+//!    Chromium, redis-server and nginx);
 //! 2. `cargo fmt --check`; clippy `-D warnings` for the native crates and for
 //!    the frontend on the wasm target;
 //! 3. native tests (`cargo test --workspace --exclude frontend`);
@@ -11,6 +12,7 @@
 //!    fails unless browser tests actually ran;
 //! 5. end to end: the release page (trunk) served by the server process, in
 //!    Chromium over WebDriver (`cargo test -p e2e`), one scenario at a time;
+//!    then two pages through nginx on a three-node cluster (Redis);
 //! 6. the interop matrix against the real peers (`cargo xtask interop`);
 //! 7. the fault tests (`cargo xtask fault`): SIGKILL and SIGTERM under 1,000
 //!    identified clients, everyone back within 10 s of the restart;
@@ -31,6 +33,8 @@ const WASM: &str = "wasm32-unknown-unknown";
 pub fn run(extra: &[String]) -> Result<(), String> {
     setup::system_packages()?;
     setup::wasm_target()?;
+    // The cluster tests start their own Redis (and the end-to-end ones nginx).
+    setup::cluster_tools()?;
     step(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
@@ -71,7 +75,8 @@ pub fn run(extra: &[String]) -> Result<(), String> {
                 "--exclude",
                 "e2e",
             ])
-            .args(extra),
+            .args(extra)
+            .env("ISS_REDIS_SERVER", setup::REDIS_SERVER),
     )?;
     let browser = browser_tests()?;
     let e2e = end_to_end()?;
@@ -109,7 +114,7 @@ fn end_to_end() -> Result<Counts, String> {
     let root = repo_root();
     let out = root.join("target/e2e");
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    cargo_test(
+    let single = cargo_test(
         cargo()
             // The original page's tests need the interop peers: `interop` runs them.
             .args([
@@ -125,7 +130,34 @@ fn end_to_end() -> Result<Counts, String> {
             .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
             .env("ISS_E2E_SCREENSHOT", out.join("screenshot.png"))
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    )
+    )?;
+    let shared = cluster_end_to_end(&dist)?;
+    Ok(Counts {
+        passed: single.passed + shared.passed,
+        failed: single.failed + shared.failed,
+    })
+}
+
+/// Shared mode in Chromium: Redis, three nodes and nginx on free ports,
+/// stopped afterwards even when the test fails.
+fn cluster_end_to_end(dist: &std::path::Path) -> Result<Counts, String> {
+    let root = repo_root();
+    let cluster = crate::cluster::Cluster::start(&crate::cluster::Options {
+        front: free_port()?,
+        nodes: 3,
+        server: root.join("target/debug/server"),
+        dist: dist.to_owned(),
+        dir: root.join("target/e2e-cluster"),
+        node_args: vec!["--log".into(), "warn".into()],
+    })?;
+    let counts = cargo_test(
+        cargo()
+            .args(["test", "-p", "e2e", "--test", "cluster"])
+            .env("ISS_E2E_CLUSTER", cluster.nginx.url())
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    );
+    drop(cluster);
+    counts
 }
 
 /// The browser tests, against a live server that is always stopped afterwards.
