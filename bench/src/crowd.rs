@@ -50,10 +50,11 @@ impl Ramp {
     }
 }
 
-/// Spawns `n` clients; each runs `body(index, client)` once identified.
+/// Spawns `n` clients, spread round-robin over `addrs` (several servers: the
+/// shared mode); each runs `body(index, client)` once identified.
 /// Clients that fail before that count in [`Ramp::failed`] and yield `None`.
 pub fn spawn<T, F, Fut>(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     n: usize,
     sources: &[IpAddr],
     name_prefix: &str,
@@ -69,6 +70,7 @@ where
     let tasks = (0..n)
         .map(|i| {
             let source = (!sources.is_empty()).then(|| sources[i % sources.len()]);
+            let addr = addrs[i % addrs.len()];
             let (ramp, gate, body) = (ramp.clone(), gate.clone(), body.clone());
             let name = format!("{name_prefix}{i}");
             tokio::spawn(async move {

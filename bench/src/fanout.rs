@@ -4,6 +4,10 @@
 //! then one more client identifies, and each of the others records when its
 //! presence first counts the newcomer. The spread of those times is how long
 //! one change takes to reach everyone (the coalescing window included).
+//!
+//! S6 is the same run with the clients spread over several server processes
+//! sharing one Redis: the newcomer joins the first, and the change reaches
+//! the others through Redis.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +25,8 @@ use crate::shell::{ended, Client};
 /// One fan-out run.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub addr: SocketAddr,
+    /// The servers; clients are spread over them, the newcomer joins the first.
+    pub addrs: Vec<SocketAddr>,
     pub clients: usize,
     pub sources: Vec<IpAddr>,
     pub server_pid: Option<u32>,
@@ -35,7 +40,7 @@ pub async fn run(plan: Plan) -> FanoutSummary {
     let settled = Arc::new(AtomicUsize::new(0));
     let watchers = settled.clone();
     let (ramp, tasks) = crowd::spawn(
-        plan.addr,
+        &plan.addrs,
         plan.clients,
         &plan.sources,
         "crowd",
@@ -52,7 +57,7 @@ pub async fn run(plan: Plan) -> FanoutSummary {
 
     // The one change: a newcomer identifies.
     let mut trigger_error = None;
-    let mut newcomer = Client::joined(plan.addr, None).await;
+    let mut newcomer = Client::joined(plan.addrs[0], None).await;
     let t0 = Instant::now();
     if let Ok(newcomer) = &mut newcomer {
         let identify = Identify {

@@ -39,7 +39,7 @@ struct Held {
 pub async fn run(plan: Plan, on_ready: impl FnOnce(usize, Duration)) -> HoldSummary {
     let (go, go_rx) = watch::channel::<Option<Instant>>(None);
     let (ramp, tasks) = crowd::spawn(
-        plan.addr,
+        &[plan.addr],
         plan.clients,
         &plan.sources,
         "held",

@@ -4,7 +4,7 @@
 //! - `test`: formatting, lints and every test; fails if any of them fails or
 //!   if no test ran at all.
 //! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
-//! - `bench`, `payload`: the benchmark scenarios (S1–S5, S5 alone).
+//! - `bench`, `payload`: the benchmark scenarios (S1–S6; S5 alone).
 //! - `cluster`: Redis, three nodes and nginx in front, as deployed.
 //! - `fault`: kill and restart the server under load; everyone comes back.
 //! - `fuzz`: the cargo-fuzz targets of the wire code (nightly).
@@ -90,6 +90,11 @@ enum Command {
         /// A smoke run: small loads, short rounds.
         #[arg(long)]
         quick: bool,
+        /// Only S6 (shared mode on Redis: fan-out over three nodes, Redis
+        /// memory per user, in memory against Redis); writes
+        /// bench/results/s6.md.
+        #[arg(long)]
+        s6: bool,
     },
     /// Shared mode as deployed: Redis (apt, free port, no persistence),
     /// three release nodes on it and nginx in front on 127.0.0.1:3000
@@ -134,7 +139,8 @@ fn main() -> ExitCode {
         Command::Serve { bind } => serve::serve(bind),
         Command::Dev => serve::dev(),
         Command::Size { no_build, nightly } => size::run(!no_build, nightly),
-        Command::Bench { quick } => bench::run(quick),
+        Command::Bench { quick, s6: false } => bench::run(quick),
+        Command::Bench { quick, s6: true } => bench::run_s6(quick),
         Command::Cluster { front, nodes } => cluster::run(front, nodes),
         Command::Fault { clients } => fault::run(clients),
         Command::Payload => payload::run(),

@@ -5,6 +5,7 @@
 //! loadgen --scenario s2 --addr … --clients 1000 --rate 20000 --seconds 20
 //! loadgen --scenario s3 --addr … --clients 9500 --seconds 60     (prints a `ready` line first)
 //! loadgen --scenario s4 --addr … --clients 10000
+//! loadgen --scenario s6 --addr A,B,C --clients 10000   (S4 over several shared-mode servers)
 //! loadgen --scenario fault --addr … --clients 1000 --seconds 30   (ready line, then waits
 //!         for the server to die and everyone to be back, at most --seconds after the loss)
 //! loadgen --scenario churn --addr … --clients 50 --cycles 10000   (50 workers, 10,000 sessions)
@@ -23,6 +24,8 @@ use serde::Serialize;
 struct Args {
     scenario: String,
     addr: SocketAddr,
+    /// Every `--addr` given (comma-separated); `addr` is the first.
+    addrs: Vec<SocketAddr>,
     target: Target,
     clients: usize,
     duration: Duration,
@@ -87,9 +90,9 @@ async fn run(a: Args) -> ExitCode {
             .await;
             print(&s, s.connect_failed == 0 && s.dropped == 0 && s.kept > 0)
         }
-        "s4" => {
+        "s4" | "s6" => {
             let s = fanout::run(fanout::Plan {
-                addr: a.addr,
+                addrs: a.addrs,
                 clients: a.clients,
                 sources: a.sources,
                 server_pid: a.server_pid,
@@ -117,7 +120,7 @@ async fn run(a: Args) -> ExitCode {
             print(&s, s.failed == 0)
         }
         other => {
-            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3, s4, fault or churn");
+            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3, s4, s6, fault or churn");
             ExitCode::from(2)
         }
     }
@@ -136,6 +139,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
     let mut a = Args {
         scenario: "s1".into(),
         addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        addrs: vec![SocketAddr::from(([127, 0, 0, 1], 3000))],
         target: Target::SocketIo,
         clients: 100,
         duration: Duration::from_secs(5),
@@ -149,7 +153,13 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--scenario" => a.scenario = value()?,
-            "--addr" => a.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--addr" => {
+                a.addrs = value()?
+                    .split(',')
+                    .map(|addr| addr.parse().map_err(|e| format!("--addr {addr}: {e}")))
+                    .collect::<Result<_, String>>()?;
+                a.addr = a.addrs[0];
+            }
             "--target" => {
                 a.target = match value()?.as_str() {
                     "socketio" => Target::SocketIo,

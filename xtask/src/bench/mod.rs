@@ -7,7 +7,9 @@
 //! - S3 connections: 19,000 identified connections from two generator
 //!   processes (one process may hold < 20,000 files), held through heartbeats;
 //! - S4 presence fan-out: one identify seen by 10,000 clients;
-//! - S5 payload: the page against AngularJS + socket.io.js ([`crate::payload`]).
+//! - S5 payload: the page against AngularJS + socket.io.js ([`crate::payload`]);
+//! - S6 shared mode: fan-out over three nodes on Redis, Redis memory per
+//!   user, and one node in memory against one on Redis ([`shared_mode`]).
 //!
 //! Each scenario gets fresh server processes, so one scenario's memory does
 //! not count against the next. Servers are pinned to CPU 0 and generators to
@@ -17,6 +19,7 @@
 //! clients and a second or two per scenario, and fails if any client fails.
 
 mod pin;
+mod shared_mode;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -81,6 +84,29 @@ struct Bench {
     sizes: Sizes,
 }
 
+/// `cargo xtask bench --s6`: only the shared-mode part; writes
+/// `bench/results/s6.md`.
+pub fn run_s6(quick: bool) -> Result<(), String> {
+    let bench = Bench::prepare(quick)?;
+    let sizes = if quick {
+        &shared_mode::QUICK
+    } else {
+        &shared_mode::FULL
+    };
+    let shared = bench.shared_mode(sizes)?;
+    println!("{}", shared.markdown);
+    if !quick {
+        let path = bench.root.join("bench/results/s6.md");
+        std::fs::write(&path, &shared.markdown).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("xtask: wrote {}", path.display());
+    }
+    if shared.ok {
+        Ok(())
+    } else {
+        Err("a shared-mode generator failed".into())
+    }
+}
+
 pub fn run(quick: bool) -> Result<(), String> {
     let bench = Bench::prepare(quick)?;
     let s1 = bench.s1()?;
@@ -88,8 +114,14 @@ pub fn run(quick: bool) -> Result<(), String> {
     let s2 = bench.s2(peak / 2.0)?;
     let s3 = bench.s3()?;
     let s4 = bench.s4()?;
+    let shared = bench.shared_mode(if quick {
+        &shared_mode::QUICK
+    } else {
+        &shared_mode::FULL
+    })?;
     let s5 = (!quick).then(|| crate::payload::s5_report(&bench.root, &bench.bin("server")));
     let report = tables::report(&s1, &s2, &s3, &s4, s5, bench.pin.describe());
+    let report = format!("{report}\n{}", shared.markdown);
     println!("{report}");
     if quick {
         let failed: Vec<String> = [&s1, &s2, &s3, &s4]
@@ -100,6 +132,9 @@ pub fn run(quick: bool) -> Result<(), String> {
             .collect();
         if !failed.is_empty() {
             return Err(format!("bench --quick: {}", failed.join("\n")));
+        }
+        if !shared.ok {
+            return Err("bench --quick: a shared-mode (S6) generator failed".into());
         }
         return Ok(());
     }

@@ -1,0 +1,376 @@
+//! S6 and the cost of sharing: the shared mode (Redis) measured next to
+//! the single process, in the same run.
+//!
+//! - **S6 cross-node fan-out**: 10,000 identified clients spread over three
+//!   nodes on one Redis; one more identifies on node 1; the time until each
+//!   client's presence counts it (p50 / p100; target p100 ≤ 250 ms).
+//! - **Redis memory per online user**: `used_memory` before the crowd and at
+//!   its peak (sampled every 200 ms), divided by the users online then.
+//! - **The cost of sharing**: one node in memory against one node on Redis,
+//!   the same binary and flags but `--redis-url`: S1 (1,000 clients
+//!   re-sending their name: no Redis write on that path) and churn (connect,
+//!   identify, hang up: three Redis scripts per session), with the CPU the
+//!   node and Redis spent per session.
+//!
+//! Every server process (Redis included) is pinned to CPU 0 and the
+//! generator to CPU 1: two cores cannot show N-node scaling, only what
+//! sharing costs per identify.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bench::summary::{ChurnSummary, FanoutSummary, LoadSummary};
+use serde::de::DeserializeOwned;
+
+use super::Bench;
+use crate::proc::{describe, free_port};
+use crate::server::Server;
+use crate::setup;
+
+/// S6's target: every client sees the change within this, ms.
+const S6_TARGET_MS: f64 = 250.0;
+
+/// Sizes of the shared-mode scenarios.
+pub(super) struct SharedSizes {
+    pub s6_clients: usize,
+    pub s1_clients: usize,
+    pub s1_seconds: &'static str,
+    pub churn_cycles: usize,
+}
+
+pub(super) const FULL: SharedSizes = SharedSizes {
+    s6_clients: 10_000,
+    s1_clients: 1000,
+    s1_seconds: "8",
+    churn_cycles: 5000,
+};
+
+pub(super) const QUICK: SharedSizes = SharedSizes {
+    s6_clients: 200,
+    s1_clients: 50,
+    s1_seconds: "1",
+    churn_cycles: 200,
+};
+
+/// What the shared-mode part of a run measured.
+pub(super) struct SharedReport {
+    pub markdown: String,
+    /// Every generator finished without a failed client.
+    pub ok: bool,
+}
+
+/// One contender of the cost comparison.
+struct Cost {
+    label: &'static str,
+    s1: Option<LoadSummary>,
+    churn: Option<ChurnSummary>,
+    /// CPU seconds the node (and Redis, if any) spent during the churn.
+    churn_cpu_secs: f64,
+}
+
+impl Bench {
+    pub(super) fn shared_mode(&self, sizes: &SharedSizes) -> Result<SharedReport, String> {
+        setup::cluster_tools()?;
+        let mut ok = true;
+        let mut md = String::from("## S6: shared mode (Redis)\n\n");
+        md.push_str(
+            "Redis 7.0 and every node pinned to CPU 0, generators to CPU 1: two cores \
+             show what sharing costs per identify, not how N nodes scale.\n\n",
+        );
+
+        // S6: three nodes on one Redis.
+        let redis = self.redis("s6")?;
+        let url = format!("redis://{}/", redis.addr());
+        let nodes = (1..=3)
+            .map(|i| self.ours_with(&format!("s6-node{i}"), &["--redis-url", &url]))
+            .collect::<Result<Vec<Server>, String>>()?;
+        let before = redis_used_memory(redis.addr())?;
+        let sampler = MemorySampler::start(redis.addr());
+        let addrs: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+        println!(
+            "xtask: ── S6 × {} clients over {} nodes",
+            sizes.s6_clients,
+            nodes.len()
+        );
+        let mut command = self.pin.generator(&self.bin("loadgen"));
+        command
+            .args(["--scenario", "s6", "--addr", &addrs.join(",")])
+            .args(["--clients", &sizes.s6_clients.to_string()])
+            .args(["--sources", SOURCES]);
+        let s6: Option<FanoutSummary> = summary_of(&mut command, &mut ok)?;
+        let peak = sampler.stop();
+        drop(nodes);
+        drop(redis);
+        md.push_str(&s6_table(s6.as_ref(), sizes.s6_clients));
+        if let Some(s6) = &s6 {
+            let users = s6.connected as u64 + 1;
+            let grown = peak.saturating_sub(before);
+            md.push_str(&format!(
+                "\nRedis memory with {users} users online: {grown} B above the empty store \
+                 ({} B per user; `used_memory`, the change stream, capped at ≈ 10,000 \
+                 entries, included).\n",
+                grown / users.max(1)
+            ));
+        }
+
+        // The cost of sharing: one node, in memory and on Redis.
+        let mut costs = Vec::new();
+        for label in ["1 node, in memory", "1 node on Redis"] {
+            costs.push(self.cost(label, sizes, &mut ok)?);
+        }
+        md.push_str(&cost_table(&costs, sizes));
+        Ok(SharedReport { markdown: md, ok })
+    }
+
+    /// S1 and churn against one fresh node (on a fresh Redis when the label
+    /// says so).
+    fn cost(
+        &self,
+        label: &'static str,
+        sizes: &SharedSizes,
+        ok: &mut bool,
+    ) -> Result<Cost, String> {
+        let on_redis = label.contains("Redis");
+        let tag = if on_redis { "redis" } else { "memory" };
+        let run = |scenario: &str, args: &[&str], ok: &mut bool| {
+            let redis = on_redis
+                .then(|| self.redis(&format!("cost-{scenario}")))
+                .transpose()?;
+            let flags: Vec<String> = redis
+                .iter()
+                .flat_map(|r| ["--redis-url".to_owned(), format!("redis://{}/", r.addr())])
+                .collect();
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            let node = self.ours_with(&format!("cost-{scenario}-{tag}"), &flags)?;
+            let pids: Vec<u32> = std::iter::once(node.pid())
+                .chain(redis.iter().map(Server::pid))
+                .collect();
+            let cpu_before: f64 = pids.iter().map(|&p| cpu_secs(p)).sum();
+            println!("xtask: ── {scenario} {label}");
+            let mut command = self.pin.generator(&self.bin("loadgen"));
+            command
+                .args(["--scenario", scenario, "--addr", &node.addr().to_string()])
+                .args(["--server-pid", &node.pid().to_string()])
+                .args(["--sources", SOURCES])
+                .args(args);
+            let output = command
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", describe(&command)))?;
+            let cpu = pids.iter().map(|&p| cpu_secs(p)).sum::<f64>() - cpu_before;
+            *ok &= output.status.success();
+            Ok::<_, String>((String::from_utf8_lossy(&output.stdout).into_owned(), cpu))
+        };
+        let clients = sizes.s1_clients.to_string();
+        let (s1_out, _) = run(
+            "s1",
+            &["--clients", &clients, "--seconds", sizes.s1_seconds],
+            ok,
+        )?;
+        let cycles = sizes.churn_cycles.to_string();
+        let (churn_out, churn_cpu_secs) =
+            run("churn", &["--clients", "50", "--cycles", &cycles], ok)?;
+        Ok(Cost {
+            label,
+            s1: last_json(&s1_out),
+            churn: last_json(&churn_out),
+            churn_cpu_secs,
+        })
+    }
+
+    /// A Redis on a free port, pinned with the servers, no persistence.
+    fn redis(&self, tag: &str) -> Result<Server, String> {
+        let addr = free_port()?;
+        Server::start_at(
+            "redis",
+            addr,
+            self.pin
+                .server(Path::new(setup::REDIS_SERVER))
+                .args(["--port", &addr.port().to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&self.logs),
+            &self.logs.join(format!("redis-{tag}.log")),
+        )
+    }
+}
+
+/// The generators' source addresses (as the other scenarios use).
+const SOURCES: &str = "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5";
+
+fn summary_of<T: DeserializeOwned>(
+    command: &mut Command,
+    ok: &mut bool,
+) -> Result<Option<T>, String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", describe(command)))?;
+    *ok &= output.status.success();
+    let summary = last_json(&String::from_utf8_lossy(&output.stdout));
+    *ok &= summary.is_some();
+    Ok(summary)
+}
+
+fn last_json<T: DeserializeOwned>(stdout: &str) -> Option<T> {
+    stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+}
+
+fn s6_table(s6: Option<&FanoutSummary>, clients: usize) -> String {
+    let mut md = String::from(
+        "| scenario | clients | connected | saw it | missed | p50 ms | p100 ms | target p100 |\n\
+         |---|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    match s6 {
+        Some(s) => {
+            let verdict = if s.p100_ms <= S6_TARGET_MS && s.missed == 0 {
+                "✓"
+            } else {
+                "✗ missed"
+            };
+            md.push_str(&format!(
+                "| S6: 3 nodes + Redis | {} | {} | {} | {} | {:.0} | {:.0} | ≤ {S6_TARGET_MS:.0} {verdict} |\n",
+                s.clients, s.connected, s.saw, s.missed, s.p50_ms, s.p100_ms
+            ));
+        }
+        None => md.push_str(&format!(
+            "| S6: 3 nodes + Redis | {clients} | – | – | – | – | – | no summary: failed |\n"
+        )),
+    }
+    md
+}
+
+fn cost_table(costs: &[Cost], sizes: &SharedSizes) -> String {
+    let mut md = format!(
+        "\n### The cost of sharing\n\n\
+         S1: {} clients re-sending their name, closed loop, {} s. Churn: {} sessions by \
+         50 workers, each connects, identifies (a first name: a join) and hangs up; \
+         CPU is the node's plus Redis's.\n\n\
+         | node | S1 acks/s | S1 p50 ms | S1 p99 ms | churn sessions/s | CPU ms per session |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+        sizes.s1_clients, sizes.s1_seconds, sizes.churn_cycles
+    );
+    for cost in costs {
+        let (rate, p50, p99) = cost
+            .s1
+            .as_ref()
+            .map_or((f64::NAN, f64::NAN, f64::NAN), |s| {
+                (s.acks_per_sec, s.p50_ms, s.p99_ms)
+            });
+        let (sessions, cpu_ms) = cost.churn.as_ref().map_or((f64::NAN, f64::NAN), |c| {
+            let done = (c.cycles - c.failed).max(1) as f64;
+            (done / c.secs, cost.churn_cpu_secs * 1000.0 / done)
+        });
+        md.push_str(&format!(
+            "| {} | {rate:.0} | {p50:.1} | {p99:.1} | {sessions:.0} | {cpu_ms:.2} |\n",
+            cost.label
+        ));
+    }
+    md
+}
+
+/// `used_memory` from `INFO memory`, bytes.
+fn redis_used_memory(addr: SocketAddr) -> Result<u64, String> {
+    let output = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &addr.port().to_string()])
+        .args(["INFO", "memory"])
+        .output()
+        .map_err(|e| format!("cannot run redis-cli: {e}"))?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| "redis-cli INFO memory: no used_memory".to_owned())
+}
+
+/// Samples Redis's memory every 200 ms in a thread; keeps the peak.
+struct MemorySampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl MemorySampler {
+    fn start(addr: SocketAddr) -> MemorySampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let (done, max) = (stop.clone(), peak.clone());
+        let thread = std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if let Ok(bytes) = redis_used_memory(addr) {
+                    max.fetch_max(bytes, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        MemorySampler { stop, peak, thread }
+    }
+
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// User + system CPU seconds of a process so far (/proc/<pid>/stat; 0 when
+/// unreadable). Clock ticks are 100 a second on Linux.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at `) `.
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_of_this_process_is_read() {
+        let spent = cpu_secs(std::process::id());
+        assert!(spent >= 0.0);
+        let mut x = 0u64;
+        for i in 0..30_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        assert!(x != 1);
+        assert!(
+            cpu_secs(std::process::id()) > spent,
+            "busy work shows as CPU"
+        );
+    }
+
+    #[test]
+    fn a_missed_target_stays_in_the_table() {
+        let slow = FanoutSummary {
+            clients: 10,
+            connected: 10,
+            saw: 10,
+            p50_ms: 100.0,
+            p100_ms: 400.0,
+            ..FanoutSummary::default()
+        };
+        assert!(s6_table(Some(&slow), 10).contains("✗ missed"));
+        let fast = FanoutSummary {
+            p100_ms: 120.0,
+            ..slow
+        };
+        assert!(s6_table(Some(&fast), 10).contains("✓"));
+    }
+}
