@@ -51,7 +51,7 @@ pub const LEASE: Duration = Duration::from_secs(3);
 /// How often a node looks for expired nodes to reap.
 const REAP_EVERY: Duration = Duration::from_millis(500);
 /// How often the change stream is read when nothing wakes the task.
-const POLL_EVERY: Duration = Duration::from_millis(20);
+const POLL_EVERY: Duration = Duration::from_millis(5);
 /// After a failed round, wait this long before trying Redis again.
 const RETRY_AFTER: Duration = Duration::from_millis(250);
 /// Sessions written to Redis per round (pipelined on one connection).

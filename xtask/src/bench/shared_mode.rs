@@ -82,6 +82,20 @@ impl Bench {
              show what sharing costs per identify, not how N nodes scale.\n\n",
         );
 
+        // The same fan-out on one node in memory (S4), for the ratio.
+        let single = self.ours("s6-single")?;
+        println!(
+            "xtask: ── S6 reference: 1 node in memory × {} clients",
+            sizes.s6_clients
+        );
+        let mut command = self.pin.generator(&self.bin("loadgen"));
+        command
+            .args(["--scenario", "s4", "--addr", &single.addr().to_string()])
+            .args(["--clients", &sizes.s6_clients.to_string()])
+            .args(["--sources", SOURCES]);
+        let s4: Option<FanoutSummary> = summary_of(&mut command, &mut ok)?;
+        drop(single);
+
         // S6: three nodes on one Redis.
         let redis = self.redis("s6")?;
         let url = format!("redis://{}/", redis.addr());
@@ -105,7 +119,7 @@ impl Bench {
         let peak = sampler.stop();
         drop(nodes);
         drop(redis);
-        md.push_str(&s6_table(s6.as_ref(), sizes.s6_clients));
+        md.push_str(&s6_table(s6.as_ref(), s4.as_ref(), sizes.s6_clients));
         if let Some(s6) = &s6 {
             let users = s6.connected as u64 + 1;
             let grown = peak.saturating_sub(before);
@@ -221,11 +235,17 @@ fn last_json<T: DeserializeOwned>(stdout: &str) -> Option<T> {
         .find_map(|line| serde_json::from_str(line).ok())
 }
 
-fn s6_table(s6: Option<&FanoutSummary>, clients: usize) -> String {
+fn s6_table(s6: Option<&FanoutSummary>, single: Option<&FanoutSummary>, clients: usize) -> String {
     let mut md = String::from(
         "| scenario | clients | connected | saw it | missed | p50 ms | p100 ms | target p100 |\n\
          |---|---:|---:|---:|---:|---:|---:|---|\n",
     );
+    if let Some(s) = single {
+        md.push_str(&format!(
+            "| S4 on 1 node in memory (same run, reference) | {} | {} | {} | {} | {:.0} | {:.0} | |\n",
+            s.clients, s.connected, s.saw, s.missed, s.p50_ms, s.p100_ms
+        ));
+    }
     match s6 {
         Some(s) => {
             let verdict = if s.p100_ms <= S6_TARGET_MS && s.missed == 0 {
@@ -366,11 +386,11 @@ mod tests {
             p100_ms: 400.0,
             ..FanoutSummary::default()
         };
-        assert!(s6_table(Some(&slow), 10).contains("✗ missed"));
+        assert!(s6_table(Some(&slow), None, 10).contains("✗ missed"));
         let fast = FanoutSummary {
             p100_ms: 120.0,
             ..slow
         };
-        assert!(s6_table(Some(&fast), 10).contains("✓"));
+        assert!(s6_table(Some(&fast), None, 10).contains("✓"));
     }
 }
