@@ -46,7 +46,7 @@ pub(super) const FULL: SharedSizes = SharedSizes {
     s6_clients: 10_000,
     s1_clients: 1000,
     s1_seconds: "8",
-    churn_cycles: 5000,
+    churn_cycles: 20_000,
 };
 
 pub(super) const QUICK: SharedSizes = SharedSizes {
