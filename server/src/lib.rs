@@ -7,7 +7,8 @@
 //!      ─▶ socketioxide (/socket.io/, ns /iss; ns / for revision 4) ─▶ handlers ─▶ AppState ─┬─ Registry (users; rename limits)
 //!                                                                                         ├─ Fanout ─▶ PresenceBook (budget, laggards)
 //!                                                                                         ├─ ResumeBook (resume tokens)
-//!                                                                                         └─ Stats ─▶ /api/stats, report (periodic log line)
+//!                                                                                         ├─ Stats ─▶ /api/stats, report (periodic log line)
+//!                                                                                         └─ Cluster (--redis-url) ─▶ Redis: presence stream, leases, tokens
 //!      ─▶ /healthz, /api/stats, static dist/ (cache rules, precompressed, no dot-paths)
 //! ```
 

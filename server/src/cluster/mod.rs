@@ -101,6 +101,8 @@ pub struct Cluster {
     overflowed: AtomicBool,
     /// The node is leaving: write nothing more.
     departed: AtomicBool,
+    /// "Redis unavailable" was logged and not yet followed by "in sync".
+    down_logged: AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -155,6 +157,7 @@ impl Cluster {
             healthy: AtomicBool::new(false),
             overflowed: AtomicBool::new(false),
             departed: AtomicBool::new(false),
+            down_logged: AtomicBool::new(false),
         })
     }
 
@@ -339,7 +342,11 @@ impl Cluster {
         ctx.fanout.replace(state.members);
         view.seq = state.seq;
         view.loaded = true;
+        // Tokens of sessions this node no longer holds are Redis's now.
+        self.tokens()
+            .retain(|session, _| ctx.registry.lookup(session).is_some());
         if !self.healthy.swap(true, Ordering::Relaxed) {
+            self.down_logged.store(false, Ordering::Relaxed);
             tracing::info!(node = %self.node, "redis: in sync (shared presence)");
         }
         Ok(())
@@ -444,7 +451,8 @@ impl Cluster {
 
     /// Redis failed: say so once, and serve locally until it is back.
     fn lost(&self, err: &ClusterError) {
-        if self.healthy.swap(false, Ordering::Relaxed) {
+        self.healthy.store(false, Ordering::Relaxed);
+        if !self.down_logged.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 %err,
                 "redis unavailable: serving this node's clients alone (presence shows local \
