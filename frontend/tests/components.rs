@@ -262,6 +262,7 @@ async fn a_crowd_shows_the_window_and_a_count() {
                     look: Look::UNKNOWN,
                 },
             ],
+            prev: None,
         });
     });
     tick().await;
@@ -387,6 +388,7 @@ async fn lookalike_names_show_different_tags() {
                 name: "Cleo".into(),
                 look: Look(0x0bad_cafe),
             }],
+            prev: None,
         });
     });
     tick().await;

@@ -115,9 +115,21 @@ impl Fanout {
         self.book().record(id, name);
     }
 
-    /// Replaces everyone's wanted state (see [`PresenceBook::replace_all`]).
-    pub fn replace(&self, members: Vec<(SessionId, String)>) {
-        self.book().replace_all(members);
+    /// Replaces everyone's wanted state as of the shared store's change
+    /// `seq` (see [`PresenceBook::replace_all`]).
+    pub fn replace(&self, members: Vec<(SessionId, String)>, seq: u64) {
+        self.book().replace_all(members, seq);
+    }
+
+    /// Shared mode: the store's change number `seq` (see
+    /// [`PresenceBook::record_at`]).
+    pub fn record_at(&self, id: SessionId, name: Option<String>, seq: u64) {
+        self.book().record_at(id, name, seq);
+    }
+
+    /// Shared mode: the changes recorded so far are the store's up to `seq`.
+    pub fn advance(&self, seq: u64) {
+        self.book().advance(seq);
     }
 
     /// Sends the snapshot to a new socket and subscribes it to deltas.

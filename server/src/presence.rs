@@ -40,6 +40,10 @@ pub struct PresenceBook {
     shown: Vec<OnlineUser>,
     /// Everyone was replaced: the next message is a snapshot.
     reset: bool,
+    /// Shared mode: the shared store's number of the last change recorded.
+    /// Messages are then numbered by it (so every node's clients end on the
+    /// same seq) and deltas say which seq they follow.
+    store_seq: Option<u64>,
     /// The latest wanted state per session since the last delta: `Some(name)`
     /// to be online under that name, `None` to be gone.
     pending: IndexMap<SessionId, Option<String>>,
@@ -55,7 +59,8 @@ impl PresenceBook {
     /// shared store (a shared-mode reload). Clients are then sent a fresh
     /// snapshot at the next tick instead of a delta: the order may differ
     /// from what they hold, and a delta cannot reorder.
-    pub fn replace_all(&mut self, members: Vec<(SessionId, String)>) {
+    pub fn replace_all(&mut self, members: Vec<(SessionId, String)>, seq: u64) {
+        self.store_seq = Some(seq);
         self.pending.clear();
         self.online.clear();
         self.keys.clear();
@@ -72,6 +77,19 @@ impl PresenceBook {
         }
         self.next_key = self.online.len() as u64;
         self.reset = true;
+    }
+
+    /// Shared mode: [`PresenceBook::record`] for the store's change number
+    /// `seq` (one step, so a message never holds a change without its seq).
+    pub fn record_at(&mut self, id: SessionId, name: Option<String>, seq: u64) {
+        self.record(id, name);
+        self.advance(seq);
+    }
+
+    /// Shared mode: every change recorded so far is the store's change
+    /// number `seq` or older.
+    pub fn advance(&mut self, seq: u64) {
+        self.store_seq = Some(seq);
     }
 
     /// What a newly connected client needs: the published window, total and seq.
@@ -105,20 +123,28 @@ impl PresenceBook {
             })
             .collect();
         if std::mem::take(&mut self.reset) {
+            // The store's number, even if lower (Redis restarted empty):
+            // clients take a snapshot's seq as it is.
             self.shown = window;
-            self.seq += 1;
+            self.seq = self.store_seq.unwrap_or(self.seq + 1);
             return Some(self.snapshot());
         }
         let changes = diff(&self.shown, &window);
         self.shown = window;
-        if changes.is_empty() && self.total() == total_before {
+        let advanced = self.store_seq.is_some_and(|seq| seq > self.seq);
+        if changes.is_empty() && self.total() == total_before && !advanced {
             return None;
         }
-        self.seq += 1;
+        let prev = self.seq;
+        self.seq = match self.store_seq {
+            Some(seq) if seq > prev => seq,
+            _ => prev + 1,
+        };
         Some(Presence::Delta {
             seq: self.seq,
             total: self.total(),
             changes,
+            prev: self.store_seq.map(|_| prev),
         })
     }
 
@@ -275,6 +301,7 @@ mod tests {
                 seq: 1,
                 total: 20_000,
                 changes,
+                prev: None,
             }) => {
                 assert_eq!(changes.len(), PRESENCE_WINDOW);
                 assert_eq!(changes[0], joined("0", "user0"));
@@ -296,7 +323,8 @@ mod tests {
             Some(Presence::Delta {
                 seq: 2,
                 total: 20_001,
-                changes: vec![]
+                changes: vec![],
+                prev: None,
             })
         );
     }
@@ -320,7 +348,8 @@ mod tests {
             Some(Presence::Delta {
                 seq: 2,
                 total: 100,
-                changes: expected
+                changes: expected,
+                prev: None,
             })
         );
         // A client applying snapshot + deltas ends with the server's window.
@@ -416,10 +445,10 @@ mod tests {
         book.record(id("a"), Some("Ada".into()));
         book.record(id("b"), Some("Bob".into()));
         book.take_delta();
-        book.replace_all(vec![(id("c"), "Cy".into()), (id("b"), "Bo".into())]);
+        book.replace_all(vec![(id("c"), "Cy".into()), (id("b"), "Bo".into())], 9);
         match book.take_delta() {
             Some(Presence::Snapshot {
-                seq: 2,
+                seq: 9,
                 total: 2,
                 users,
             }) => {
@@ -430,8 +459,29 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(book.take_delta(), None, "one snapshot, then quiet");
-        book.record(id("d"), Some("Di".into()));
-        assert_eq!(changes(book.take_delta()), vec![joined("d", "Di")]);
+        book.record_at(id("d"), Some("Di".into()), 12);
+        assert_eq!(
+            book.take_delta(),
+            Some(Presence::Delta {
+                seq: 12,
+                total: 3,
+                changes: vec![joined("d", "Di")],
+                prev: Some(9),
+            })
+        );
+        // The store moved on with nothing this window shows (a rename
+        // beyond it, say): clients still learn the new seq.
+        book.advance(15);
+        assert_eq!(
+            book.take_delta(),
+            Some(Presence::Delta {
+                seq: 15,
+                total: 3,
+                changes: vec![],
+                prev: Some(12),
+            })
+        );
+        assert_eq!(book.take_delta(), None);
     }
 
     /// Users beyond the window get their key when they enter it.

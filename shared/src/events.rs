@@ -173,9 +173,12 @@ pub const PRESENCE_WINDOW: usize = 100;
 /// next in line when someone in it leaves) is `joined` and goes to the end of
 /// the window; `total` counts everyone online, named or not.
 ///
-/// `seq` counts the deltas the server has flushed. A snapshot carries the seq
-/// of the last delta it already contains, so a client can drop a delta with a
-/// seq at or below it, and notice a gap when one goes missing. Applying a
+/// `seq` numbers presence messages. A snapshot carries the seq of the last
+/// delta it already contains, so a client can drop a delta with a seq at or
+/// below it, and notice a gap when one goes missing: a delta follows the
+/// message numbered `prev` (when given; else `seq - 1`). One process counts
+/// its deltas 1, 2, 3, …; the shared mode numbers them by its global change
+/// counter, so every client of every node ends on the same seq. Applying a
 /// change is idempotent (joined/renamed are upserts, left is a removal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -189,6 +192,12 @@ pub enum Presence {
         seq: u64,
         total: u64,
         changes: Vec<PresenceChange>,
+        /// The seq of the message this delta follows, when it is not
+        /// `seq - 1`. The shared mode (several server processes on Redis)
+        /// numbers presence by its global change counter, which a node's
+        /// coalesced deltas skip through; one process leaves it out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prev: Option<u64>,
     },
 }
 
@@ -781,6 +790,7 @@ mod tests {
                     id: SessionId("b".into()),
                 },
             ],
+            prev: None,
         });
         let array = delta.to_array();
         assert_eq!(
@@ -818,6 +828,7 @@ mod tests {
                     name: "Grace".into(),
                     look: Look::UNKNOWN,
                 }],
+                prev: None,
             }))
         );
         let user = OnlineUser {

@@ -339,7 +339,7 @@ impl Cluster {
         let reply: Vec<String> =
             bounded(call(&self.scripts.state).invoke_async(&mut redis)).await?;
         let state = changes::parse_state(reply)?;
-        ctx.fanout.replace(state.members);
+        ctx.fanout.replace(state.members, state.seq);
         view.seq = state.seq;
         view.loaded = true;
         // Tokens of sessions this node no longer holds are Redis's now.
@@ -424,12 +424,16 @@ impl Cluster {
                 }
                 view.seq = change.seq;
                 match change.kind {
-                    ChangeKind::Named(name) => ctx.fanout.record(change.session, Some(name)),
-                    ChangeKind::Left => ctx.fanout.record(change.session, None),
-                    ChangeKind::TakenFrom { node } if node == self.node => {
-                        kick(&ctx.io, &change.session)
+                    ChangeKind::Named(name) => {
+                        ctx.fanout.record_at(change.session, Some(name), change.seq)
                     }
-                    ChangeKind::TakenFrom { .. } => {}
+                    ChangeKind::Left => ctx.fanout.record_at(change.session, None, change.seq),
+                    ChangeKind::TakenFrom { node } => {
+                        ctx.fanout.advance(change.seq);
+                        if node == self.node {
+                            kick(&ctx.io, &change.session);
+                        }
+                    }
                 }
             }
             if read < READ_BATCH {

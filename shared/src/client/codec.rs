@@ -105,6 +105,7 @@ fn presence(text: &str) -> Result<Presence, PayloadError> {
             seq,
             total,
             changes: object.required("changes", |text| array(text, change))?,
+            prev: object.optional("prev", unsigned)?,
         }),
         _ => Err(invalid("unknown presence `kind`")),
     }
@@ -357,13 +358,15 @@ mod tests {
             (
                 any::<u64>(),
                 any::<u64>(),
-                prop::collection::vec(change(), 0..4)
+                prop::collection::vec(change(), 0..4),
+                prop::option::of(any::<u64>())
             )
-                .prop_map(|(seq, total, changes)| ServerEvent::Presence(
+                .prop_map(|(seq, total, changes, prev)| ServerEvent::Presence(
                     Presence::Delta {
                         seq,
                         total,
-                        changes
+                        changes,
+                        prev
                     }
                 )),
         ]

@@ -84,11 +84,15 @@ impl PresenceView {
                 seq,
                 total,
                 changes,
+                prev,
             } => {
                 if *seq <= self.seq {
                     return Applied::Stale;
                 }
-                let missing = seq - self.seq - 1;
+                // The message this delta follows; anything between it and
+                // what we hold never arrived.
+                let follows = prev.unwrap_or(seq - 1);
+                let missing = follows.saturating_sub(self.seq);
                 self.seq = *seq;
                 self.total = *total;
                 for change in changes {
@@ -272,7 +276,8 @@ mod tests {
             view.apply(&Presence::Delta {
                 seq: 4,
                 total: 1,
-                changes: vec![joined("a", "Ada")]
+                changes: vec![joined("a", "Ada")],
+                prev: None,
             }),
             Applied::Stale
         );
@@ -287,6 +292,7 @@ mod tests {
                     look: Look::UNKNOWN,
                 },
             ],
+            prev: None,
         });
         assert_eq!(view.len(), 2);
         assert_eq!(view.name_of(&id("a")), Some("Grace"));
@@ -294,6 +300,7 @@ mod tests {
             seq: 6,
             total: 1,
             changes: vec![PresenceChange::Left { id: id("a") }],
+            prev: None,
         });
         assert_eq!(view.first(10).len(), 1);
         assert_eq!(view.first(10)[0].name, "Bob");
@@ -306,8 +313,32 @@ mod tests {
             seq: 3,
             total: 1,
             changes: vec![joined("a", "Ada")],
+            prev: None,
         });
         assert_eq!(applied, Applied::Gap { missing: 2 });
+    }
+
+    /// The shared mode's deltas name the message they follow: a jump in
+    /// seq is no gap when `prev` is what the client holds, and is one when
+    /// it is not.
+    #[test]
+    fn deltas_that_name_what_they_follow() {
+        let mut view = PresenceView::default();
+        view.apply(&Presence::Snapshot {
+            seq: 40,
+            total: 0,
+            users: vec![],
+        });
+        let delta = |seq, prev| Presence::Delta {
+            seq,
+            total: 1,
+            changes: vec![joined("a", "Ada")],
+            prev: Some(prev),
+        };
+        assert_eq!(view.apply(&delta(47, 40)), Applied::Updated);
+        assert_eq!(view.apply(&delta(47, 40)), Applied::Stale);
+        assert_eq!(view.apply(&delta(60, 52)), Applied::Gap { missing: 5 });
+        assert_eq!(view.len(), 1);
     }
 
     #[test]
@@ -326,6 +357,7 @@ mod tests {
             seq: 2,
             total: 18_999,
             changes: vec![PresenceChange::Left { id: id("0") }, joined("100", "y")],
+            prev: None,
         });
         assert_eq!(view.len(), 18_999);
         assert_eq!(view.named(), 100);
@@ -414,6 +446,7 @@ mod tests {
                 name: "\u{0410}da".into(),
                 look: Look(7),
             }],
+            prev: None,
         });
         let shown = view.shown(10);
         assert_eq!(shown[0].tag.as_deref(), Some("1111"));
@@ -428,6 +461,7 @@ mod tests {
                 name: "Cleo".into(),
                 look: Look(11),
             }],
+            prev: None,
         });
         assert!(view.shown(10).iter().all(|u| u.tag.is_none()));
         assert_eq!(view.first(10)[2].look, Look(11));
