@@ -97,8 +97,9 @@ pub struct Cluster {
     tokens: Mutex<HashMap<SessionId, ResumeToken>>,
     /// Redis answered the last round and the presence is loaded.
     healthy: AtomicBool,
-    /// Touches were dropped ([`PENDING_CAP`]): resync at the next round.
-    overflowed: AtomicBool,
+    /// Resync at the next round: touches were dropped ([`PENDING_CAP`]),
+    /// or a write found the node without a lease.
+    resync_soon: AtomicBool,
     /// The node is leaving: write nothing more.
     departed: AtomicBool,
     /// "Redis unavailable" was logged and not yet followed by "in sync".
@@ -155,7 +156,7 @@ impl Cluster {
             wake: tokio::sync::Notify::new(),
             tokens: Mutex::default(),
             healthy: AtomicBool::new(false),
-            overflowed: AtomicBool::new(false),
+            resync_soon: AtomicBool::new(false),
             departed: AtomicBool::new(false),
             down_logged: AtomicBool::new(false),
         })
@@ -176,7 +177,7 @@ impl Cluster {
     pub fn touch(&self, session: &SessionId) {
         let mut pending = self.pending();
         if pending.len() >= PENDING_CAP {
-            self.overflowed.store(true, Ordering::Relaxed);
+            self.resync_soon.store(true, Ordering::Relaxed);
             return;
         }
         pending.insert(session.clone());
@@ -255,12 +256,12 @@ impl Cluster {
     /// One round: lease, resync if needed, writes, reads, reaping.
     async fn round(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
         let now = Instant::now();
+        if self.resync_soon.swap(false, Ordering::Relaxed) {
+            view.loaded = false;
+        }
         if !view.loaded || due(view.last_renew, RENEW_EVERY, now) {
             self.renew(view).await?;
             view.last_renew = Some(now);
-        }
-        if self.overflowed.swap(false, Ordering::Relaxed) {
-            view.loaded = false;
         }
         if !view.loaded {
             self.resync(ctx, view).await?;
@@ -368,6 +369,11 @@ impl Cluster {
         for (session, result) in batch.iter().zip(results) {
             match result {
                 Ok(verdict) if verdict == "taken" => kick(&ctx.io, session),
+                Ok(verdict) if verdict == "nolease" => {
+                    // Renew first (the next round), then everything again.
+                    self.resync_soon.store(true, Ordering::Relaxed);
+                    return Ok(false);
+                }
                 Ok(_) => {}
                 Err(err) => {
                     // Written again once Redis answers.

@@ -102,11 +102,14 @@ end
 /// what this node knows of session `id`. Idempotent: the node sends the
 /// session's *current* state, so retries and reorderings cannot undo a newer
 /// change. Returns `ok`, `taken` (another node holds the session now: this
-/// node's socket is stale) or `gone` (already not ours).
+/// node's socket is stale), `gone` (already not ours) or `nolease` (the node
+/// has no lease: it was reaped, or it is leaving; a session registered now
+/// would have no one to reap it).
 const SYNC: &str = r#"
 local node, id, present, name, token, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local owner = redis.call('HGET', K_OWNER, id)
 if present == '1' then
+  if not redis.call('ZSCORE', K_NODES, node) then return 'nolease' end
   if owner and owner ~= node then return 'taken' end
   if not owner then
     redis.call('HSET', K_OWNER, id, node)
