@@ -24,6 +24,9 @@ use crate::summary::LoadSummary;
 pub enum Target {
     /// A Socket.IO server with the `/iss` behaviour.
     SocketIo,
+    /// The same, but every identify renames (two names in turn): the path
+    /// that reaches presence (and Redis, in shared mode).
+    Rename,
     /// A websocket echo server: the physical ceiling.
     Echo,
 }
@@ -54,7 +57,9 @@ pub async fn run(plan: Plan) -> LoadSummary {
             (ready.clone(), failed.clone(), go_rx.clone(), plan.clone());
         tasks.push(tokio::spawn(async move {
             let result = match plan.target {
-                Target::SocketIo => socketio_client(&plan, source, &ready, go_rx).await,
+                Target::SocketIo | Target::Rename => {
+                    socketio_client(&plan, source, &ready, go_rx).await
+                }
                 Target::Echo => echo_client(&plan, source, &ready, go_rx).await,
             };
             if result.is_err() {
@@ -128,7 +133,11 @@ async fn socketio_client(
 
     let end = client.live_until(&mut go).await?;
     // The measured loop in raw frames: see `lean.rs` for why.
-    let mut lean = Lean::new(client.into_ws().await?, &name);
+    let ws = client.into_ws().await?;
+    let mut lean = match plan.target {
+        Target::Rename => Lean::renaming(ws, &name),
+        _ => Lean::new(ws, &name),
+    };
     let mut result = ClientResult::new();
     while Instant::now() < end {
         let sent = Instant::now();

@@ -25,8 +25,9 @@ pub struct Lean {
     event_prefix: String,
     /// `43/iss,`: an ACK in our namespace; the ack id follows.
     ack_prefix: String,
-    /// `["identify","bench7"]`.
-    args: String,
+    /// `["identify","bench7"]`; with renames, also `["identify","bench7b"]`,
+    /// sent in turn.
+    args: Vec<String>,
     next_id: u64,
 }
 
@@ -50,7 +51,20 @@ struct Okay {
 impl Lean {
     /// Takes over `ws` (joined to the namespace) to identify as `name`.
     pub fn new(ws: Ws, name: &str) -> Lean {
-        let args = serde_json::to_string(&(wire::IDENTIFY, name)).expect("strings serialise");
+        Lean::cycling(ws, &[name.to_owned()])
+    }
+
+    /// Identifies as each of `names` in turn: every identify after the
+    /// first is a rename (what presence, and in shared mode Redis, carries).
+    pub fn renaming(ws: Ws, name: &str) -> Lean {
+        Lean::cycling(ws, &[format!("{name}b"), name.to_owned()])
+    }
+
+    fn cycling(ws: Ws, names: &[String]) -> Lean {
+        let args = names
+            .iter()
+            .map(|name| serde_json::to_string(&(wire::IDENTIFY, name)).expect("strings serialise"))
+            .collect();
         Lean {
             ws,
             event_prefix: format!("42{NAMESPACE},"),
@@ -65,7 +79,8 @@ impl Lean {
     pub async fn send(&mut self) -> Result<u64, String> {
         let id = self.next_id;
         self.next_id += 1;
-        let frame = format!("{}{id}{}", self.event_prefix, self.args);
+        let args = &self.args[id as usize % self.args.len()];
+        let frame = format!("{}{id}{args}", self.event_prefix);
         self.ws
             .send(Message::text(frame))
             .await

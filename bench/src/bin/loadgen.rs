@@ -1,7 +1,7 @@
 //! `loadgen`: runs one scenario and prints its summary as one JSON line.
 //!
 //! ```text
-//! loadgen --scenario s1 --addr 127.0.0.1:3000 --target socketio|echo --clients 1000 --seconds 20
+//! loadgen --scenario s1 --addr 127.0.0.1:3000 --target socketio|rename|echo --clients 1000 --seconds 20
 //! loadgen --scenario s2 --addr … --clients 1000 --rate 20000 --seconds 20
 //! loadgen --scenario s3 --addr … --clients 9500 --seconds 60     (prints a `ready` line first)
 //! loadgen --scenario s4 --addr … --clients 10000
@@ -163,8 +163,9 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--target" => {
                 a.target = match value()?.as_str() {
                     "socketio" => Target::SocketIo,
+                    "rename" => Target::Rename,
                     "echo" => Target::Echo,
-                    other => return Err(format!("--target {other:?}: socketio or echo")),
+                    other => return Err(format!("--target {other:?}: socketio, rename or echo")),
                 }
             }
             "--clients" => a.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?,

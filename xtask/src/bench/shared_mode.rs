@@ -67,6 +67,10 @@ pub(super) struct SharedReport {
 struct Cost {
     label: &'static str,
     s1: Option<LoadSummary>,
+    /// S1 with every identify a rename.
+    renames: Option<LoadSummary>,
+    /// CPU seconds the node (and Redis, if any) spent during the renames.
+    renames_cpu_secs: f64,
     churn: Option<ChurnSummary>,
     /// CPU seconds the node (and Redis, if any) spent during the churn.
     churn_cpu_secs: f64,
@@ -150,21 +154,23 @@ impl Bench {
     ) -> Result<Cost, String> {
         let on_redis = label.contains("Redis");
         let tag = if on_redis { "redis" } else { "memory" };
-        let run = |scenario: &str, args: &[&str], ok: &mut bool| {
+        let run = |what: &str, scenario: &str, args: &[&str], ok: &mut bool| {
             let redis = on_redis
-                .then(|| self.redis(&format!("cost-{scenario}")))
+                .then(|| self.redis(&format!("cost-{what}")))
                 .transpose()?;
-            let flags: Vec<String> = redis
+            let mut flags: Vec<String> = redis
                 .iter()
                 .flat_map(|r| ["--redis-url".to_owned(), format!("redis://{}/", r.addr())])
                 .collect();
+            // Renames measure the path itself, not the per-socket limit.
+            flags.extend(["--renames-per-minute".to_owned(), "0".to_owned()]);
             let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-            let node = self.ours_with(&format!("cost-{scenario}-{tag}"), &flags)?;
+            let node = self.ours_with(&format!("cost-{what}-{tag}"), &flags)?;
             let pids: Vec<u32> = std::iter::once(node.pid())
                 .chain(redis.iter().map(Server::pid))
                 .collect();
             let cpu_before: f64 = pids.iter().map(|&p| cpu_secs(p)).sum();
-            println!("xtask: ── {scenario} {label}");
+            println!("xtask: ── {what} {label}");
             let mut command = self.pin.generator(&self.bin("loadgen"));
             command
                 .args(["--scenario", scenario, "--addr", &node.addr().to_string()])
@@ -179,17 +185,22 @@ impl Bench {
             Ok::<_, String>((String::from_utf8_lossy(&output.stdout).into_owned(), cpu))
         };
         let clients = sizes.s1_clients.to_string();
-        let (s1_out, _) = run(
-            "s1",
-            &["--clients", &clients, "--seconds", sizes.s1_seconds],
+        let s1_args = ["--clients", &clients, "--seconds", sizes.s1_seconds];
+        let (s1_out, _) = run("s1", "s1", &s1_args, ok)?;
+        let rename_args = [&s1_args[..], &["--target", "rename"]].concat();
+        let (renames_out, renames_cpu_secs) = run("s1-rename", "s1", &rename_args, ok)?;
+        let cycles = sizes.churn_cycles.to_string();
+        let (churn_out, churn_cpu_secs) = run(
+            "churn",
+            "churn",
+            &["--clients", "50", "--cycles", &cycles],
             ok,
         )?;
-        let cycles = sizes.churn_cycles.to_string();
-        let (churn_out, churn_cpu_secs) =
-            run("churn", &["--clients", "50", "--cycles", &cycles], ok)?;
         Ok(Cost {
             label,
             s1: last_json(&s1_out),
+            renames: last_json(&renames_out),
+            renames_cpu_secs,
             churn: last_json(&churn_out),
             churn_cpu_secs,
         })
@@ -268,26 +279,31 @@ fn s6_table(s6: Option<&FanoutSummary>, single: Option<&FanoutSummary>, clients:
 fn cost_table(costs: &[Cost], sizes: &SharedSizes) -> String {
     let mut md = format!(
         "\n### The cost of sharing\n\n\
-         S1: {} clients re-sending their name, closed loop, {} s. Churn: {} sessions by \
-         50 workers, each connects, identifies (a first name: a join) and hangs up; \
-         CPU is the node's plus Redis's.\n\n\
-         | node | S1 acks/s | S1 p50 ms | S1 p99 ms | churn sessions/s | CPU ms per session |\n\
-         |---|---:|---:|---:|---:|---:|\n",
+         One node each, the same flags (`--renames-per-minute 0`) but `--redis-url`. \
+         S1: {} clients, closed loop of identify-with-ack, {} s: re-sending their name \
+         (no change: nothing for presence or Redis), then renaming at every identify \
+         (two names in turn: every one a presence change, and in shared mode a Redis \
+         write). Churn: {} sessions by 50 workers, each connects, identifies (a join) and \
+         hangs up. CPU is the node's plus Redis's.\n\n\
+         | node | S1 same name acks/s | S1 renames acks/s | renames p50 / p99 ms | CPU µs per rename | churn sessions/s | CPU ms per session |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
         sizes.s1_clients, sizes.s1_seconds, sizes.churn_cycles
     );
     for cost in costs {
-        let (rate, p50, p99) = cost
-            .s1
-            .as_ref()
-            .map_or((f64::NAN, f64::NAN, f64::NAN), |s| {
-                (s.acks_per_sec, s.p50_ms, s.p99_ms)
-            });
+        let same = cost.s1.as_ref().map_or(f64::NAN, |s| s.acks_per_sec);
+        let (renames, p50, p99, cpu_us) =
+            cost.renames
+                .as_ref()
+                .map_or((f64::NAN, f64::NAN, f64::NAN, f64::NAN), |s| {
+                    let per = cost.renames_cpu_secs * 1e6 / (s.acks.max(1) as f64);
+                    (s.acks_per_sec, s.p50_ms, s.p99_ms, per)
+                });
         let (sessions, cpu_ms) = cost.churn.as_ref().map_or((f64::NAN, f64::NAN), |c| {
             let done = (c.cycles - c.failed).max(1) as f64;
             (done / c.secs, cost.churn_cpu_secs * 1000.0 / done)
         });
         md.push_str(&format!(
-            "| {} | {rate:.0} | {p50:.1} | {p99:.1} | {sessions:.0} | {cpu_ms:.2} |\n",
+            "| {} | {same:.0} | {renames:.0} | {p50:.1} / {p99:.1} | {cpu_us:.1} | {sessions:.0} | {cpu_ms:.2} |\n",
             cost.label
         ));
     }
