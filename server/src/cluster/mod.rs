@@ -54,8 +54,11 @@ const REAP_EVERY: Duration = Duration::from_millis(500);
 const POLL_EVERY: Duration = Duration::from_millis(5);
 /// After a failed round, wait this long before trying Redis again.
 const RETRY_AFTER: Duration = Duration::from_millis(250);
-/// Sessions written to Redis per round (pipelined on one connection).
+/// Sessions written to Redis per call (pipelined on one connection).
 const WRITE_BATCH: usize = 512;
+/// Write calls per round: a node under a storm of changes still renews its
+/// lease and reads the stream between them.
+const WRITES_PER_ROUND: usize = 8;
 /// Sessions let go of per reap call (one script run; short, so Redis is
 /// never blocked long).
 const REAP_BATCH: usize = 500;
@@ -266,7 +269,11 @@ impl Cluster {
         if !view.loaded {
             self.resync(ctx, view).await?;
         }
-        while self.write_some(ctx).await? {}
+        for _ in 0..WRITES_PER_ROUND {
+            if !self.write_some(ctx).await? {
+                break;
+            }
+        }
         self.read_changes(ctx, view).await?;
         if due(view.last_reap, REAP_EVERY, now) {
             for _ in 0..20 {
@@ -336,7 +343,13 @@ impl Cluster {
             sessions.sort();
             pending.extend(sessions);
         }
-        while self.write_some(ctx).await? {}
+        // Whatever does not fit here goes in the next rounds, and comes
+        // back through the stream like any change.
+        for _ in 0..8 * WRITES_PER_ROUND {
+            if !self.write_some(ctx).await? {
+                break;
+            }
+        }
         let reply: Vec<String> =
             bounded(call(&self.scripts.state).invoke_async(&mut redis)).await?;
         let state = changes::parse_state(reply)?;

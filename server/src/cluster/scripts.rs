@@ -15,6 +15,7 @@
 //! | `{iss}:owner` | hash | session → the node that holds its socket |
 //! | `{iss}:tokens` | hash | session → its current resume token |
 //! | `{iss}:nodes` | sorted set | node → lease expiry (ms, Redis clock) |
+//! | `{iss}:dead` | set | nodes whose lease expired, still being reaped |
 //! | `{iss}:node:<node>` | set | the sessions a node holds |
 //! | `{iss}:resume:<token>` | string | `session` while connected; `session\nname` with a TTL after |
 //! | `{iss}:changes` | stream | every change, id `<seq>-0`, capped |
@@ -32,7 +33,7 @@ pub const PREFIX: &str = "{iss}:";
 pub const STREAM_CAP: u32 = 10_000;
 
 /// Fixed keys, passed as `KEYS` in this order to every script.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "{iss}:epoch",
     "{iss}:seq",
     "{iss}:joins",
@@ -42,12 +43,13 @@ pub const KEYS: [&str; 9] = [
     "{iss}:tokens",
     "{iss}:nodes",
     "{iss}:changes",
+    "{iss}:dead",
 ];
 
 /// Helpers every script starts with.
 const COMMON: &str = r#"
-local K_EPOCH, K_SEQ, K_JOINS, K_ORDER, K_NAMES, K_OWNER, K_TOKENS, K_NODES, K_CHANGES =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_EPOCH, K_SEQ, K_JOINS, K_ORDER, K_NAMES, K_OWNER, K_TOKENS, K_NODES, K_CHANGES, K_DEAD =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local PREFIX = '{iss}:'
 local CAP = ARGV[1]
 
@@ -162,7 +164,9 @@ return {id, name}
 /// Returns `{verdict, epoch}`: `reset` when Redis's epoch is not the one the
 /// node knows (Redis lost its data: the key was gone and `candidate` is the
 /// new epoch, or another node already set one), `reaped` when the node had
-/// no lease (it was reaped after a stall, or is new), else `ok`.
+/// no lease (a reaper took it away, even if it let go of only some of the
+/// node's sessions yet, or the node is new), else `ok`. A node back from
+/// the dead is no longer reaped: what is left of its sessions stays its.
 const RENEW: &str = r#"
 local node, known, lease, candidate = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local epoch = redis.call('GET', K_EPOCH)
@@ -171,28 +175,40 @@ if not epoch then
   redis.call('SET', K_EPOCH, epoch)
 end
 local fresh = redis.call('ZADD', K_NODES, now_ms() + lease, node)
+local revived = redis.call('SREM', K_DEAD, node)
 if epoch ~= known then return {'reset', epoch} end
-if fresh == 1 then return {'reaped', epoch} end
+if fresh == 1 or revived == 1 then return {'reaped', epoch} end
 return {'ok', epoch}
 "#;
 
 /// `reap(cap, batch, ttl, node)`: lets go of at most `batch` sessions of one
-/// node whose lease expired (or of `node`, if given: a node leaving on
-/// purpose). Returns how many sessions it dropped, plus one if it found a
-/// node: 0 means nothing (more) to do.
+/// dead node (or of `node`, if given: a node leaving on purpose). A node
+/// whose lease expired loses the lease at once, in the first call, and is
+/// then reaped over as many calls as it takes: if it is only slow, its next
+/// renewal finds the lease gone and it re-registers what it still holds.
+/// Returns how many sessions it dropped, plus one if it found a dead node:
+/// 0 means nothing (more) to do.
 const REAP: &str = r#"
 local batch, ttl, node = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local found = 0
 if node == '' then
-  local dead = redis.call('ZRANGEBYSCORE', K_NODES, '-inf', now_ms(), 'LIMIT', 0, 1)
-  if #dead == 0 then return 0 end
-  node = dead[1]
+  local expired = redis.call('ZRANGEBYSCORE', K_NODES, '-inf', now_ms(), 'LIMIT', 0, 1)
+  if #expired > 0 then
+    redis.call('ZREM', K_NODES, expired[1])
+    redis.call('SADD', K_DEAD, expired[1])
+  end
+  node = redis.call('SRANDMEMBER', K_DEAD)
+  if not node then return 0 end
+  found = 1
+else
+  redis.call('ZREM', K_NODES, node)
 end
 local ids = redis.call('SPOP', node_key(node), batch)
 for _, id in ipairs(ids) do
   if redis.call('HGET', K_OWNER, id) == node then drop(id, node, ttl) end
 end
-if redis.call('SCARD', node_key(node)) == 0 then redis.call('ZREM', K_NODES, node) end
-return #ids + 1
+if redis.call('SCARD', node_key(node)) == 0 then redis.call('SREM', K_DEAD, node) end
+return #ids + found
 "#;
 
 /// `state(cap)`: the whole presence in one atomic read: `{epoch, seq, id1,
