@@ -309,3 +309,62 @@ async fn resume_anywhere_once() {
     assert_eq!(named.len(), 1, "still one Ada: {window:?}");
     assert_eq!(named[0].1, "Ada");
 }
+
+/// The scripts alone: a node whose lease expired loses it to the first
+/// reap call, so a node that was only slow, and renews after one batch of
+/// its sessions was let go, learns it was reaped (and re-registers) instead
+/// of carrying on without them; what was not reaped yet stays its own.
+#[tokio::test]
+async fn a_partly_reaped_node_learns_it_on_renewal() {
+    use server::cluster::scripts::{call, Scripts};
+    let _serial = SERIAL.lock().await;
+    let redis = Redis::start().await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let scripts = Scripts::new();
+    let renew = |conn: &mut redis::aio::MultiplexedConnection, epoch: &str| {
+        let mut invocation = call(&scripts.renew);
+        invocation.arg("slow").arg(epoch).arg(3000).arg("e1");
+        let mut conn = conn.clone();
+        async move {
+            let reply: (String, String) = invocation.invoke_async(&mut conn).await.unwrap();
+            reply
+        }
+    };
+    assert_eq!(renew(&mut conn, "").await, ("reset".into(), "e1".into()));
+    assert_eq!(renew(&mut conn, "e1").await.0, "ok");
+    for session in ["s1", "s2", "s3"] {
+        let mut sync = call(&scripts.sync);
+        sync.arg("slow")
+            .arg(session)
+            .arg("1")
+            .arg(session)
+            .arg("")
+            .arg(60);
+        let verdict: String = sync.invoke_async(&mut conn).await.unwrap();
+        assert_eq!(verdict, "ok");
+    }
+    // The lease runs out; another node reaps one session, then the slow
+    // node renews.
+    let _: () = redis::cmd("ZADD")
+        .arg("{iss}:nodes")
+        .arg(0)
+        .arg("slow")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut reap = call(&scripts.reap);
+    reap.arg(1).arg(60).arg("");
+    let reaped: u64 = reap.invoke_async(&mut conn).await.unwrap();
+    assert_eq!(reaped, 2, "one session, plus the dead node found");
+    assert_eq!(renew(&mut conn, "e1").await.0, "reaped");
+    // Back from the dead: nothing more is taken from it.
+    let reaped: u64 = reap.invoke_async(&mut conn).await.unwrap();
+    assert_eq!(reaped, 0);
+    let named: u64 = redis::cmd("ZCARD")
+        .arg("{iss}:order")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(named, 2, "the two sessions not reaped are still shown");
+}
