@@ -165,11 +165,6 @@ impl Cluster {
         })
     }
 
-    /// This node's id.
-    pub fn node(&self) -> &str {
-        &self.node
-    }
-
     /// Whether Redis is reachable and this node is in sync with it.
     pub fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
