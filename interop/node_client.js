@@ -221,8 +221,14 @@ async function main() {
       return JSON.stringify(reply);
     });
     await step("disconnect cleanly", async () => {
-      const transport = socket.io.engine.transport.name;
+      // The upgrade runs beside the other steps: a slow peer may still be
+      // on polling here, so wait (bounded) for the expected transport.
       const expected = args["expect-transport"];
+      const deadline = Date.now() + STEP_TIMEOUT_MS;
+      while (expected && socket.io.engine.transport.name !== expected && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const transport = socket.io.engine.transport.name;
       if (expected && transport !== expected) throw new Error(`ended on ${transport}, expected ${expected}`);
       const gone = next(socket, "disconnect");
       socket.disconnect();

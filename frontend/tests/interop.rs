@@ -283,10 +283,21 @@ async fn scenario(peer: &str, base: &str, stored: Stored, transports: Transports
         }
     };
 
+    // The upgrade to a websocket runs beside the steps above (probe, pause
+    // the polling, `5`), so a slow peer may still be on polling here: wait
+    // for the expected transport, and fail if it never comes.
     let what = "the transport";
-    match c.transport() {
-        Some(now) if now == transport => passed(what, now),
-        other => fail(peer, what, &format!("expected {transport}, on {other:?}")),
+    let asked = now();
+    match until(|| c.transport() == Some(transport)).await {
+        Ok(()) => passed(
+            what,
+            &format!("{transport} (after {:.0} ms)", now() - asked),
+        ),
+        Err(e) => fail(
+            peer,
+            what,
+            &format!("expected {transport}, still on {:?}: {e}", c.transport()),
+        ),
     }
 
     let what = "identify with ack";
