@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{get, http, start_server, start_with};
+use common::{get, http, start_server, start_with, until_status};
 
 fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
     let head = response.split("\r\n\r\n").next()?;
@@ -288,9 +288,8 @@ async fn the_connection_limit_refuses_with_503_and_frees_slots() {
     for _ in 0..2 {
         held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
     }
-    // Let the server accept (and admit) both before the third arrives.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let (status, response) = get(addr, "/healthz", "").await;
+    // The server admits the two when it accepts them.
+    let (status, response) = until_status(503, || get(addr, "/healthz", "")).await;
     assert_eq!(status, 503, "{response}");
     assert!(body(&response).contains("connection limit"), "{response}");
 

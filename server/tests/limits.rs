@@ -8,7 +8,7 @@ mod common;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use common::{start_with, within};
+use common::{start_with, until_status, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -154,8 +154,8 @@ async fn one_source_at_its_maximum_does_not_stop_another() {
         connect_from("127.0.0.2", addr).await,
         connect_from("127.0.0.2", addr).await,
     ];
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, response) = get_from("127.0.0.2", addr, "/healthz", "").await;
+    let (status, response) =
+        until_status(503, || get_from("127.0.0.2", addr, "/healthz", "")).await;
     assert_eq!(status, 503, "{response}");
     let (status, _) = get_from("127.0.0.3", addr, "/healthz", "").await;
     assert_eq!(status, 200, "another source is served");

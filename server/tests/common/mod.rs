@@ -49,6 +49,24 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     .await
 }
 
+/// Asks until the answer has HTTP status `want` (every 20 ms, up to
+/// [`DEADLINE`]) and returns the last answer, for the caller to assert on.
+/// For what the server decides when it accepts a connection, which a busy
+/// machine may not have done yet when the test asks.
+pub async fn until_status<F>(want: u16, mut ask: impl FnMut() -> F) -> (u16, String)
+where
+    F: Future<Output = (u16, String)>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let answer = ask().await;
+        if answer.0 == want || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A rust_socketio client on `/iss`, with every server event forwarded to a channel.
 pub struct SioClient {
     pub client: Client,
