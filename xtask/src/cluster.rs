@@ -65,7 +65,7 @@ impl Cluster {
             ));
         }
         let redis = start_redis(&options.dir)?;
-        let redis_url = format!("redis://{}/", redis.addr());
+        let redis_url = format!("{}/", redis.url());
         let mut nodes = Vec::new();
         for i in 0..options.nodes {
             nodes.push(start_node(options, i, &redis_url)?);
@@ -81,14 +81,15 @@ impl Cluster {
     }
 
     pub fn redis_url(&self) -> String {
-        format!("redis://{}/", self.redis.addr())
+        format!("{}/", self.redis.url())
     }
 }
 
 fn start_redis(dir: &Path) -> Result<Server, String> {
     let addr = free_port()?;
     let port = addr.port().to_string();
-    Server::start_at(
+    Server::start_speaking(
+        "redis",
         "redis",
         addr,
         Command::new(setup::REDIS_SERVER)

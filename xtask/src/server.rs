@@ -18,6 +18,8 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// the run fails or panics.
 pub(crate) struct Server {
     pub(crate) name: &'static str,
+    /// How its URL starts: `http` for web servers, `redis` for Redis.
+    scheme: &'static str,
     addr: SocketAddr,
     pub(crate) log: PathBuf,
     child: Child,
@@ -44,6 +46,18 @@ impl Server {
         command: &mut Command,
         log: &Path,
     ) -> Result<Server, String> {
+        Server::start_speaking("http", name, addr, command, log)
+    }
+
+    /// [`Server::start_at`] for a server that does not speak HTTP (Redis),
+    /// so that its URL says what it speaks.
+    pub(crate) fn start_speaking(
+        scheme: &'static str,
+        name: &'static str,
+        addr: SocketAddr,
+        command: &mut Command,
+        log: &Path,
+    ) -> Result<Server, String> {
         let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = command
@@ -54,6 +68,7 @@ impl Server {
             .map_err(|e| format!("cannot start {name} (`{}`): {e}", describe(command)))?;
         let mut server = Server {
             name,
+            scheme,
             addr,
             log: log.to_owned(),
             child,
@@ -68,7 +83,7 @@ impl Server {
     }
 
     pub(crate) fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Polls until the port accepts connections; fails early if the process

@@ -102,7 +102,7 @@ impl Bench {
 
         // S6: three nodes on one Redis.
         let redis = self.redis("s6")?;
-        let url = format!("redis://{}/", redis.addr());
+        let url = format!("{}/", redis.url());
         let nodes = (1..=3)
             .map(|i| self.ours_with(&format!("s6-node{i}"), &["--redis-url", &url]))
             .collect::<Result<Vec<Server>, String>>()?;
@@ -160,7 +160,7 @@ impl Bench {
                 .transpose()?;
             let mut flags: Vec<String> = redis
                 .iter()
-                .flat_map(|r| ["--redis-url".to_owned(), format!("redis://{}/", r.addr())])
+                .flat_map(|r| ["--redis-url".to_owned(), format!("{}/", r.url())])
                 .collect();
             // Renames measure the path itself, not the per-socket limit.
             flags.extend(["--renames-per-minute".to_owned(), "0".to_owned()]);
@@ -209,7 +209,8 @@ impl Bench {
     /// A Redis on a free port, pinned with the servers, no persistence.
     fn redis(&self, tag: &str) -> Result<Server, String> {
         let addr = free_port()?;
-        Server::start_at(
+        Server::start_speaking(
+            "redis",
             "redis",
             addr,
             self.pin
