@@ -69,7 +69,7 @@ impl AppState {
         })
     }
 
-    /// Shows `session` as `name` (or not at all): at the next tick in the
+    /// Shows `session` as `name` (or not at all): at the next flush in the
     /// single process; in shared mode through Redis, which brings it back to
     /// every node's presence (and straight to this node's while Redis is
     /// unavailable).

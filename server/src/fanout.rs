@@ -2,10 +2,11 @@
 //!
 //! The [`PresenceBook`] decides *what* to say; this decides *when*: a ticker
 //! publishes at most one delta per window to every client in the presence
-//! room, and a new client gets the snapshot. Both happen under one async lock,
-//! so a client always receives its snapshot and the deltas in seq order, and
-//! joins the room in the same critical section as its snapshot is taken (no
-//! delta can fall between the two).
+//! room (a change after a quiet window goes at once; the ones that follow
+//! wait for the window to end), and a new client gets the snapshot. Both
+//! happen under one async lock, so a client always receives its snapshot
+//! and the deltas in seq order, and joins the room in the same critical
+//! section as its snapshot is taken (no delta can fall between the two).
 //!
 //! What one client can be sent is bounded per window, whatever others do:
 //! - one message per window, encoded once and handed to each socket;
@@ -107,29 +108,45 @@ pub struct Fanout {
     emit_order: tokio::sync::Mutex<()>,
     /// Sockets whose queue was full: they owe a fresh snapshot.
     lagging: Mutex<HashSet<Sid>>,
+    /// Wakes the ticker when the book changes (see [`Fanout::spawn_ticker`]).
+    changed: tokio::sync::Notify,
+}
+
+/// What a [`Fanout::flush`] did, for the ticker to pace the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flushed {
+    /// A message went to at least one socket: the next waits a window.
+    pub sent: bool,
+    /// Something still waits (a delta held by the byte budget, a lagging
+    /// socket's snapshot): flush again after a window, change or not.
+    pub pending: bool,
 }
 
 impl Fanout {
-    /// Notes the wanted state of a session; published at the next tick.
+    /// Notes the wanted state of a session; published at the next flush.
     pub fn record(&self, id: SessionId, name: Option<String>) {
         self.book().record(id, name);
+        self.changed.notify_one();
     }
 
     /// Replaces everyone's wanted state as of the shared store's change
     /// `seq` (see [`PresenceBook::replace_all`]).
     pub fn replace(&self, members: Vec<(SessionId, String)>, seq: u64) {
         self.book().replace_all(members, seq);
+        self.changed.notify_one();
     }
 
     /// Shared mode: the store's change number `seq` (see
     /// [`PresenceBook::record_at`]).
     pub fn record_at(&self, id: SessionId, name: Option<String>, seq: u64) {
         self.book().record_at(id, name, seq);
+        self.changed.notify_one();
     }
 
     /// Shared mode: the changes recorded so far are the store's up to `seq`.
     pub fn advance(&self, seq: u64) {
         self.book().advance(seq);
+        self.changed.notify_one();
     }
 
     /// Sends the snapshot to a new socket and subscribes it to deltas.
@@ -144,18 +161,23 @@ impl Fanout {
 
     /// Publishes pending changes as one delta to every subscribed socket,
     /// and a fresh snapshot to each lagging socket that has room again.
-    pub async fn flush(&self, io: &SocketIo, budget: &mut ByteBudget) {
+    pub async fn flush(&self, io: &SocketIo, budget: &mut ByteBudget) -> Flushed {
         let _order = self.emit_order.lock().await;
-        let delta = if budget.allows(Instant::now()) {
+        let allowed = budget.allows(Instant::now());
+        let delta = if allowed {
             self.book().take_delta()
         } else {
             None
         };
+        let held = Flushed {
+            sent: false,
+            pending: !allowed,
+        };
         if delta.is_none() && self.lagging().is_empty() {
-            return;
+            return held;
         }
         let Some(ns) = io.of(NAMESPACE) else {
-            return;
+            return held;
         };
         let mut snapshot = None;
         let mut message = delta.map(encode);
@@ -173,6 +195,7 @@ impl Fanout {
         // Rebuilt each time, so sockets that are gone leave it by themselves.
         let mut was_lagging = std::mem::take(&mut *self.lagging());
         let mut still_lagging = HashSet::new();
+        let mut sent_any = false;
         for socket in ns.to(PRESENCE_ROOM).sockets() {
             let sent = if was_lagging.remove(&socket.id) {
                 let full = snapshot.get_or_insert_with(|| encode(self.book().snapshot()));
@@ -182,14 +205,24 @@ impl Fanout {
             } else {
                 continue;
             };
+            sent_any = true;
             if queue_full(sent) {
                 still_lagging.insert(socket.id);
             }
         }
+        let pending = held.pending || !still_lagging.is_empty();
         *self.lagging() = still_lagging;
+        Flushed {
+            sent: sent_any,
+            pending,
+        }
     }
 
-    /// Runs [`Fanout::flush`] once per `window` until the task is aborted.
+    /// Runs [`Fanout::flush`] until the task is aborted: at most once per
+    /// `window` while anything changes, and at once (not at the next tick)
+    /// for a change after a quiet window. So an isolated change reaches
+    /// everyone without waiting out a window, and a crowd's changes still
+    /// coalesce into one message per window.
     pub fn spawn_ticker(
         self: Arc<Self>,
         io: SocketIo,
@@ -197,12 +230,25 @@ impl Fanout {
         bytes_per_sec: u32,
     ) -> JoinHandle<()> {
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(window);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut budget = ByteBudget::new(bytes_per_sec, Instant::now());
+            let mut last_sent: Option<tokio::time::Instant> = None;
+            let mut pending = false;
             loop {
-                ticker.tick().await;
-                self.flush(&io, &mut budget).await;
+                if !pending {
+                    // A change made during the last flush left a permit:
+                    // this returns at once, and nothing is missed.
+                    self.changed.notified().await;
+                }
+                if let Some(at) = last_sent {
+                    tokio::time::sleep_until(at + window).await;
+                }
+                let started = tokio::time::Instant::now();
+                let flushed = self.flush(&io, &mut budget).await;
+                // Something sent, or held back: the next flush is a window on.
+                if flushed.sent || flushed.pending {
+                    last_sent = Some(started);
+                }
+                pending = flushed.pending;
             }
         })
     }

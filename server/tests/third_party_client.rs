@@ -251,6 +251,43 @@ async fn a_burst_of_identifies_is_coalesced_into_few_presence_messages() {
     server.shutdown().await.unwrap();
 }
 
+/// A change after a quiet window reaches everyone at once (it does not wait
+/// for a tick), and the next change waits for the window to end. A 3 s
+/// window makes both visible: a ticker would hold the first one until its
+/// tick 3 s after the start, and no pacing would let the second through at
+/// once.
+#[tokio::test]
+async fn a_change_after_a_quiet_window_goes_at_once_and_the_next_waits() {
+    let window = std::time::Duration::from_millis(3000);
+    let server = start_with(|c| c.presence_window_ms = 3000).await;
+    let mut watcher = SioClient::connect(server.addr).await;
+    let client = SioClient::connect(server.addr).await;
+    let id = client.session.clone();
+
+    let start = std::time::Instant::now();
+    client.identify_no_ack(vec![json!("Ada")]).await;
+    watcher
+        .presence_until("Ada", |o| o.get(&id).is_some_and(|n| n == "Ada"))
+        .await;
+    let first = start.elapsed();
+    assert!(
+        first < std::time::Duration::from_millis(1000),
+        "the first change took {first:?}"
+    );
+
+    client.identify_no_ack(vec![json!("Grace")]).await;
+    watcher
+        .presence_until("Grace", |o| o.get(&id).is_some_and(|n| n == "Grace"))
+        .await;
+    // The first flush came after `start`; the second is a window after it.
+    let second = start.elapsed();
+    assert!(second >= window, "the second change came after {second:?}");
+
+    client.disconnect().await;
+    watcher.disconnect().await;
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn polling_transport_works_for_stock_clients() {
     let server = start_server().await;
