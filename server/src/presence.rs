@@ -2,7 +2,7 @@
 //! and what has changed since.
 //!
 //! Pure state, no I/O: handlers [`record`](PresenceBook::record) the wanted
-//! state of a session; once per window the fan-out takes one coalesced
+//! state of a session; at most once per window the fan-out takes one coalesced
 //! [`Presence::Delta`] from [`take_delta`](PresenceBook::take_delta). A burst
 //! of changes to one session collapses to at most one change (join then leave
 //! within a window says nothing at all).
