@@ -38,9 +38,26 @@ fn ok(ack: IdentifyAck) {
     assert!(matches!(ack, IdentifyAck::Ok { .. }), "{ack:?}");
 }
 
+/// The store's last change: `{iss}:seq`.
+async fn store_seq(redis: &Redis) -> Option<u64> {
+    match redis.query(&["GET", "{iss}:seq"]).await.ok()? {
+        redis::Value::BulkString(bytes) => String::from_utf8(bytes).ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
 /// Waits until every client holds exactly what a fresh client on each node
-/// is sent, all on one seq, and returns that presence.
-async fn agree(nodes: &[Node], clients: &[&Client]) -> (Vec<(SessionId, String)>, u64) {
+/// is sent, all on the store's last change, and returns that presence.
+///
+/// Agreeing among themselves is not enough: an acked identify reaches Redis
+/// a moment after its ack, so nodes and clients can agree on the state
+/// before it. Callers that know what the presence must be wait for it first
+/// (`until_presence_is`); this then holds every client to the store's seq.
+async fn agree(
+    redis: &Redis,
+    nodes: &[Node],
+    clients: &[&Client],
+) -> (Vec<(SessionId, String)>, u64) {
     let started = Instant::now();
     loop {
         let mut fresh = Vec::new();
@@ -49,12 +66,12 @@ async fn agree(nodes: &[Node], clients: &[&Client]) -> (Vec<(SessionId, String)>
             probe.until("a snapshot", |s| s.snapshots > 0).await;
             fresh.push(probe.presence());
         }
-        let seq = clients.first().map(|c| c.seen.lock().unwrap().seq);
+        let last = store_seq(redis).await;
         let all_same = fresh.windows(2).all(|w| w[0] == w[1])
             && clients.iter().all(|c| c.presence() == fresh[0])
             && clients
                 .iter()
-                .all(|c| Some(c.seen.lock().unwrap().seq) == seq);
+                .all(|c| Some(c.seen.lock().unwrap().seq) == last);
         if all_same {
             return fresh.remove(0);
         }
@@ -65,13 +82,34 @@ async fn agree(nodes: &[Node], clients: &[&Client]) -> (Vec<(SessionId, String)>
             seqs.dedup();
             panic!(
                 "clients never agreed: {differ} of {} differ from node 0's snapshot; \
-                 snapshots agree: {}; the clients' seqs: {seqs:?}; node 0's: {:?}",
+                 snapshots agree: {}; the clients' seqs: {seqs:?}; the store's: {last:?}; \
+                 node 0's: {:?}",
                 clients.len(),
                 fresh.windows(2).all(|w| w[0] == w[1]),
                 fresh[0]
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until `client` shows exactly `expected` (ids and names, in any
+/// order): what the test itself did, so every acked change reached the store.
+async fn until_presence_is(client: &Client, mut expected: Vec<(SessionId, String)>) {
+    expected.sort();
+    let started = Instant::now();
+    loop {
+        let (mut window, total) = client.presence();
+        window.sort();
+        if window == expected && total == expected.len() as u64 {
+            return;
+        }
+        assert!(
+            started.elapsed() < harness::DEADLINE,
+            "the presence never became what the run did: {} expected, {total} shown",
+            expected.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -98,31 +136,39 @@ async fn one_presence_across_three_nodes() {
 
     let seed = 0x9e37_79b9_7f4a_7c15;
     let mut rng = Rng(seed);
-    let mut people: Vec<Client> = Vec::new();
+    // Each person with the name they last had acked (none until identified).
+    let mut people: Vec<(Client, Option<String>)> = Vec::new();
     for _ in 0..30 {
-        people.push(Client::join(&nodes[rng.below(3)]).await);
+        people.push((Client::join(&nodes[rng.below(3)]).await, None));
     }
     for op in 0..300 {
         match rng.below(10) {
             0..=5 => {
                 let who = rng.below(people.len());
                 let name = format!("n{}", rng.below(40));
-                ok(people[who].identify(&name).await);
+                ok(people[who].0.identify(&name).await);
+                people[who].1 = Some(name);
             }
             6..=7 => {
                 let who = rng.below(people.len());
-                people.swap_remove(who).leave();
+                people.swap_remove(who).0.leave();
             }
-            _ => people.push(Client::join(&nodes[rng.below(3)]).await),
+            _ => people.push((Client::join(&nodes[rng.below(3)]).await, None)),
         }
         if people.is_empty() || op % 50 == 0 {
-            people.push(Client::join(&nodes[rng.below(3)]).await);
+            people.push((Client::join(&nodes[rng.below(3)]).await, None));
         }
     }
+    let mut expected: Vec<(SessionId, String)> = people
+        .iter()
+        .filter_map(|(client, name)| Some((client.session(), name.clone()?)))
+        .collect();
+    expected.push((id, "Ada".to_owned()));
+    until_presence_is(&watchers[0], expected.clone()).await;
     let mut everyone: Vec<&Client> = watchers.iter().collect();
-    everyone.extend(people.iter());
+    everyone.extend(people.iter().map(|(client, _)| client));
     everyone.push(&ada);
-    let (window, total) = agree(&nodes, &everyone).await;
+    let (window, total) = agree(&redis, &nodes, &everyone).await;
     assert!(total >= 2, "seed {seed}: the run named people ({total})");
     assert_eq!(window.len() as u64, total, "everyone fits in the window");
     for client in &everyone {
@@ -130,11 +176,13 @@ async fn one_presence_across_three_nodes() {
         assert_eq!(seen.gaps, 0, "seed {seed}: a client saw a gap");
         assert!(!seen.closed, "no client was disconnected");
     }
-    // Every client of every node ends on the store's last change.
-    let last: u64 = match redis.query(&["GET", "{iss}:seq"]).await.unwrap() {
-        redis::Value::BulkString(bytes) => String::from_utf8(bytes).unwrap().parse().unwrap(),
-        other => panic!("{other:?}"),
-    };
+    let mut shown = window.clone();
+    shown.sort();
+    expected.sort();
+    assert_eq!(shown, expected, "seed {seed}: presence is what the run did");
+    // Every client of every node ends on the store's last change, and
+    // nothing moved it since they agreed.
+    let last = store_seq(&redis).await.expect("the store's seq");
     for client in &everyone {
         assert_eq!(client.seen.lock().unwrap().seq, last, "seed {seed}");
     }
@@ -198,7 +246,7 @@ async fn a_stalled_node_is_reaped_then_comes_back() {
     watcher.until("they are back", |s| s.view.len() == 20).await;
     let mut all: Vec<&Client> = users.iter().collect();
     all.push(&watcher);
-    let (window, total) = agree(&nodes, &all).await;
+    let (window, total) = agree(&redis, &nodes, &all).await;
     assert_eq!(total, 20, "no duplicates");
     let mut ids: Vec<&SessionId> = window.iter().map(|(id, _)| id).collect();
     ids.dedup();
@@ -255,7 +303,7 @@ async fn redis_restarting_empty_loses_nothing() {
     assert!(took <= Duration::from_secs(10), "{took:?}");
     let mut all: Vec<&Client> = users.iter().collect();
     all.push(&late);
-    let (_, total) = agree(&nodes, &all).await;
+    let (_, total) = agree(&redis, &nodes, &all).await;
     assert_eq!(total, 16);
     for user in &all {
         assert!(
@@ -281,6 +329,11 @@ async fn resume_anywhere_once() {
     let mut ada = Client::join(&nodes[0]).await;
     ok(ada.identify("Ada").await);
     let (session, token) = (ada.session(), ada.token());
+    // Shown everywhere first: the node writes to Redis a moment after the
+    // ack, and only then can another node find the token.
+    watcher
+        .until("Ada shown", |s| s.view.name_of(&session) == Some("Ada"))
+        .await;
     ada.leave();
     watcher
         .until("Ada left", |s| s.view.name_of(&session).is_none())
@@ -304,7 +357,7 @@ async fn resume_anywhere_once() {
     back.until("the old socket closed", |s| s.closed).await;
     let winner = if a.session() == session { &a } else { &b };
     let all = [&watcher, winner];
-    let (window, _) = agree(&nodes, &all).await;
+    let (window, _) = agree(&redis, &nodes, &all).await;
     let named: Vec<&(SessionId, String)> = window.iter().filter(|(id, _)| *id == session).collect();
     assert_eq!(named.len(), 1, "still one Ada: {window:?}");
     assert_eq!(named[0].1, "Ada");
