@@ -181,9 +181,12 @@ impl AppState {
     /// it resumable (with its name) for the TTL.
     pub fn disconnect(&self, session: &SessionId) {
         let name = self.registry.disconnect(session);
-        if self.cluster.is_some() {
+        if let Some(cluster) = &self.cluster {
             // Redis starts the token's TTL when it lets go of the session.
-            self.show(session, None);
+            cluster.left(session, name);
+            if !cluster.healthy() {
+                self.fanout.record(session.clone(), None);
+            }
             return;
         }
         if name.is_some() {

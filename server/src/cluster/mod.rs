@@ -25,8 +25,8 @@
 
 pub mod changes;
 pub mod scripts;
+pub mod tokens;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -43,6 +43,7 @@ use crate::registry::Registry;
 use crate::resume::Resumed;
 use changes::{BadReply, ChangeKind};
 use scripts::{call, Scripts};
+use tokens::Tokens;
 
 /// How often a node renews its lease.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
@@ -96,8 +97,8 @@ pub struct Cluster {
     /// Sessions whose state Redis must be sent.
     pending: Mutex<IndexSet<SessionId>>,
     wake: tokio::sync::Notify,
-    /// The current resume token of each session this node holds.
-    tokens: Mutex<HashMap<SessionId, ResumeToken>>,
+    /// The resume tokens this node issued, until Redis holds them.
+    tokens: Mutex<Tokens>,
     /// Redis answered the last round and the presence is loaded.
     healthy: AtomicBool,
     /// Resync at the next round: touches were dropped ([`PENDING_CAP`]),
@@ -157,7 +158,7 @@ impl Cluster {
             resume_ttl_secs: resume_ttl.as_secs().max(1),
             pending: Mutex::default(),
             wake: tokio::sync::Notify::new(),
-            tokens: Mutex::default(),
+            tokens: Mutex::new(Tokens::new(resume_ttl, PENDING_CAP)),
             healthy: AtomicBool::new(false),
             resync_soon: AtomicBool::new(false),
             departed: AtomicBool::new(false),
@@ -187,9 +188,16 @@ impl Cluster {
     /// with the session).
     pub fn issue(&self, session: &SessionId) -> ResumeToken {
         let token = crate::resume::fresh_token();
-        self.tokens().insert(session.clone(), token.clone());
+        self.tokens().issue(session.clone(), token.clone());
         self.touch(session);
         token
+    }
+
+    /// A session left with `name`: Redis will be told, and its token stays
+    /// resumable for the TTL even if Redis never saw the session.
+    pub fn left(&self, session: &SessionId, name: Option<String>) {
+        self.tokens().left(session, name, Instant::now());
+        self.touch(session);
     }
 
     /// Spends `token`, on any node. `None` when it is unknown, spent,
@@ -296,6 +304,7 @@ impl Cluster {
         match verdict.as_str() {
             "ok" => {}
             "reset" => {
+                self.tokens().redis_lost_everything();
                 if !view.epoch.is_empty() {
                     tracing::warn!(
                         "redis lost its data (new epoch): re-registering this node's sessions"
@@ -328,9 +337,12 @@ impl Cluster {
         )
         .await?;
         {
+            // Leaves Redis must still learn of (their tokens, above all).
+            let unsettled = self.tokens().unsettled();
             let mut pending = self.pending();
             pending.clear();
             pending.extend(ours.into_iter().map(SessionId));
+            pending.extend(unsettled);
             // Session ids are uuid v7, time-ordered: re-joins go in the
             // order the sessions began, as close to the first join order
             // as this node can tell.
@@ -352,8 +364,10 @@ impl Cluster {
         view.seq = state.seq;
         view.loaded = true;
         // Tokens of sessions this node no longer holds are Redis's now.
-        self.tokens()
-            .retain(|session, _| ctx.registry.lookup(session).is_some());
+        self.tokens().prune(
+            |session| ctx.registry.lookup(session).is_some(),
+            Instant::now(),
+        );
         if !self.healthy.swap(true, Ordering::Relaxed) {
             self.down_logged.store(false, Ordering::Relaxed);
             tracing::info!(node = %self.node, "redis: in sync (shared presence)");
@@ -399,20 +413,33 @@ impl Cluster {
     /// Sends one session's current local state.
     async fn sync(&self, ctx: &Ctx, session: &SessionId) -> Result<String, ClusterError> {
         let state = ctx.registry.lookup(session);
-        let token = match state {
-            Some(_) => self.tokens().get(session).cloned(),
-            None => self.tokens().remove(session),
+        let present = state.is_some();
+        let (token, park) = match state {
+            Some(_) => (self.tokens().current(session), None),
+            None => (None, self.tokens().to_park(session, Instant::now())),
         };
         let mut invocation = call(&self.scripts.sync);
         invocation
             .arg(&self.node)
             .arg(&session.0)
-            .arg(if state.is_some() { "1" } else { "0" })
+            .arg(if present { "1" } else { "0" })
             .arg(state.flatten().unwrap_or_default())
-            .arg(token.map(|t| t.0).unwrap_or_default())
-            .arg(self.resume_ttl_secs);
+            .arg(token.as_ref().map(|t| t.0.as_str()).unwrap_or_default())
+            .arg(park.as_ref().map_or(self.resume_ttl_secs, |p| p.ttl_secs))
+            .arg(
+                park.as_ref()
+                    .map(|p| p.token.0.as_str())
+                    .unwrap_or_default(),
+            )
+            .arg(park.as_ref().map(|p| p.name.as_str()).unwrap_or_default());
         let mut redis = self.redis.clone();
-        bounded(invocation.invoke_async(&mut redis)).await
+        let verdict: String = bounded(invocation.invoke_async(&mut redis)).await?;
+        match (present, verdict.as_str(), token) {
+            (true, "ok", Some(token)) => self.tokens().stored(session, &token),
+            (false, "ok" | "gone", _) => self.tokens().settled(session),
+            _ => {}
+        }
+        Ok(verdict)
     }
 
     /// Applies the changes after `view.seq` to the local presence.
@@ -483,7 +510,7 @@ impl Cluster {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn tokens(&self) -> MutexGuard<'_, HashMap<SessionId, ResumeToken>> {
+    fn tokens(&self) -> MutexGuard<'_, Tokens> {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

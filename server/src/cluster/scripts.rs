@@ -100,15 +100,22 @@ local function drop(id, node, ttl)
 end
 "#;
 
-/// `sync(cap, node, id, present, name, token, ttl)`: makes Redis agree with
-/// what this node knows of session `id`. Idempotent: the node sends the
-/// session's *current* state, so retries and reorderings cannot undo a newer
-/// change. Returns `ok`, `taken` (another node holds the session now: this
-/// node's socket is stale), `gone` (already not ours) or `nolease` (the node
-/// has no lease: it was reaped, or it is leaving; a session registered now
-/// would have no one to reap it).
+/// `sync(cap, node, id, present, name, token, ttl, park, park_name)`: makes
+/// Redis agree with what this node knows of session `id`. Idempotent: the
+/// node sends the session's *current* state, so retries and reorderings
+/// cannot undo a newer change. Returns `ok`, `taken` (another node holds the
+/// session now: this node's socket is stale), `gone` (already not ours) or
+/// `nolease` (the node has no lease: it was reaped, or it is leaving; a
+/// session registered now would have no one to reap it).
+///
+/// `park` (with a session that left) is a token Redis never stored: the
+/// session left before its first write reached Redis. Unless another node
+/// holds the session now, the token is stored for `ttl` with `park_name`,
+/// as a leave does with a stored token (`NX`: it never overwrites a token
+/// Redis holds).
 const SYNC: &str = r#"
 local node, id, present, name, token, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local park, park_name = ARGV[8], ARGV[9]
 local owner = redis.call('HGET', K_OWNER, id)
 if present == '1' then
   if not redis.call('ZSCORE', K_NODES, node) then return 'nolease' end
@@ -128,9 +135,13 @@ if present == '1' then
   if name ~= '' then set_name(id, name) end
   return 'ok'
 end
-if owner ~= node then return 'gone' end
-drop(id, node, ttl)
-return 'ok'
+if owner and owner ~= node then return 'gone' end
+if owner then drop(id, node, ttl) end
+if park ~= '' then
+  redis.call('SET', token_key(park), id .. '\n' .. park_name, 'EX', ttl, 'NX')
+end
+if owner then return 'ok' end
+return 'gone'
 "#;
 
 /// `resume(cap, node, token)`: spends a token (single use across nodes: the

@@ -274,6 +274,12 @@ async fn redis_restarting_empty_loses_nothing() {
     ok(users[1].identify("renamed-in-outage").await);
     let mut late = Client::join(&nodes[2]).await;
     ok(late.identify("joined-in-outage").await);
+    // Came and went during the outage: Redis never saw the session, yet
+    // its token must still bring it back, name and all.
+    let mut brief = Client::join(&nodes[1]).await;
+    ok(brief.identify("left-in-outage").await);
+    let (brief_session, brief_token) = (brief.session(), brief.token());
+    brief.leave();
     let started = Instant::now();
     while nodes[0].health().await.as_deref() == Some("ok") {
         assert!(
@@ -314,6 +320,13 @@ async fn redis_restarting_empty_loses_nothing() {
     for node in &nodes {
         assert_eq!(node.health().await.as_deref(), Some("ok"));
     }
+    let back = Client::resume(&nodes[0], &brief_token).await;
+    assert_eq!(back.session(), brief_session, "resumed on another node");
+    users[0]
+        .until("the brief session back with its name", |s| {
+            s.view.name_of(&brief_session) == Some("left-in-outage")
+        })
+        .await;
 }
 
 /// A token works on another node (same session, same name); a token raced
