@@ -11,10 +11,9 @@
 //!
 //! No I/O: the task asks, writes, and reports back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use indexmap::IndexMap;
 use shared::events::{ResumeToken, SessionId};
 
 /// A held session's token, and whether Redis has stored it.
@@ -47,9 +46,14 @@ pub struct Park {
 #[derive(Debug)]
 pub struct Tokens {
     held: HashMap<SessionId, Issued>,
-    /// Oldest first: past `cap`, the oldest is forgotten (its token would
-    /// expire first anyway), so a Redis outage under churn stays bounded.
-    left: IndexMap<SessionId, Left>,
+    /// At most `cap`: past it, the oldest leave is forgotten (its token
+    /// would expire first anyway), so a Redis outage under churn stays
+    /// bounded.
+    left: HashMap<SessionId, Left>,
+    /// The leaves in the order they happened, oldest first; it may still
+    /// name settled ones (skipped, and compacted away as they pile up), so
+    /// every operation stays O(1) amortised.
+    order: VecDeque<SessionId>,
     ttl: Duration,
     cap: usize,
 }
@@ -58,7 +62,8 @@ impl Tokens {
     pub fn new(ttl: Duration, cap: usize) -> Self {
         Tokens {
             held: HashMap::new(),
-            left: IndexMap::new(),
+            left: HashMap::new(),
+            order: VecDeque::new(),
             ttl,
             cap,
         }
@@ -66,7 +71,7 @@ impl Tokens {
 
     /// A connected session got `token` (Redis has not stored it yet).
     pub fn issue(&mut self, session: SessionId, token: ResumeToken) {
-        self.left.shift_remove(&session);
+        self.left.remove(&session);
         let issued = Issued {
             token,
             stored: false,
@@ -94,7 +99,11 @@ impl Tokens {
             return;
         };
         if self.left.len() >= self.cap {
-            self.left.shift_remove_index(0);
+            while let Some(oldest) = self.order.pop_front() {
+                if self.left.remove(&oldest).is_some() {
+                    break;
+                }
+            }
         }
         let left = Left {
             token: issued.token,
@@ -103,6 +112,8 @@ impl Tokens {
             stored: issued.stored,
         };
         self.left.insert(session.clone(), left);
+        self.order.push_back(session.clone());
+        self.compact();
     }
 
     /// What to park with the leave of `session`: its token, if Redis never
@@ -122,7 +133,7 @@ impl Tokens {
 
     /// Redis settled the leave of `session`: nothing more to tell it.
     pub fn settled(&mut self, session: &SessionId) {
-        self.left.shift_remove(session);
+        self.left.remove(session);
     }
 
     /// Redis lost its data: it stores nothing of ours any more.
@@ -133,9 +144,15 @@ impl Tokens {
         self.left.values_mut().for_each(|left| left.stored = false);
     }
 
-    /// The sessions that left and that Redis must still be told of.
+    /// The sessions that left and that Redis must still be told of,
+    /// oldest first.
     pub fn unsettled(&self) -> Vec<SessionId> {
-        self.left.keys().cloned().collect()
+        let mut seen = std::collections::HashSet::new();
+        self.order
+            .iter()
+            .filter(|session| self.left.contains_key(*session) && seen.insert(*session))
+            .cloned()
+            .collect()
     }
 
     /// Forgets the tokens of sessions no longer held (`holds` says which
@@ -145,6 +162,15 @@ impl Tokens {
         let ttl = self.ttl;
         self.left
             .retain(|_, left| now.saturating_duration_since(left.at) < ttl);
+        self.compact();
+    }
+
+    /// Drops settled leaves from `order` once they outnumber the live ones.
+    fn compact(&mut self) {
+        if self.order.len() > 2 * self.left.len() + 64 {
+            let left = &self.left;
+            self.order.retain(|session| left.contains_key(session));
+        }
     }
 }
 
@@ -246,6 +272,20 @@ mod tests {
             tokens.left(&session(n), None, now);
         }
         assert_eq!(tokens.unsettled(), vec![session(2), session(3)]);
+    }
+
+    #[test]
+    fn settled_leaves_do_not_pile_up() {
+        let mut tokens = Tokens::new(Duration::from_secs(300), 100_000);
+        let now = Instant::now();
+        for n in 0..10_000u32 {
+            let s = SessionId(format!("s{n}"));
+            tokens.issue(s.clone(), ResumeToken(format!("t{n}")));
+            tokens.left(&s, None, now);
+            tokens.settled(&s);
+        }
+        assert!(tokens.order.len() <= 64 + 1, "{}", tokens.order.len());
+        assert!(tokens.unsettled().is_empty());
     }
 
     #[test]
