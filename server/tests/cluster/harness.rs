@@ -352,8 +352,13 @@ fn read_frame(seen: &Mutex<Seen>, text: &str) {
                 if let Presence::Snapshot { .. } = &presence {
                     seen.snapshots += 1;
                 }
-                let (Presence::Snapshot { seq, .. } | Presence::Delta { seq, .. }) = &presence;
-                seen.seq = seen.seq.max(*seq);
+                // As the page does: a snapshot sets the seq (after Redis came
+                // back empty it may be lower than the numbers a node gave its
+                // local changes meanwhile); a delta only moves it forward.
+                seen.seq = match &presence {
+                    Presence::Snapshot { seq, .. } => *seq,
+                    Presence::Delta { seq, .. } => seen.seq.max(*seq),
+                };
                 if let Applied::Gap { .. } = seen.view.apply(&presence) {
                     seen.gaps += 1;
                 }

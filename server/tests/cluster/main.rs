@@ -279,6 +279,14 @@ async fn redis_restarting_empty_loses_nothing() {
     let mut brief = Client::join(&nodes[1]).await;
     ok(brief.identify("left-in-outage").await);
     let (brief_session, brief_token) = (brief.session(), brief.token());
+    // Shown on its node (users[1]'s) first, so the join and the leave are
+    // two local changes there, numbered past what Redis will number when it
+    // is back: the snapshot then must set clients' seq back.
+    users[1]
+        .until("the brief session shown on its node", |s| {
+            s.view.name_of(&brief_session) == Some("left-in-outage")
+        })
+        .await;
     brief.leave();
     let started = Instant::now();
     while nodes[0].health().await.as_deref() == Some("ok") {
