@@ -190,12 +190,22 @@ mod tests {
         Tokens::new(Duration::from_secs(300), 2)
     }
 
+    /// Session 1 got token 1 (confirmed by Redis if `stored`) and left at
+    /// `now` as `name`.
+    fn came_and_went(stored: bool, name: Option<&str>, now: Instant) -> Tokens {
+        let mut tokens = tokens();
+        tokens.issue(session(1), token(1));
+        if stored {
+            tokens.stored(&session(1), &token(1));
+        }
+        tokens.left(&session(1), name.map(str::to_owned), now);
+        tokens
+    }
+
     #[test]
     fn a_token_redis_never_stored_is_parked_with_the_name_and_the_rest_of_its_ttl() {
-        let mut tokens = tokens();
         let now = Instant::now();
-        tokens.issue(session(1), token(1));
-        tokens.left(&session(1), Some("Ada".into()), now);
+        let mut tokens = came_and_went(false, Some("Ada"), now);
         let park = tokens.to_park(&session(1), now + Duration::from_secs(100));
         assert_eq!(
             park,
@@ -211,11 +221,8 @@ mod tests {
 
     #[test]
     fn a_stored_token_is_left_to_redis() {
-        let mut tokens = tokens();
         let now = Instant::now();
-        tokens.issue(session(1), token(1));
-        tokens.stored(&session(1), &token(1));
-        tokens.left(&session(1), None, now);
+        let tokens = came_and_went(true, None, now);
         assert_eq!(tokens.to_park(&session(1), now), None);
         assert_eq!(
             tokens.unsettled(),
@@ -239,11 +246,8 @@ mod tests {
 
     #[test]
     fn after_redis_lost_its_data_every_token_is_parked_again() {
-        let mut tokens = tokens();
         let now = Instant::now();
-        tokens.issue(session(1), token(1));
-        tokens.stored(&session(1), &token(1));
-        tokens.left(&session(1), Some("Ada".into()), now);
+        let mut tokens = came_and_went(true, Some("Ada"), now);
         tokens.redis_lost_everything();
         assert_eq!(
             tokens.to_park(&session(1), now).map(|p| p.token),
@@ -253,10 +257,8 @@ mod tests {
 
     #[test]
     fn an_expired_leave_is_not_parked_and_is_pruned() {
-        let mut tokens = tokens();
         let now = Instant::now();
-        tokens.issue(session(1), token(1));
-        tokens.left(&session(1), None, now);
+        let mut tokens = came_and_went(false, None, now);
         let later = now + Duration::from_secs(300);
         assert_eq!(tokens.to_park(&session(1), later), None);
         tokens.prune(|_| true, later);
