@@ -24,9 +24,21 @@
 //!   binary framing, whose lengths are bytes and which every v3 client reads
 //!   the same way; we re-frame socketioxide's answer so.
 //!
-//! Everything else (websocket, EIO=4, error answers, binary answers, bodies
-//! that do not parse) passes through untouched; socketioxide answers its own
-//! errors. The upstream report is in `docs/PROTOCOL.md`, section 6.
+//! - **What socketioxide is given.** Every v3 POST body is parsed here
+//!   first, strictly and in linear time, and only a well-formed payload of
+//!   client packets goes on, framed again by us; anything else gets `400`
+//!   with the reason. engineioxide-core 0.2.3's own v3 decoder loops for
+//!   ever, without yielding, on a length that ends inside a character
+//!   (`1:🦀x`: one request froze the whole server), and is quadratic on
+//!   many small packets; `vendor/engineioxide-core` carries the upstream fix
+//!   of the first (see `docs/PROTOCOL.md`, section 7).
+//!
+//! Requests are classified as engineioxide classifies them
+//! ([`crate::engine_request`]). Everything else (websocket, EIO=4, error
+//! answers, binary answers) passes through untouched; socketioxide answers
+//! its own errors. The upstream report is in `docs/PROTOCOL.md`, section 6.
+
+use std::convert::Infallible;
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
@@ -34,15 +46,20 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::engineio::ENDPOINT_PATH;
-use sio_client::eio3::{encode_binary_frames, encode_text_frames, split_text_payload};
+use sio_client::eio3::{
+    encode_binary_frames, encode_text_frames, split_binary_payload, split_text_payload, Eio3Error,
+};
 
-/// The content type of a binary-framed polling answer.
+use crate::engine_request::EngineRequest;
+
+/// The content type of a binary-framed polling body (engineioxide reads a
+/// POST with exactly this type in binary framing, any other in text).
 const BINARY: &str = "application/octet-stream";
 
 /// Which body of a v3 polling exchange needs repair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Repair {
-    /// A POST from the client: undo the double UTF-8 encoding.
+    /// A POST from the client: check it, undo the double UTF-8 encoding.
     Request,
     /// The answer to a GET from a client that reads binary: re-frame.
     Response,
@@ -53,61 +70,142 @@ enum Repair {
 pub async fn repair(State(max_payload): State<u64>, req: Request, next: Next) -> Response {
     match classify(&req) {
         None => next.run(req).await,
-        Some(Repair::Request) => {
-            let (mut parts, body) = req.into_parts();
-            let limit = usize::try_from(max_payload).unwrap_or(usize::MAX);
-            let Ok(bytes) = to_bytes(body, limit).await else {
-                return (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "polling body over the payload limit",
-                )
-                    .into_response();
-            };
-            let body = match repair_request_body(&bytes) {
-                Some(repaired) => Bytes::from(repaired),
-                None => bytes,
-            };
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-            next.run(Request::from_parts(parts, Body::from(body))).await
-        }
+        Some(Repair::Request) => match checked_request(req, max_payload).await {
+            Ok(req) => next.run(req).await,
+            Err(refusal) => refusal,
+        },
         Some(Repair::Response) => reframe(next.run(req).await).await,
     }
 }
 
-/// Whether (and how) a request takes part in a v3 polling exchange.
+/// Whether (and how) a request takes part in a v3 polling exchange, read as
+/// engineioxide reads it.
 fn classify(req: &Request) -> Option<Repair> {
-    if !req.uri().path().starts_with(ENDPOINT_PATH) {
-        return None;
-    }
-    let query = req.uri().query().unwrap_or_default();
-    let has = |pair: &str| query.split('&').any(|p| p == pair);
-    if !has("EIO=3") || !has("transport=polling") {
+    let engine = EngineRequest::parse(req.uri(), ENDPOINT_PATH)?;
+    if !engine.is_v3_polling() {
         return None;
     }
     match *req.method() {
         Method::POST => Some(Repair::Request),
         // A client that asked for base64 reads text framing only.
-        Method::GET if !has("b64=1") && !has("b64=true") => Some(Repair::Response),
+        Method::GET if !engine.b64 => Some(Repair::Response),
         _ => None,
     }
 }
 
-/// A POST body with each double-encoded packet decoded once more, framed
-/// again with the UTF-16 lengths socketioxide reads; `None` when nothing
-/// needs repair or the body is not a text payload (socketioxide answers it).
-fn repair_request_body(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    if text.is_ascii() {
-        return None;
+/// A v3 POST with its body read, checked and framed again for
+/// socketioxide, or the answer that refuses it.
+///
+/// Only a well-formed payload passes: engineioxide-core 0.2.3's v3 text
+/// decoder loops for ever on some malformed ones (a length that ends inside
+/// a character) and is quadratic on many small packets, so socketioxide
+/// never sees the client's bytes, only ours: one body chunk per packet,
+/// which keeps its decoder's work per packet.
+async fn checked_request(req: Request, max_payload: u64) -> Result<Request, Response> {
+    let (mut parts, body) = req.into_parts();
+    let limit = usize::try_from(max_payload).unwrap_or(usize::MAX);
+    let bytes = to_bytes(body, limit).await.map_err(unreadable)?;
+    let binary = parts.headers.get(header::CONTENT_TYPE) == Some(&HeaderValue::from_static(BINARY));
+    let frames = if binary {
+        binary_request_frames(&bytes)
+    } else {
+        text_request_frames(&bytes)
     }
-    let packets = split_text_payload(text).ok()?;
-    let repaired: Vec<String> = packets
+    .map_err(|err| {
+        tracing::debug!(%err, "refused an Engine.IO v3 polling body");
+        (StatusCode::BAD_REQUEST, format!("{err}\n")).into_response()
+    })?;
+    let length: usize = frames.iter().map(Bytes::len).sum();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    let chunks = frames.into_iter().map(Ok::<_, Infallible>);
+    let body = Body::from_stream(futures_util::stream::iter(chunks));
+    Ok(Request::from_parts(parts, body))
+}
+
+/// The answer to a body that could not be read: over the payload limit,
+/// too slow (see [`crate::deadline`]) or cut off.
+fn unreadable(err: axum::Error) -> Response {
+    let too_large = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
+    .any(|e| e.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "polling body over the payload limit\n",
+        )
+            .into_response();
+    }
+    crate::deadline::refusal(&err).unwrap_or_else(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read\n",
+        )
+            .into_response()
+    })
+}
+
+/// Why a polling body is refused, beyond its framing.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+enum BadBody {
+    #[error("bad Engine.IO v3 polling body: {0}")]
+    Framing(#[from] Eio3Error),
+    #[error("bad Engine.IO v3 polling body: the request body is not UTF-8 text")]
+    NotText,
+    #[error("bad Engine.IO v3 polling body: packet {0} is empty")]
+    EmptyPacket(usize),
+    #[error("bad Engine.IO v3 polling body: packet {0} is not a packet a client sends")]
+    NotAClientPacket(usize),
+    #[error(
+        "bad Engine.IO v3 polling body: packet {0} is binary, which this server does not accept"
+    )]
+    Binary(usize),
+}
+
+/// A text-framed POST as one text frame per packet, each packet decoded
+/// once more where 1.4.4 encoded it twice, lengths in UTF-16 units.
+fn text_request_frames(body: &[u8]) -> Result<Vec<Bytes>, BadBody> {
+    let text = std::str::from_utf8(body).map_err(|_| BadBody::NotText)?;
+    let packets = split_text_payload(text)?;
+    check_packets(&packets)?;
+    Ok(packets
         .iter()
-        .map(|packet| undo_double_utf8(packet).unwrap_or_else(|| (*packet).to_owned()))
-        .collect();
-    Some(encode_text_frames(repaired.iter().map(String::as_str)))
+        .map(|packet| {
+            let repaired = undo_double_utf8(packet);
+            let packet = repaired.as_deref().unwrap_or(packet);
+            Bytes::from(encode_text_frames([packet]))
+        })
+        .collect())
+}
+
+/// A binary-framed POST as one binary frame per packet (no repair: the
+/// lengths are bytes, which every client counts alike).
+fn binary_request_frames(body: &[u8]) -> Result<Vec<Bytes>, BadBody> {
+    let packets = split_binary_payload(body)?;
+    check_packets(&packets)?;
+    Ok(packets
+        .into_iter()
+        .map(|packet| Bytes::from(encode_binary_frames([packet])))
+        .collect())
+}
+
+/// Every packet is one a client may send: close, ping, pong, message,
+/// upgrade or noop (`1`–`6`). Open (`0`) is the server's; base64 binary
+/// (`b4…`) is refused like binary frames, since this server takes no
+/// binary events.
+fn check_packets(packets: &[&str]) -> Result<(), BadBody> {
+    for (i, packet) in packets.iter().enumerate() {
+        let number = i + 1;
+        match packet.as_bytes().first() {
+            None => return Err(BadBody::EmptyPacket(number)),
+            Some(b'1'..=b'6') => {}
+            Some(b'b') => return Err(BadBody::Binary(number)),
+            Some(_) => return Err(BadBody::NotAClientPacket(number)),
+        }
+    }
+    Ok(())
 }
 
 /// `packet` decoded once more if it is UTF-8 spelled in Latin-1 characters
@@ -168,6 +266,15 @@ mod tests {
     /// UTF-8-encoded into one character per byte, framed with that length,
     /// and UTF-8-encoded again by XHR (recorded from Chromium:
     /// `26:42/iss,["identify","Zo\xc3\x83\xc2\xab"]`).
+    /// The body socketioxide is given for a POST of `body`.
+    fn repaired(body: &[u8]) -> Result<String, BadBody> {
+        let frames = text_request_frames(body)?;
+        Ok(frames
+            .iter()
+            .map(|f| std::str::from_utf8(f).unwrap())
+            .collect())
+    }
+
     fn seed_post(name: &str) -> Vec<u8> {
         let packet = format!("42/iss,[\"{}\",\"{name}\"]", wire::IDENTIFY);
         let bytes_as_chars: String = packet.bytes().map(char::from).collect();
@@ -179,11 +286,11 @@ mod tests {
         let recorded = b"26:42/iss,[\"identify\",\"Zo\xc3\x83\xc2\xab\"]";
         assert_eq!(seed_post("Zoë"), recorded);
         let expected = format!("25:42/iss,[\"{}\",\"Zoë\"]", wire::IDENTIFY);
-        assert_eq!(repair_request_body(&seed_post("Zoë")), Some(expected));
+        assert_eq!(repaired(&seed_post("Zoë")), Ok(expected));
         let crab = format!("42/iss,[\"{}\",\"日本 🦀\"]", wire::IDENTIFY);
         assert_eq!(
-            repair_request_body(&seed_post("日本 🦀")),
-            Some(encode_text_frames([crab.as_str()]))
+            repaired(&seed_post("日本 🦀")),
+            Ok(encode_text_frames([crab.as_str()]))
         );
     }
 
@@ -193,14 +300,9 @@ mod tests {
         for name in ["Zoë", "日本 🦀"] {
             let packet = format!("42/iss,[\"{}\",\"{name}\"]", wire::IDENTIFY);
             let body = encode_text_frames([packet.as_str()]);
-            let repaired = repair_request_body(body.as_bytes()).expect("a text payload");
-            assert_eq!(repaired, body);
+            assert_eq!(repaired(body.as_bytes()), Ok(body));
         }
-        assert_eq!(
-            repair_request_body(b"6:40/iss"),
-            None,
-            "ASCII needs nothing"
-        );
+        assert_eq!(repaired(b"6:40/iss").as_deref(), Ok("6:40/iss"));
     }
 
     #[test]
@@ -209,15 +311,49 @@ mod tests {
         // event's "ë" still spelled as the two characters of its UTF-8.
         let once = "1:219:42/iss,[\"e\",\"ZoÃ«\"]";
         assert_eq!(
-            repair_request_body(once.as_bytes()).as_deref(),
-            Some("1:218:42/iss,[\"e\",\"Zoë\"]")
+            repaired(once.as_bytes()).as_deref(),
+            Ok("1:218:42/iss,[\"e\",\"Zoë\"]")
         );
+        // One body chunk per packet: socketioxide's decoder never sees more
+        // than the packet it is reading.
+        assert_eq!(text_request_frames(once.as_bytes()).unwrap().len(), 2);
     }
 
+    /// Every body that is not a well-formed payload of client packets is
+    /// refused here, before socketioxide's decoder sees it.
     #[test]
-    fn bodies_that_are_not_payloads_pass_untouched() {
-        assert_eq!(repair_request_body(b"\xff\xfe"), None);
-        assert_eq!(repair_request_body("é:40".as_bytes()), None);
+    fn bodies_that_are_not_payloads_are_refused() {
+        let framing = |e| Err(BadBody::Framing(e));
+        let bad_length = |at| framing(Eio3Error::BadLength { at });
+        // The 7 bytes that froze engineioxide-core 0.2.3: a length of 1 that
+        // ends inside 🦀, then more; and its variants.
+        assert_eq!(repaired(b"1:\xf0\x9f\xa6\x80x"), bad_length(0));
+        assert_eq!(
+            repaired("1:🦀".as_bytes()),
+            Err(BadBody::NotAClientPacket(1))
+        );
+        assert_eq!(repaired(b"1:\xf0\x9f\xa6\x80\xff"), Err(BadBody::NotText));
+        assert_eq!(repaired(b"\xff\xfe"), Err(BadBody::NotText));
+        assert_eq!(repaired("é:40".as_bytes()), bad_length(0));
+        assert_eq!(repaired(b"6:40/iss trailing"), bad_length(0));
+        // A message whose content is not Socket.IO is socketioxide's to refuse.
+        assert_eq!(repaired(b"2:4x").as_deref(), Ok("2:4x"));
+        assert_eq!(repaired(b""), framing(Eio3Error::Empty));
+        assert_eq!(repaired(b"0:"), Err(BadBody::EmptyPacket(1)));
+        assert_eq!(repaired(b"1:2"), Ok("1:2".to_owned()));
+        assert_eq!(repaired(b"1:21:0"), Err(BadBody::NotAClientPacket(2)));
+        assert_eq!(repaired(b"1:9"), Err(BadBody::NotAClientPacket(1)));
+        assert_eq!(repaired(b"5:b4AAA"), Err(BadBody::Binary(1)));
+        assert_eq!(
+            binary_request_frames(&[0, 1, 0xFF, b'2', 0, 1, 0xFF, b'x']),
+            Err(BadBody::NotAClientPacket(2))
+        );
+        assert_eq!(
+            binary_request_frames(&[1, 1, 0xFF, 4]),
+            Err(BadBody::Framing(Eio3Error::Packet(
+                sio_client::engineio::EngineError::BinaryUnsupported
+            )))
+        );
     }
 
     /// socketioxide's answer with "ë" (77 UTF-16 units, 78 bytes) becomes
@@ -261,6 +397,17 @@ mod tests {
                 Method::GET,
                 "/socket.io/?EIO=3&transport=polling&b64=1",
                 None,
+            ),
+            // engineioxide reads these as v3 polling too.
+            (
+                Method::POST,
+                "/socket.io/?EIO=3=x&transport=polling&sid=a",
+                Some(Repair::Request),
+            ),
+            (
+                Method::POST,
+                "/socket.io?EIO=3&EIO=4&transport=polling=ws&sid=a",
+                Some(Repair::Request),
             ),
             (Method::GET, "/socket.io/?EIO=4&transport=polling", None),
             (Method::GET, "/socket.io/?EIO=3&transport=websocket", None),

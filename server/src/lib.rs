@@ -1,9 +1,9 @@
 //! The `/iss` server as a library, so tests can start it in-process on port 0.
 //!
 //! ```text
-//!  TCP ─▶ limit (slots per source, write-stall deadline: stall) ─▶ serve (hyper: head timeout, 16 KiB heads)
-//!      ─▶ host guard ─▶ origin guard ─▶ detach (copy the kept headers) ─▶ sessions (a slot per Engine.IO session)
-//!      ─▶ legacy_polling (repairs EIO=3 polling bodies)
+//!  TCP ─▶ limit (slots per source, write-stall deadline: stall) ─▶ serve (hyper, HTTP/1.1 only: head timeout, 16 KiB heads)
+//!      ─▶ deadline (every body within the handshake timeout) ─▶ host guard ─▶ origin guard ─▶ detach (copy the kept headers) ─▶ sessions (a slot per Engine.IO session)
+//!      ─▶ legacy_polling (refuses malformed EIO=3 polling bodies, repairs the rest; engine_request)
 //!      ─▶ socketioxide (/socket.io/, ns /iss; ns / for revision 4) ─▶ handlers ─▶ AppState ─┬─ Registry (users; rename limits)
 //!                                                                                         ├─ Fanout ─▶ PresenceBook (budget, laggards)
 //!                                                                                         ├─ ResumeBook (resume tokens)
@@ -18,8 +18,10 @@ pub mod arrival;
 pub mod cluster;
 pub mod config;
 pub mod conn;
+pub mod deadline;
 pub mod detach;
 pub mod emit;
+pub mod engine_request;
 pub mod fanout;
 pub mod handlers;
 pub mod host;
@@ -147,7 +149,11 @@ pub fn build(config: &Config) -> Result<App, StartError> {
             (policy, state.stats.clone()),
             origin::guard,
         ))
-        .layer(axum::middleware::from_fn_with_state(hosts, host::guard));
+        .layer(axum::middleware::from_fn_with_state(hosts, host::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            config.handshake_timeout(),
+            deadline::bodies,
+        ));
     Ok(App { router, io, state })
 }
 

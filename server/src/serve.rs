@@ -22,10 +22,10 @@ use crate::source::Peer;
 
 use axum::serve::Listener;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::sync::{mpsc, watch};
 
 /// The largest request head accepted, in bytes (hyper's read buffer bound;
 /// a larger head gets `431`). Browsers send 1–2 KiB; 16 KiB leaves room for
@@ -35,6 +35,16 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Serves `router` on every connection `listener` admits, until `shutdown`
 /// completes; then stops accepting and waits for the open HTTP exchanges
 /// (not upgraded websockets: those are socketioxide's to close).
+///
+/// HTTP/1.1 only, on purpose. hyper-util's `auto` builder first reads up to
+/// 24 bytes to tell HTTP/1 from HTTP/2 with no timer at all, and then serves
+/// HTTP/2 (even when told `http1_only`) without any of the HTTP/1 timeouts:
+/// a socket that sent nothing, part of the HTTP/2 preface, or the preface
+/// and then nothing held its slot for ever. Nothing we serve needs HTTP/2
+/// from this process: browsers speak it only over TLS, which the reverse
+/// proxy terminates (and it speaks HTTP/1.1 to us: `docs/SECURITY.md`).
+/// hyper's HTTP/1 reader starts its header timer before the first byte,
+/// and answers the HTTP/2 preface with an error and a close.
 pub async fn serve<L>(
     mut listener: L,
     router: Router,
@@ -44,21 +54,21 @@ pub async fn serve<L>(
     L: Listener<Addr = SocketAddr>,
     L::Io: Send + 'static,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
         .max_buf_size(MAX_HEAD_BYTES);
-    let builder = builder.http1_only();
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a sender; when the last is gone, every
+    // connection has ended. `stopping` tells them to finish their exchange.
+    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
+    let (stopping_tx, stopping_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
-        let io = tokio::select! {
-            (io, addr) = listener.accept() => (io, addr),
+        let (io, addr) = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let (io, addr) = io;
         // Per-source limits need the peer; every request of the connection carries it.
         let service = TowerToHyperService::new(router.clone().map_request(
             move |mut req: http::Request<_>| {
@@ -67,15 +77,26 @@ pub async fn serve<L>(
             },
         ));
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        let open = open_tx.clone();
+        let mut stopping = stopping_rx.clone();
         tokio::spawn(async move {
+            let _open = open;
+            tokio::pin!(connection);
             // A client that goes away or times out ends its own connection;
             // there is nothing to tell anyone.
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
+            connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stopping_tx.send(true);
+    drop(open_tx);
+    // `None` once every connection task has dropped its sender.
+    let _ = open_rx.recv().await;
 }

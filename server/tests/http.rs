@@ -168,7 +168,8 @@ async fn requests_for_a_foreign_host_are_refused() {
 /// The ways around a first-request-only deadline (bad input #60): a head
 /// that starts with an empty line and never ends, an idle keep-alive
 /// connection after one complete request, and a second head trickled on
-/// it. Each is closed after the header-read timeout (1 s here).
+/// it; and a connection that sends nothing, or (part of) the HTTP/2 preface
+/// (#72). Each is closed after the header-read timeout (1 s here).
 #[tokio::test]
 async fn every_request_head_and_idle_keep_alive_has_the_timeout() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -185,14 +186,27 @@ async fn every_request_head_and_idle_keep_alive_has_the_timeout() {
             started.elapsed(),
         )
     }
-    let cases: [(&str, Vec<Vec<u8>>); 3] = [
+    // The HTTP/2 preface, whole or in part (hyper-util's `auto` builder
+    // waited for 24 bytes with no timer, then served HTTP/2 with none).
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    let cases: [(&str, Vec<Vec<u8>>); 7] = [
+        ("nothing sent at all", vec![]),
+        (
+            "one byte of the HTTP/2 preface",
+            vec![preface[..1].to_vec()],
+        ),
+        (
+            "16 bytes of the HTTP/2 preface",
+            vec![preface[..16].to_vec()],
+        ),
+        ("the HTTP/2 preface, then idle", vec![preface.clone()]),
         (
             "empty line first, head never ends",
             vec![b"\r\n\r\nGET / HTTP/1.1\r\n".to_vec()],
         ),
         ("idle after one request", vec![head.clone().into_bytes()]),
         (
-            "second head trickled",
+            "second head trickled after one request",
             vec![
                 head.clone().into_bytes(),
                 b"GET /healthz HTTP/1.1\r\nHo".to_vec(),
@@ -210,11 +224,7 @@ async fn every_request_head_and_idle_keep_alive_has_the_timeout() {
             "{case}: open for {took:?}"
         );
         let answers = seen.matches("HTTP/1.1 200").count();
-        let complete_requests = if case == "empty line first, head never ends" {
-            0
-        } else {
-            1
-        };
+        let complete_requests = usize::from(case.contains("request"));
         assert_eq!(answers, complete_requests, "{case}: {seen:?}");
     }
     server.shutdown().await.unwrap();
@@ -383,5 +393,66 @@ async fn an_unfinished_request_is_closed_after_the_handshake_timeout() {
 
     let (status, _) = get(addr, "/healthz", "").await;
     assert_eq!(status, 200);
+    server.shutdown().await.unwrap();
+}
+
+/// Request bodies have a deadline (bad input #73): a POST that declares
+/// 1,000 bytes and trickles them one every 100 ms is answered and closed
+/// after the handshake timeout (1 s here), whether socketioxide reads it
+/// (an EIO=4 session), our v3 layer does (a made-up sid is enough there),
+/// or nobody does (a route without POST). Before: open for as long as the
+/// client kept trickling.
+#[tokio::test]
+async fn a_trickled_request_body_is_cut_at_the_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_with(|c| c.handshake_timeout_secs = 1).await;
+    let addr = server.addr;
+    let (status, open) = common::get(addr, "/socket.io/?EIO=4&transport=polling", "").await;
+    assert_eq!(status, 200, "{open}");
+    let sid = open
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a sid in the open packet");
+    let cases = [
+        (
+            "EIO=4, a real session",
+            format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
+        ),
+        (
+            "EIO=3, a made-up sid",
+            "/socket.io/?EIO=3&transport=polling&sid=madeup".to_owned(),
+        ),
+        ("a route without POST", "/healthz".to_owned()),
+    ];
+    for (case, path) in cases {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut read, mut write) = tcp.into_split();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\n\
+             Content-Length: 1000\r\n\r\n"
+        );
+        write.write_all(head.as_bytes()).await.unwrap();
+        // At most 100 bytes, 10 s: the loop ends by itself.
+        let trickle = tokio::spawn(async move {
+            for _ in 0..100 {
+                if write.write_all(b"1").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut seen = Vec::new();
+        let _ = common::within("the server to close", read.read_to_end(&mut seen)).await;
+        let took = started.elapsed();
+        trickle.abort();
+        let seen = String::from_utf8_lossy(&seen);
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "{case}: open for {took:?}: {seen:?}"
+        );
+        assert!(seen.starts_with("HTTP/1.1 4"), "{case}: {seen:?}");
+    }
     server.shutdown().await.unwrap();
 }

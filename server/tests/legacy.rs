@@ -5,6 +5,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use common::{eventually, start_server, start_with, within, SioClient};
 use futures_util::{SinkExt, StreamExt};
@@ -350,5 +351,51 @@ async fn allowed_origins_get_a_cors_answer_with_credentials() {
     let answer = exchange(server.addr, "GET", path, &same, b"").await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("access-control-allow-origin"), None);
+    server.shutdown().await.unwrap();
+}
+
+/// Bad input #74. Every EIO=3 POST body that is not a well-formed payload
+/// of client packets gets `400` with the reason, and the server keeps
+/// serving: `/healthz`, a connected v5 client, the v3 session itself. The
+/// first body is the 7 bytes (`1:` + 🦀 + `x`) on which engineioxide-core
+/// 0.2.3's decoder spun for ever without yielding, freezing every client;
+/// `EIO=3=x` is v3 to engineioxide, so it must be to our layer too. A hang
+/// ends the test process through the watchdog (the runtime is frozen then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_v3_bodies_are_refused_and_freeze_nothing() {
+    let _watchdog = common::Watchdog::arm("the malformed-body test", Duration::from_secs(60));
+    let server = start_server().await;
+    let bystander = SioClient::connect(server.addr).await;
+    let mut seed = SeedPoller::open(server.addr).await;
+    let bodies: [&[u8]; 9] = [
+        b"1:\xf0\x9f\xa6\x80x",
+        b"1:\xf0\x9f\xa6\x80\xff",
+        b"1:\xf0\x9f\xa6\x80",
+        b"6:40/iss trailing",
+        b"\xff\xfe",
+        b"0:",
+        b"1:0",
+        b"5:b4AAA",
+        b"99999999999999999999:4",
+    ];
+    for query in ["EIO=3", "EIO=3=x"] {
+        for body in bodies {
+            let path = format!("/socket.io/?{query}&transport=polling&sid={}", seed.sid);
+            let extra = "Content-Type: text/plain;charset=UTF-8\r\n";
+            let answer = exchange(server.addr, "POST", &path, extra, body).await;
+            let text = String::from_utf8_lossy(&answer.body);
+            assert_eq!(answer.status, 400, "{query} {body:?}: {}", answer.head);
+            assert!(text.contains("bad Engine.IO v3 polling body"), "{text}");
+            let (status, _) = common::get(server.addr, "/healthz", "").await;
+            assert_eq!(status, 200, "healthz after {body:?}");
+        }
+    }
+    // The bystander and the session itself are still served.
+    let ack = bystander.identify_ack(vec![serde_json::json!("Ada")]).await;
+    assert_eq!(ack[0]["ok"], true, "{ack:?}");
+    seed.post(&["2"]).await;
+    seed.poll_until("the pong", |p| matches!(p, EnginePacket::Pong(_)))
+        .await;
+    bystander.disconnect().await;
     server.shutdown().await.unwrap();
 }

@@ -181,7 +181,7 @@ pub fn encode_binary_frames<'a>(packets: impl IntoIterator<Item = &'a str>) -> V
 /// The decimal length at `pos` and where its packet starts (after `:`).
 fn text_length(body: &str, pos: usize) -> Result<(usize, usize), Eio3Error> {
     let rest = &body[pos..];
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let digits = leading_digits(rest);
     if digits == 0 || digits > MAX_LENGTH_DIGITS || rest.as_bytes().get(digits) != Some(&b':') {
         return Err(Eio3Error::BadLength { at: pos });
     }
@@ -194,8 +194,11 @@ fn text_length(body: &str, pos: usize) -> Result<(usize, usize), Eio3Error> {
 /// The length written as digit bytes (0–9) up to `0xFF`, from `pos`, and
 /// where its packet starts.
 fn binary_length(body: &[u8], pos: usize) -> Result<(usize, usize), Eio3Error> {
+    // At most one digit past the limit is looked at: a hostile run of digit
+    // bytes costs no more than a short one.
     let digits: Vec<u8> = body[pos..]
         .iter()
+        .take(MAX_LENGTH_DIGITS + 1)
         .take_while(|b| **b <= 9)
         .copied()
         .collect();
@@ -214,26 +217,28 @@ fn binary_length(body: &[u8], pos: usize) -> Result<(usize, usize), Eio3Error> {
 /// Where a packet of `length` starting at `start` ends: the first of the
 /// UTF-16 and code point readings after which the body ends or the next
 /// `<digits>:` begins.
+///
+/// Each reading walks at most `length` characters, and the second is only
+/// tried when the first fails, so splitting a body costs time linear in its
+/// size whatever the lengths claim.
 fn packet_end(body: &str, start: usize, length: usize) -> Option<usize> {
     let tail = &body[start..];
-    let candidates = [
-        end_after(tail, length, char::len_utf16),
-        end_after(tail, length, |_| 1),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
+    let fits = |end: usize| end == tail.len() || starts_a_packet(&tail[end..]);
+    end_after(tail, length, char::len_utf16)
+        .filter(|&end| fits(end))
+        .or_else(|| end_after(tail, length, |_| 1).filter(|&end| fits(end)))
         .map(|end| start + end)
-        .find(|&end| end == body.len() || starts_a_packet(&body[end..]))
 }
 
 /// The byte offset after `length` units of `text`, each char counting
-/// `units(c)`; `None` if no char boundary falls exactly there.
+/// `units(c)`; `None` if no char boundary falls exactly there. Stops as
+/// soon as the count reaches or passes `length`: walking on after a
+/// character that straddles the boundary made splitting quadratic.
 fn end_after(text: &str, length: usize, units: impl Fn(char) -> usize) -> Option<usize> {
     let mut counted = 0;
     for (offset, c) in text.char_indices() {
-        if counted == length {
-            return Some(offset);
+        if counted >= length {
+            return (counted == length).then_some(offset);
         }
         counted += units(c);
     }
@@ -242,8 +247,17 @@ fn end_after(text: &str, length: usize, units: impl Fn(char) -> usize) -> Option
 
 /// Whether `rest` begins with a packet length: digits, then `:`.
 fn starts_a_packet(rest: &str) -> bool {
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    digits > 0 && rest.as_bytes().get(digits) == Some(&b':')
+    let digits = leading_digits(rest);
+    digits > 0 && digits <= MAX_LENGTH_DIGITS && rest.as_bytes().get(digits) == Some(&b':')
+}
+
+/// How many ASCII digits `text` starts with, counting no further than one
+/// past [`MAX_LENGTH_DIGITS`] (enough to refuse a longer run).
+fn leading_digits(text: &str) -> usize {
+    text.bytes()
+        .take(MAX_LENGTH_DIGITS + 1)
+        .take_while(u8::is_ascii_digit)
+        .count()
 }
 
 #[cfg(test)]
@@ -431,5 +445,31 @@ mod tests {
             decode_text_payload("1:9"),
             Err(Eio3Error::Packet(EngineError::UnknownType('9')))
         );
+    }
+
+    /// A length that ends inside a character beyond the BMP (UTF-16 reading)
+    /// is read in code points instead, packet after packet.
+    #[test]
+    fn straddling_lengths_fall_back_to_code_points() {
+        let body = "2:4🦀".repeat(3);
+        assert_eq!(split_text_payload(&body), Ok(vec!["4🦀"; 3]));
+    }
+
+    /// The work per packet is bounded by its own length, never the rest of
+    /// the body: the walk stops at the first character past the length, and
+    /// digit runs are read no further than one past the longest length.
+    #[test]
+    fn splitting_looks_no_further_than_each_packet() {
+        let visited = std::cell::Cell::new(0);
+        let count = |c: char| {
+            visited.set(visited.get() + 1);
+            c.len_utf16()
+        };
+        let tail = format!("🦀{}", "x".repeat(10_000));
+        assert_eq!(end_after(&tail, 1, count), None);
+        assert_eq!(visited.get(), 1, "stopped after the straddling character");
+        let digits = "7".repeat(100_000);
+        assert_eq!(leading_digits(&digits), MAX_LENGTH_DIGITS + 1);
+        assert!(!starts_a_packet(&digits));
     }
 }

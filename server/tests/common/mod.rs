@@ -242,3 +242,27 @@ pub async fn get(addr: SocketAddr, path: &str, extra_headers: &str) -> (u16, Str
     )
     .await
 }
+
+/// Ends the test process with a message unless dropped within `limit`: for
+/// a test whose failure mode is a task that spins without yielding, which
+/// no `within` can interrupt (it freezes the runtime the test runs on).
+pub struct Watchdog(std::sync::mpsc::Sender<()>);
+
+impl Watchdog {
+    pub fn arm(what: &'static str, limit: Duration) -> Watchdog {
+        let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
+                // Straight to stderr: the test harness captures `eprintln!`,
+                // and what it captured is lost when the process exits.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "watchdog: {what} did not finish within {limit:?}: a hang"
+                );
+                std::process::abort();
+            }
+        });
+        Watchdog(disarm)
+    }
+}
