@@ -422,4 +422,34 @@ mod tests {
             );
         }
     }
+
+    /// The patched engineioxide-core (`vendor/`, see `docs/PROTOCOL.md`
+    /// section 7) refuses the bodies its v3 decoder once spun on, for
+    /// whoever reaches it without this layer. On its own thread: a spin
+    /// cannot be interrupted, so a hang fails here instead of freezing.
+    #[test]
+    fn the_patched_engineioxide_decoder_refuses_instead_of_spinning() {
+        use futures_util::StreamExt;
+        for body in [&b"1:\xf0\x9f\xa6\x80x"[..], b"1:\xf0\x9f\xa6\x80\xff"] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let body = http_body_util::Full::new(Bytes::from_static(body));
+                let packets = engineioxide_core::payload::decoder(
+                    body,
+                    None,
+                    engineioxide_core::ProtocolVersion::V3,
+                    16 * 1024,
+                );
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let first = runtime.block_on(Box::pin(packets).next());
+                let _ = tx.send(matches!(first, Some(Err(_))));
+            });
+            let refused = rx
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .unwrap_or_else(|_| panic!("engineioxide's decoder hung on {body:?}"));
+            assert!(refused, "{body:?}");
+        }
+    }
 }

@@ -345,13 +345,14 @@ pub fn v3_string_decoder(
 
             // try to decode the packet buf, if there is still not enough data we consume
             // everything and continue polling.
-            let byte_read = match std::str::from_utf8(&packet_buf) {
+            // `complete`: the declared length was reached (or passed, inside a char).
+            let (byte_read, complete) = match std::str::from_utf8(&packet_buf) {
                 Ok(fulldata) => match truncate_to(fulldata) {
                     Some(i) => {
                         packet_buf.truncate(i);
-                        packet_buf.len() - old_len
+                        (packet_buf.len() - old_len, true)
                     }
-                    None => data.len(), // not enough data, we consume everything
+                    None => (data.len(), false), // not enough data, we consume everything
                 },
                 Err(e) => {
                     // packet buf is in the middle of a char boundary. We get the available data and try to extract
@@ -363,9 +364,9 @@ pub fn v3_string_decoder(
                     match truncate_to(chunk) {
                         Some(i) => {
                             packet_buf.truncate(i);
-                            packet_buf.len() - old_len
+                            (packet_buf.len() - old_len, true)
                         }
-                        None => data.len(),
+                        None => (data.len(), false),
                     }
                 }
             };
@@ -379,6 +380,13 @@ pub fn v3_string_decoder(
                     let packet = Packet::parse(ProtocolVersion::V3, packet)
                         .map_err(|_| PacketParseError::InvalidPacketLen);
                     break Some((packet, state)); // Emit the packet and the updated state
+                }
+                if complete {
+                    // The declared length ends inside a character, so the cut
+                    // fell after it and the packet can never have that length.
+                    // Looping again would re-read the same bytes for ever, without
+                    // yielding, whenever more data follows (`1:🦀x`).
+                    break Some((Err(PacketParseError::InvalidPacketLen), state));
                 }
             } else if state.end_of_stream && state.buffer.remaining() == 0 {
                 break None; // Reached end of stream with no more data, end the stream
@@ -697,6 +705,35 @@ mod tests {
         .await
         .expect("v3_string_decoder hung on surrogate-straddling length");
         assert!(matches!(result, Some(Err(_)) | None));
+    }
+
+    // (2b) As (2), but more data follows the straddled character: the decoder
+    // used to re-read the same bytes for ever without yielding (a
+    // `tokio::time::timeout` cannot interrupt that, so the decoder runs on its
+    // own thread here and a hang fails the test instead of freezing it).
+    #[cfg(feature = "v3")]
+    #[test]
+    fn string_payload_v3_straddle_then_more_data_rejected() {
+        let bodies: [&[u8]; 3] = [
+            b"1:\xf0\x9f\xa6\x80x",
+            b"1:\xf0\x9f\xa6\x80\xff",
+            "1:🦀1:4".as_bytes(),
+        ];
+        for body in bodies {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let data = Full::new(Bytes::from_static(body));
+                let payload = v3_string_decoder(data, MAX_PAYLOAD);
+                futures_util::pin_mut!(payload);
+                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let first = runtime.block_on(payload.next());
+                let _ = tx.send(matches!(first, Some(Err(_))));
+            });
+            let rejected = rx
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .unwrap_or_else(|_| panic!("v3_string_decoder hung on {body:?}"));
+            assert!(rejected, "{body:?} must be rejected");
+        }
     }
 
     // (3) Direct unit tests for the UTF-16 helpers.
