@@ -140,8 +140,13 @@ fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Resul
     )
 }
 
+/// The documented `location` settings (`docs/SECURITY.md`): the cluster is
+/// deployed as the docs say, client addresses in `X-Forwarded-For` included.
+pub const ISS_LOCATION: &str = include_str!("../../docs/nginx/iss-location.conf");
+
 /// nginx in front of the nodes.
 ///
+/// - The `location` is [`ISS_LOCATION`], the documented one.
 /// - Websockets are upgraded and may stay open for an hour.
 /// - Routing is sticky, which Socket.IO's long-polling needs (every poll of
 ///   a session must reach the node that holds it): by the `iss_route`
@@ -154,6 +159,10 @@ fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Resul
 /// - Nothing is buffered to disk, nothing is logged per request.
 pub fn nginx_conf(front: SocketAddr, upstreams: &[SocketAddr], prefix: &Path) -> String {
     let prefix = prefix.display();
+    let location: String = ISS_LOCATION
+        .lines()
+        .map(|line| format!("            {line}\n"))
+        .collect();
     let servers: String = upstreams
         .iter()
         .map(|addr| format!("        server {addr};\n"))
@@ -194,16 +203,7 @@ http {{
     server {{
         listen {front};
         location / {{
-            proxy_pass http://iss;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_read_timeout 1h;
-            proxy_send_timeout 1h;
-            proxy_buffering off;
-            proxy_request_buffering off;
+{location}
             add_header Set-Cookie $iss_new_route;
             add_header X-Iss-Node $upstream_addr always;
         }}
@@ -274,6 +274,7 @@ mod tests {
         assert!(conf.contains("hash $iss_route consistent;"));
         assert!(conf.contains("map $cookie_iss_route $iss_route"));
         assert!(conf.contains("proxy_set_header Upgrade $http_upgrade;"));
+        assert!(conf.contains("            proxy_set_header X-Forwarded-For $remote_addr;\n"));
         assert_eq!(conf.matches('{').count(), conf.matches('}').count());
     }
 }
