@@ -52,7 +52,11 @@ impl AppState {
     /// resumable for `--resume-ttl-secs`, at most `--resume-capacity` of them.
     pub fn new(config: &crate::Config) -> Result<Self, crate::cluster::BadRedisUrl> {
         let cluster = match &config.redis_url {
-            Some(url) => Some(Arc::new(Cluster::new(url, config.resume_ttl())?)),
+            Some(url) => Some(Arc::new(Cluster::new(
+                url,
+                config.resume_ttl(),
+                config.resume_capacity,
+            )?)),
             None => None,
         };
         Ok(AppState {

@@ -122,7 +122,8 @@ pub struct Config {
     pub resume_ttl_secs: u64,
 
     /// Most departed sessions kept resumable at once; beyond it the oldest
-    /// are forgotten first (≈ 700 B each).
+    /// are forgotten first (≈ 700 B each). In shared mode, the bound on
+    /// Redis's resume keys across all nodes.
     #[arg(long, env = "ISS_RESUME_CAPACITY", default_value_t = crate::resume::DEFAULT_RESUME_CAPACITY)]
     pub resume_capacity: usize,
 

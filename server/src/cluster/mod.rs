@@ -94,6 +94,9 @@ pub struct Cluster {
     scripts: Scripts,
     /// Resume tokens live this long after their session leaves.
     resume_ttl_secs: u64,
+    /// At most this many departed sessions' tokens in Redis, across nodes
+    /// (`--resume-capacity`, as in the single process).
+    resume_capacity: usize,
     /// Sessions whose state Redis must be sent.
     pending: Mutex<IndexSet<SessionId>>,
     wake: tokio::sync::Notify,
@@ -143,7 +146,11 @@ struct View {
 impl Cluster {
     /// A node for `url` (no connection yet: a node starts even while Redis
     /// is down, and connects when it can).
-    pub fn new(url: &str, resume_ttl: Duration) -> Result<Self, BadRedisUrl> {
+    pub fn new(
+        url: &str,
+        resume_ttl: Duration,
+        resume_capacity: usize,
+    ) -> Result<Self, BadRedisUrl> {
         let client = redis::Client::open(url).map_err(BadRedisUrl)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -156,6 +163,7 @@ impl Cluster {
             redis,
             scripts: Scripts::new(),
             resume_ttl_secs: resume_ttl.as_secs().max(1),
+            resume_capacity,
             pending: Mutex::default(),
             wake: tokio::sync::Notify::new(),
             tokens: Mutex::new(Tokens::new(resume_ttl, PENDING_CAP)),
@@ -204,7 +212,7 @@ impl Cluster {
     /// expired, held by a socket of this node, or Redis cannot be asked.
     pub async fn resume(&self, token: &ResumeToken) -> Option<Resumed> {
         let mut redis = self.redis.clone();
-        let mut invocation = call(&self.scripts.resume);
+        let mut invocation = call(&self.scripts.resume, self.resume_capacity);
         invocation.arg(&self.node).arg(&token.0);
         let reply: Result<Option<(String, String)>, ClusterError> =
             bounded(invocation.invoke_async(&mut redis)).await;
@@ -293,7 +301,7 @@ impl Cluster {
     async fn renew(&self, view: &mut View) -> Result<(), ClusterError> {
         let mut redis = self.redis.clone();
         let candidate = uuid::Uuid::new_v4().simple().to_string();
-        let mut invocation = call(&self.scripts.renew);
+        let mut invocation = call(&self.scripts.renew, self.resume_capacity);
         invocation
             .arg(&self.node)
             .arg(&view.epoch)
@@ -358,7 +366,8 @@ impl Cluster {
             }
         }
         let reply: Vec<String> =
-            bounded(call(&self.scripts.state).invoke_async(&mut redis)).await?;
+            bounded(call(&self.scripts.state, self.resume_capacity).invoke_async(&mut redis))
+                .await?;
         let state = changes::parse_state(reply)?;
         ctx.fanout.replace(state.members, state.seq);
         view.seq = state.seq;
@@ -418,7 +427,7 @@ impl Cluster {
             Some(_) => (self.tokens().current(session), None),
             None => (None, self.tokens().to_park(session, Instant::now())),
         };
-        let mut invocation = call(&self.scripts.sync);
+        let mut invocation = call(&self.scripts.sync, self.resume_capacity);
         invocation
             .arg(&self.node)
             .arg(&session.0)
@@ -485,7 +494,7 @@ impl Cluster {
 
     /// One reap call (of `node`, or of any expired node when empty).
     async fn reap_once(&self, node: &str) -> Result<u64, ClusterError> {
-        let mut invocation = call(&self.scripts.reap);
+        let mut invocation = call(&self.scripts.reap, self.resume_capacity);
         invocation
             .arg(REAP_BATCH)
             .arg(self.resume_ttl_secs)

@@ -18,6 +18,7 @@
 //! | `{iss}:dead` | set | nodes whose lease expired, still being reaped |
 //! | `{iss}:node:<node>` | set | the sessions a node holds |
 //! | `{iss}:resume:<token>` | string | `session` while connected; `session\nname` with a TTL after |
+//! | `{iss}:parked` | sorted set | the tokens of sessions that left, scored by expiry: at most `--resume-capacity` |
 //! | `{iss}:changes` | stream | every change, id `<seq>-0`, capped |
 //!
 //! Redis 7.0 has no per-field hash TTL, so leases are scores in a sorted set
@@ -33,7 +34,7 @@ pub const PREFIX: &str = "{iss}:";
 pub const STREAM_CAP: u32 = 10_000;
 
 /// Fixed keys, passed as `KEYS` in this order to every script.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "{iss}:epoch",
     "{iss}:seq",
     "{iss}:joins",
@@ -44,14 +45,16 @@ pub const KEYS: [&str; 10] = [
     "{iss}:nodes",
     "{iss}:changes",
     "{iss}:dead",
+    "{iss}:parked",
 ];
 
 /// Helpers every script starts with.
 const COMMON: &str = r#"
 local K_EPOCH, K_SEQ, K_JOINS, K_ORDER, K_NAMES, K_OWNER, K_TOKENS, K_NODES, K_CHANGES, K_DEAD =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_PARKED = KEYS[11]
 local PREFIX = '{iss}:'
-local CAP = ARGV[1]
+local CAP, RESUME_CAP = ARGV[1], tonumber(ARGV[2])
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -81,6 +84,28 @@ local function set_name(id, name)
   redis.call('HSET', K_NAMES, id, name)
 end
 
+-- Keeps `token` resumable for `ttl` seconds as `value` (`nx`: unless Redis
+-- already holds it). At most RESUME_CAP tokens are kept across all nodes:
+-- past it the oldest are forgotten (they expire first anyway), so churn
+-- cannot fill Redis's memory within a TTL.
+local function park_token(token, value, ttl, nx)
+  local set
+  if nx then
+    set = redis.call('SET', token_key(token), value, 'EX', ttl, 'NX')
+  else
+    set = redis.call('SET', token_key(token), value, 'EX', ttl)
+  end
+  if not set then return end
+  local now = now_ms()
+  redis.call('ZADD', K_PARKED, now + tonumber(ttl) * 1000, token)
+  redis.call('ZREMRANGEBYSCORE', K_PARKED, '-inf', now)
+  local over = redis.call('ZCARD', K_PARKED) - RESUME_CAP
+  if over > 0 then
+    local oldest = redis.call('ZPOPMIN', K_PARKED, over)
+    for i = 1, #oldest, 2 do redis.call('DEL', token_key(oldest[i])) end
+  end
+end
+
 -- `id` left (its node let go of it, or died): it leaves presence, and its
 -- resume token starts its TTL, remembering the name.
 local function drop(id, node, ttl)
@@ -95,12 +120,12 @@ local function drop(id, node, ttl)
   local token = redis.call('HGET', K_TOKENS, id)
   if token then
     redis.call('HDEL', K_TOKENS, id)
-    redis.call('SET', token_key(token), id .. '\n' .. (name or ''), 'EX', ttl)
+    park_token(token, id .. '\n' .. (name or ''), ttl, false)
   end
 end
 "#;
 
-/// `sync(cap, node, id, present, name, token, ttl, park, park_name)`: makes
+/// `sync(cap, resume_cap, node, id, present, name, token, ttl, park, park_name)`: makes
 /// Redis agree with what this node knows of session `id`. Idempotent: the
 /// node sends the session's *current* state, so retries and reorderings
 /// cannot undo a newer change. Returns `ok`, `taken` (another node holds the
@@ -114,8 +139,8 @@ end
 /// as a leave does with a stored token (`NX`: it never overwrites a token
 /// Redis holds).
 const SYNC: &str = r#"
-local node, id, present, name, token, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local park, park_name = ARGV[8], ARGV[9]
+local node, id, present, name, token, ttl = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local park, park_name = ARGV[9], ARGV[10]
 local owner = redis.call('HGET', K_OWNER, id)
 if present == '1' then
   if not redis.call('ZSCORE', K_NODES, node) then return 'nolease' end
@@ -138,28 +163,35 @@ end
 if owner and owner ~= node then return 'gone' end
 if owner then drop(id, node, ttl) end
 if park ~= '' then
-  redis.call('SET', token_key(park), id .. '\n' .. park_name, 'EX', ttl, 'NX')
+  park_token(park, id .. '\n' .. park_name, ttl, true)
 end
 if owner then return 'ok' end
 return 'gone'
 "#;
 
-/// `resume(cap, node, token)`: spends a token (single use across nodes: the
-/// key is read and deleted in one step). A session still held by another
-/// node is taken over (that node is told, through the stream, to close its
-/// stale socket); one still held by this node is refused and the token kept,
-/// as the single process does. Returns `{session, name}` (name `''` for
+/// `resume(cap, resume_cap, node, token)`: spends a token (single use across nodes: the
+/// key is read and deleted in one step). A session still held by a live
+/// node (this one or another, its lease unexpired) is refused and the token
+/// kept, as the single process does: a token resumes a *disconnected*
+/// session, it never takes a live one from its owner. A session still
+/// listed under a node whose lease expired (dead, not yet reaped) is taken
+/// over; that node is told, through the stream, to close its stale socket
+/// should it come back. Returns `{session, name}` (name `''` for
 /// none) or nil.
 const RESUME: &str = r#"
-local node, token = ARGV[2], ARGV[3]
+local node, token = ARGV[3], ARGV[4]
 local value = redis.call('GET', token_key(token))
 if not value then return false end
 local nl = string.find(value, '\n', 1, true)
 local id, name = value, ''
 if nl then id, name = string.sub(value, 1, nl - 1), string.sub(value, nl + 1) end
 local owner = redis.call('HGET', K_OWNER, id)
-if owner == node then return false end
+if owner then
+  local lease = redis.call('ZSCORE', K_NODES, owner)
+  if owner == node or (lease and tonumber(lease) > now_ms()) then return false end
+end
 redis.call('DEL', token_key(token))
+redis.call('ZREM', K_PARKED, token)
 if owner then
   redis.call('SREM', node_key(owner), id)
   redis.call('HSET', K_OWNER, id, node)
@@ -171,7 +203,7 @@ end
 return {id, name}
 "#;
 
-/// `renew(cap, node, epoch, lease_ms, candidate)`: extends this node's lease.
+/// `renew(cap, resume_cap, node, epoch, lease_ms, candidate)`: extends this node's lease.
 /// Returns `{verdict, epoch}`: `reset` when Redis's epoch is not the one the
 /// node knows (Redis lost its data: the key was gone and `candidate` is the
 /// new epoch, or another node already set one), `reaped` when the node had
@@ -179,7 +211,7 @@ return {id, name}
 /// node's sessions yet, or the node is new), else `ok`. A node back from
 /// the dead is no longer reaped: what is left of its sessions stays its.
 const RENEW: &str = r#"
-local node, known, lease, candidate = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local node, known, lease, candidate = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local epoch = redis.call('GET', K_EPOCH)
 if not epoch then
   epoch = candidate
@@ -192,7 +224,7 @@ if fresh == 1 or revived == 1 then return {'reaped', epoch} end
 return {'ok', epoch}
 "#;
 
-/// `reap(cap, batch, ttl, node)`: lets go of at most `batch` sessions of one
+/// `reap(cap, resume_cap, batch, ttl, node)`: lets go of at most `batch` sessions of one
 /// dead node (or of `node`, if given: a node leaving on purpose). A node
 /// whose lease expired loses the lease at once, in the first call, and is
 /// then reaped over as many calls as it takes: if it is only slow, its next
@@ -200,7 +232,7 @@ return {'ok', epoch}
 /// Returns how many sessions it dropped, plus one if it found a dead node:
 /// 0 means nothing (more) to do.
 const REAP: &str = r#"
-local batch, ttl, node = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local batch, ttl, node = tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local found = 0
 if node == '' then
   local expired = redis.call('ZRANGEBYSCORE', K_NODES, '-inf', now_ms(), 'LIMIT', 0, 1)
@@ -222,7 +254,7 @@ if redis.call('SCARD', node_key(node)) == 0 then redis.call('SREM', K_DEAD, node
 return #ids + found
 "#;
 
-/// `state(cap)`: the whole presence in one atomic read: `{epoch, seq, id1,
+/// `state(cap, resume_cap)`: the whole presence in one atomic read: `{epoch, seq, id1,
 /// name1, id2, name2, …}` in join order.
 const STATE: &str = r#"
 local out = {redis.call('GET', K_EPOCH) or '', redis.call('GET', K_SEQ) or '0'}
@@ -262,13 +294,14 @@ impl Default for Scripts {
     }
 }
 
-/// A prepared call of `script` with the fixed keys and the stream cap as
-/// the first argument (every script reads it as `ARGV[1]`).
-pub fn call(script: &redis::Script) -> redis::ScriptInvocation<'_> {
+/// A prepared call of `script` with the fixed keys, the stream cap and the
+/// resume capacity as the first two arguments (every script reads them as
+/// `ARGV[1]` and `ARGV[2]`).
+pub fn call(script: &redis::Script, resume_cap: usize) -> redis::ScriptInvocation<'_> {
     let mut invocation = script.prepare_invoke();
     for key in KEYS {
         invocation.key(key);
     }
-    invocation.arg(STREAM_CAP);
+    invocation.arg(STREAM_CAP).arg(resume_cap);
     invocation
 }

@@ -337,9 +337,11 @@ async fn redis_restarting_empty_loses_nothing() {
         .await;
 }
 
-/// A token works on another node (same session, same name); a token raced
-/// on two nodes at once is won by exactly one, and the old socket, still
-/// connected on a third node, is closed.
+/// A token works on another node (same session, same name), once; a live
+/// session's token is refused on another node (a fresh session there) and
+/// the owner keeps its socket (bad input #76: it was taken over and the
+/// owner kicked); a token raced on two nodes at once, once its session has
+/// left, is won by exactly one.
 #[tokio::test]
 async fn resume_anywhere_once() {
     let _serial = SERIAL.lock().await;
@@ -359,7 +361,7 @@ async fn resume_anywhere_once() {
     watcher
         .until("Ada left", |s| s.view.name_of(&session).is_none())
         .await;
-    let back = Client::resume(&nodes[1], &token).await;
+    let mut back = Client::resume(&nodes[1], &token).await;
     assert_eq!(back.session(), session, "same session on another node");
     watcher
         .until("Ada back", |s| s.view.name_of(&session) == Some("Ada"))
@@ -367,21 +369,125 @@ async fn resume_anywhere_once() {
     let spent = Client::resume(&nodes[2], &token).await;
     assert_ne!(spent.session(), session, "a token is good once");
 
-    // `back` is still connected on node 1; two nodes race on its token.
+    // `back` is connected on node 1: its token is refused elsewhere, and it
+    // keeps its socket and its name.
     let token = back.token();
+    let thief = Client::resume(&nodes[2], &token).await;
+    assert_ne!(thief.session(), session, "a live session is never taken");
+    // The resume script ran before the thief was answered; a takeover
+    // would have spent (deleted) the token.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let kept: bool = redis::cmd("EXISTS")
+        .arg(format!("{{iss}}:resume:{}", token.0))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(kept, "the live session's token is still its own");
+    ok(back.identify("Ada").await);
+    assert!(
+        !back.seen.lock().unwrap().closed,
+        "the owner keeps its socket"
+    );
+
+    // Once it has left (the leave reached Redis: presence shows it), two
+    // nodes race on its token.
+    back.leave();
+    watcher
+        .until("Ada left again", |s| s.view.name_of(&session).is_none())
+        .await;
     let (a, b) = tokio::join!(
         Client::resume(&nodes[0], &token),
         Client::resume(&nodes[2], &token)
     );
     let winners = [&a, &b].iter().filter(|c| c.session() == session).count();
     assert_eq!(winners, 1, "exactly one wins");
-    back.until("the old socket closed", |s| s.closed).await;
     let winner = if a.session() == session { &a } else { &b };
     let all = [&watcher, winner];
     let (window, _) = agree(&redis, &nodes, &all).await;
     let named: Vec<&(SessionId, String)> = window.iter().filter(|(id, _)| *id == session).collect();
     assert_eq!(named.len(), 1, "still one Ada: {window:?}");
     assert_eq!(named[0].1, "Ada");
+}
+
+/// The scripts alone: tokens of sessions that left are kept up to the
+/// resume capacity across all nodes, newest first (bad input #78: each
+/// departure cost ≈ 260 B of Redis for the TTL, with no count cap), both
+/// for tokens stored at the leave and for tokens parked by a node whose
+/// session left before Redis stored them.
+#[tokio::test]
+async fn redis_keeps_at_most_the_resume_capacity_of_departures() {
+    use server::cluster::scripts::{call, Scripts};
+    let _serial = SERIAL.lock().await;
+    let redis = Redis::start().await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let scripts = Scripts::new();
+    const CAP: usize = 3;
+    let mut renew = call(&scripts.renew, CAP);
+    renew.arg("n1").arg("").arg(60_000).arg("e1");
+    let _: (String, String) = renew.invoke_async(&mut conn).await.unwrap();
+    // sync(node, id, present, name, token, ttl, park, park_name)
+    let sync = |id: String, present: bool, token: &str, park: &str| {
+        let mut sync = call(&scripts.sync, CAP);
+        sync.arg("n1")
+            .arg(id)
+            .arg(if present { "1" } else { "0" })
+            .arg("")
+            .arg(token)
+            .arg(600)
+            .arg(park)
+            .arg("");
+        sync
+    };
+    for i in 0..10 {
+        let (id, token) = (format!("s{i}"), format!("t{i}"));
+        let verdict: String = sync(id.clone(), true, &token, "")
+            .invoke_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(verdict, "ok");
+        let _: String = sync(id, false, "", "")
+            .invoke_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    // Five sessions that left before Redis stored their tokens.
+    for i in 10..15 {
+        let park = format!("t{i}");
+        let _: String = sync(format!("s{i}"), false, "", &park)
+            .invoke_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let mut kept: Vec<String> = redis::cmd("KEYS")
+        .arg("{iss}:resume:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    kept.sort();
+    assert_eq!(
+        kept,
+        ["{iss}:resume:t12", "{iss}:resume:t13", "{iss}:resume:t14"],
+        "the newest {CAP} only"
+    );
+    let parked: usize = redis::cmd("ZCARD")
+        .arg("{iss}:parked")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(parked, CAP);
+    // A spent token leaves the count.
+    let mut resume = call(&scripts.resume, CAP);
+    resume.arg("n1").arg("t14");
+    let back: Option<(String, String)> = resume.invoke_async(&mut conn).await.unwrap();
+    assert_eq!(back, Some(("s14".into(), String::new())));
+    let parked: usize = redis::cmd("ZCARD")
+        .arg("{iss}:parked")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(parked, CAP - 1);
 }
 
 /// The scripts alone: a node whose lease expired loses it to the first
@@ -397,7 +503,7 @@ async fn a_partly_reaped_node_learns_it_on_renewal() {
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let scripts = Scripts::new();
     let renew = |conn: &mut redis::aio::MultiplexedConnection, epoch: &str| {
-        let mut invocation = call(&scripts.renew);
+        let mut invocation = call(&scripts.renew, 2000);
         invocation.arg("slow").arg(epoch).arg(3000).arg("e1");
         let mut conn = conn.clone();
         async move {
@@ -408,7 +514,7 @@ async fn a_partly_reaped_node_learns_it_on_renewal() {
     assert_eq!(renew(&mut conn, "").await, ("reset".into(), "e1".into()));
     assert_eq!(renew(&mut conn, "e1").await.0, "ok");
     for session in ["s1", "s2", "s3"] {
-        let mut sync = call(&scripts.sync);
+        let mut sync = call(&scripts.sync, 2000);
         sync.arg("slow")
             .arg(session)
             .arg("1")
@@ -427,7 +533,7 @@ async fn a_partly_reaped_node_learns_it_on_renewal() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let mut reap = call(&scripts.reap);
+    let mut reap = call(&scripts.reap, 2000);
     reap.arg(1).arg(60).arg("");
     let reaped: u64 = reap.invoke_async(&mut conn).await.unwrap();
     assert_eq!(reaped, 2, "one session, plus the dead node found");
