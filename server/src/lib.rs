@@ -229,7 +229,6 @@ pub async fn spawn(
     ),
     StartError,
 > {
-    let App { router, io, state } = build(config)?;
     let listener = listen(config.bind).map_err(|source| StartError::Bind {
         addr: config.bind,
         source,
@@ -250,6 +249,23 @@ pub async fn spawn(
             }
         }
     });
+    let (io, state, task) = spawn_on(listener, config, signal)?;
+    Ok((addr, io, state, task))
+}
+
+/// Serves every connection `listener` accepts, as [`spawn`] does on TCP:
+/// the same limits, layers and shutdown. For a listener of in-memory pipes
+/// (the whole-server fuzz driver) as much as for the TCP one.
+pub fn spawn_on<L>(
+    listener: L,
+    config: &Config,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> Result<(SocketIo, AppState, JoinHandle<std::io::Result<()>>), StartError>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    L::Io: Send + 'static,
+{
+    let App { router, io, state } = build(config)?;
     let listener = limit::Limited::new(
         listener,
         limit::Slots::new(config.max_connections, config.max_per_source),
@@ -314,7 +330,7 @@ pub async fn spawn(
         }
         Ok(())
     });
-    Ok((addr, io, state, task))
+    Ok((io, state, task))
 }
 
 /// Pending connections the kernel may queue before we accept them.
