@@ -18,6 +18,7 @@ use shared::names::validate_name;
 use crate::arrival::Arrival;
 use crate::cluster::Cluster;
 use crate::fanout::Fanout;
+use crate::metrics::Metrics;
 use crate::rate::{Bucket, RateLimit};
 use crate::registry::{NameChange, Registry, RegistryError};
 use crate::resume::ResumeBook;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub fanout: Arc<Fanout>,
     pub stats: Arc<Stats>,
+    /// What `/metrics` shows (see [`crate::metrics`]).
+    pub metrics: Arc<Metrics>,
     pub resume: Arc<ResumeBook>,
     /// Shared mode (`--redis-url`): this node's link to the others. `None`:
     /// the single process, everything in memory.
@@ -51,11 +54,13 @@ impl AppState {
     /// Empty state with the configuration's limits: departed sessions stay
     /// resumable for `--resume-ttl-secs`, at most `--resume-capacity` of them.
     pub fn new(config: &crate::Config) -> Result<Self, crate::cluster::BadRedisUrl> {
+        let metrics = Arc::new(Metrics::default());
         let cluster = match &config.redis_url {
             Some(url) => Some(Arc::new(Cluster::new(
                 url,
                 config.resume_ttl(),
                 config.resume_capacity,
+                metrics.clone(),
             )?)),
             None => None,
         };
@@ -63,6 +68,7 @@ impl AppState {
             registry: Arc::default(),
             fanout: Arc::default(),
             stats: Arc::default(),
+            metrics,
             resume: Arc::new(ResumeBook::with_capacity(
                 config.resume_ttl(),
                 config.resume_capacity,

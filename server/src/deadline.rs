@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
+use crate::metrics::{Metrics, Refusal};
+
 /// A body that did not arrive within its deadline.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive in time")]
@@ -32,9 +35,17 @@ pub struct BodyTooSlow;
 
 /// axum middleware: every request body must arrive within the state's
 /// duration of the request head.
-pub async fn bodies(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+pub async fn bodies(
+    State((limit, metrics)): State<(Duration, Arc<Metrics>)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let deadline = Instant::now() + limit;
-    let req = req.map(|body| Body::new(Deadline::new(body, deadline)));
+    let req = req.map(|body| {
+        let mut body = Deadline::new(body, deadline);
+        body.metrics = Some(metrics);
+        Body::new(body)
+    });
     next.run(req).await
 }
 
@@ -58,6 +69,8 @@ struct Deadline {
     deadline: Instant,
     /// Created the first time a read has to wait.
     timer: Option<Pin<Box<Sleep>>>,
+    /// Where a missed deadline is counted.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Deadline {
@@ -66,6 +79,7 @@ impl Deadline {
             inner,
             deadline,
             timer: None,
+            metrics: None,
         }
     }
 }
@@ -86,7 +100,12 @@ impl http_body::Body for Deadline {
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(BodyTooSlow.into()))),
+            Poll::Ready(()) => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.refused(Refusal::BodyTimeout);
+                }
+                Poll::Ready(Some(Err(BodyTooSlow.into())))
+            }
             Poll::Pending => Poll::Pending,
         }
     }

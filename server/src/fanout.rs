@@ -110,6 +110,8 @@ pub struct Fanout {
     lagging: Mutex<HashSet<Sid>>,
     /// Wakes the ticker when the book changes (see [`Fanout::spawn_ticker`]).
     changed: tokio::sync::Notify,
+    /// Presence bytes handed to sockets so far (`/metrics`).
+    sent_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// What a [`Fanout::flush`] did, for the ticker to pace the next one.
@@ -196,11 +198,14 @@ impl Fanout {
         let mut was_lagging = std::mem::take(&mut *self.lagging());
         let mut still_lagging = HashSet::new();
         let mut sent_any = false;
+        let mut bytes = 0;
         for socket in ns.to(PRESENCE_ROOM).sockets() {
             let sent = if was_lagging.remove(&socket.id) {
                 let full = snapshot.get_or_insert_with(|| encode(self.book().snapshot()));
+                bytes += full.len();
                 full.send(&socket)
             } else if let Some(message) = &message {
+                bytes += message.len();
                 message.send(&socket)
             } else {
                 continue;
@@ -210,6 +215,8 @@ impl Fanout {
                 still_lagging.insert(socket.id);
             }
         }
+        self.sent_bytes
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
         let pending = held.pending || !still_lagging.is_empty();
         *self.lagging() = still_lagging;
         Flushed {
@@ -251,6 +258,12 @@ impl Fanout {
                 pending = flushed.pending;
             }
         })
+    }
+
+    /// Presence bytes handed to sockets so far (those a full queue
+    /// refused included: they were encoded and offered).
+    pub fn sent_bytes(&self) -> u64 {
+        self.sent_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current snapshot (unit tests).

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::args::RawArgs;
 use crate::conn::{Conn, ConnEvent};
 use crate::emit;
+use crate::metrics::{Close, EventKind, Refusal};
 use crate::rate::Verdict;
 use crate::resume::Resumed;
 
@@ -131,6 +132,7 @@ async fn on_identify(
     State(app): State<AppState>,
 ) {
     let session = &conn.session;
+    app.metrics.event(EventKind::of(ClientEventKind::Identify));
     let reply = match conn.bucket.check(app.identify_limit, Instant::now()) {
         Verdict::Allow => match &args {
             Ok(RawArgs(args)) => app.identify(session, arrival, args, &conn.renames),
@@ -138,7 +140,10 @@ async fn on_identify(
             // nesting past serde_json's 128 levels): answer, do not go silent.
             Err(_) => app.unreadable(session),
         },
-        Verdict::Refuse => app.rate_limited(session),
+        Verdict::Refuse => {
+            app.metrics.refused(Refusal::RateLimited);
+            app.rate_limited(session)
+        }
         Verdict::Disconnect => {
             // The first is logged; the rest are counted and summed up by
             // the periodic report: a line each would let floods write the log.
@@ -166,8 +171,10 @@ async fn on_unknown_event(
     Event(event): Event,
     ack: AckSender,
     Extension(conn): Extension<Arc<Conn>>,
+    State(app): State<AppState>,
 ) {
     let session = &conn.session;
+    app.metrics.event(EventKind::Unknown);
     tracing::debug!(%session, event = %event.escape_debug(), "unknown event");
     let reply = UnknownEventReply { event };
     if let Err(err) = ack.send(&reply) {
@@ -182,6 +189,7 @@ async fn on_disconnect(
     Extension(conn): Extension<Arc<Conn>>,
 ) {
     tracing::debug!(session = %conn.session, ?reason, "disconnected");
+    app.metrics.closed(Close::of(reason));
     app.disconnect(&conn.session);
 }
 

@@ -22,6 +22,8 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::metrics::{Metrics, Refusal};
+
 /// The host names this server answers to, lower case, without ports.
 #[derive(Debug, Clone)]
 pub struct HostPolicy {
@@ -109,7 +111,11 @@ fn hostname(authority: &str) -> String {
 }
 
 /// axum middleware: 403 for a request whose `Host` is not this server's.
-pub async fn guard(State(policy): State<HostPolicy>, request: Request, next: Next) -> Response {
+pub async fn guard(
+    State((policy, metrics)): State<(HostPolicy, Arc<Metrics>)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
@@ -118,6 +124,7 @@ pub async fn guard(State(policy): State<HostPolicy>, request: Request, next: Nex
     if policy.permits(host) {
         return next.run(request).await;
     }
+    metrics.refused(Refusal::Host);
     if !policy.logged.swap(true, Ordering::Relaxed) {
         tracing::warn!(
             "refused a request for a host this server is not known by (DNS rebinding?); \

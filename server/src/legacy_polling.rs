@@ -39,6 +39,7 @@
 //! its own errors. The upstream report is in `docs/PROTOCOL.md`, section 6.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
@@ -51,6 +52,7 @@ use sio_client::eio3::{
 };
 
 use crate::engine_request::EngineRequest;
+use crate::metrics::{Metrics, Refusal};
 
 /// The content type of a binary-framed polling body (engineioxide reads a
 /// POST with exactly this type in binary framing, any other in text).
@@ -67,10 +69,14 @@ enum Repair {
 
 /// axum middleware: repairs v3 polling bodies (see the module docs). The
 /// state is the server's payload limit, which bounds what is read here.
-pub async fn repair(State(max_payload): State<u64>, req: Request, next: Next) -> Response {
+pub async fn repair(
+    State((max_payload, metrics)): State<(u64, Arc<Metrics>)>,
+    req: Request,
+    next: Next,
+) -> Response {
     match classify(&req) {
         None => next.run(req).await,
-        Some(Repair::Request) => match checked_request(req, max_payload).await {
+        Some(Repair::Request) => match checked_request(req, max_payload, &metrics).await {
             Ok(req) => next.run(req).await,
             Err(refusal) => refusal,
         },
@@ -101,10 +107,16 @@ fn classify(req: &Request) -> Option<Repair> {
 /// a character) and is quadratic on many small packets, so socketioxide
 /// never sees the client's bytes, only ours: one body chunk per packet,
 /// which keeps its decoder's work per packet.
-async fn checked_request(req: Request, max_payload: u64) -> Result<Request, Response> {
+async fn checked_request(
+    req: Request,
+    max_payload: u64,
+    metrics: &Metrics,
+) -> Result<Request, Response> {
     let (mut parts, body) = req.into_parts();
     let limit = usize::try_from(max_payload).unwrap_or(usize::MAX);
-    let bytes = to_bytes(body, limit).await.map_err(unreadable)?;
+    let bytes = to_bytes(body, limit)
+        .await
+        .map_err(|err| unreadable(err, metrics))?;
     let binary = parts.headers.get(header::CONTENT_TYPE) == Some(&HeaderValue::from_static(BINARY));
     let frames = if binary {
         binary_request_frames(&bytes)
@@ -112,6 +124,7 @@ async fn checked_request(req: Request, max_payload: u64) -> Result<Request, Resp
         text_request_frames(&bytes)
     }
     .map_err(|err| {
+        metrics.refused(Refusal::BadV3Body);
         tracing::debug!(%err, "refused an Engine.IO v3 polling body");
         (StatusCode::BAD_REQUEST, format!("{err}\n")).into_response()
     })?;
@@ -126,12 +139,13 @@ async fn checked_request(req: Request, max_payload: u64) -> Result<Request, Resp
 
 /// The answer to a body that could not be read: over the payload limit,
 /// too slow (see [`crate::deadline`]) or cut off.
-fn unreadable(err: axum::Error) -> Response {
+fn unreadable(err: axum::Error, metrics: &Metrics) -> Response {
     let too_large = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
         e.source()
     })
     .any(|e| e.is::<http_body_util::LengthLimitError>());
     if too_large {
+        metrics.refused(Refusal::BodyTooLarge);
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
             "polling body over the payload limit\n",

@@ -25,9 +25,11 @@ pub mod engine_request;
 pub mod fanout;
 pub mod handlers;
 pub mod host;
+pub mod in_memory;
 pub mod legacy_polling;
 pub mod limit;
 pub mod lookalike;
+pub mod metrics;
 pub mod origin;
 pub mod presence;
 pub mod rate;
@@ -130,10 +132,14 @@ pub fn build(config: &Config) -> Result<App, StartError> {
     let router = Router::new()
         .route("/healthz", get(healthz).with_state(state.clone()))
         .route("/api/stats", get(stats).with_state(state.clone()))
+        .route(
+            "/metrics",
+            get(metrics_text).with_state((state.clone(), io.clone())),
+        )
         .fallback_service(static_files::router(&config.dist))
         .layer(layer)
         .layer(axum::middleware::from_fn_with_state(
-            config.max_payload,
+            (config.max_payload, state.metrics.clone()),
             legacy_polling::repair,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -141,17 +147,21 @@ pub fn build(config: &Config) -> Result<App, StartError> {
                 slots: limit::Slots::new(config.max_connections, config.max_per_source),
                 proxies: proxies(config),
                 stats: state.stats.clone(),
+                metrics: state.metrics.clone(),
             },
             sessions::admit,
         ))
         .layer(axum::middleware::from_fn(detach::detach))
         .layer(axum::middleware::from_fn_with_state(
-            (policy, state.stats.clone()),
+            (policy, state.stats.clone(), state.metrics.clone()),
             origin::guard,
         ))
-        .layer(axum::middleware::from_fn_with_state(hosts, host::guard))
         .layer(axum::middleware::from_fn_with_state(
-            config.handshake_timeout(),
+            (hosts, state.metrics.clone()),
+            host::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (config.handshake_timeout(), state.metrics.clone()),
             deadline::bodies,
         ));
     Ok(App { router, io, state })
@@ -175,6 +185,26 @@ async fn stats(State(app): State<AppState>) -> Json<stats::StatsView> {
     Json(
         app.stats
             .view(app.registry.connected(), app.registry.identified()),
+    )
+}
+
+/// The Prometheus exposition (see [`metrics`]).
+async fn metrics_text(
+    State((app, io)): State<(AppState, SocketIo)>,
+) -> impl axum::response::IntoResponse {
+    let scrape = metrics::Scrape {
+        metrics: &app.metrics,
+        io: &io,
+        users: (app.registry.connected(), app.registry.identified()),
+        presence_bytes: app.fanout.sent_bytes(),
+        redis: app.cluster.as_ref().map(|cluster| cluster.healthy()),
+    };
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        scrape.render(),
     )
 }
 
@@ -271,6 +301,7 @@ where
         limit::Slots::new(config.max_connections, config.max_per_source),
         proxies(config),
         config.ping_timeout(),
+        state.metrics.clone(),
     );
     let ticker = state.fanout.clone().spawn_ticker(
         io.clone(),
@@ -306,7 +337,13 @@ where
         let _ = closing_tx.send(closing);
         let _ = drained_tx.send(());
     };
-    let serve = serve::serve(listener, router, config.handshake_timeout(), shutdown);
+    let serve = serve::serve(
+        listener,
+        router,
+        config.handshake_timeout(),
+        state.metrics.clone(),
+        shutdown,
+    );
     let task = tokio::spawn(async move {
         tokio::select! {
             () = serve => {},

@@ -35,6 +35,7 @@ use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::metrics::{Metrics, Refusal};
 use crate::source::{Source, TrustedProxies};
 use crate::stall::WriteStall;
 
@@ -129,18 +130,26 @@ pub struct Limited<L> {
     proxies: TrustedProxies,
     write_stall: Duration,
     refused: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
 }
 
 impl<L> Limited<L> {
     /// Admits connections `slots` has room for; each is cut when a write
     /// stays pending longer than `write_stall` (see [`crate::stall`]).
-    pub fn new(inner: L, slots: Slots, proxies: TrustedProxies, write_stall: Duration) -> Self {
+    pub fn new(
+        inner: L,
+        slots: Slots,
+        proxies: TrustedProxies,
+        write_stall: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Limited {
             inner,
             slots,
             proxies,
             write_stall,
             refused: Arc::new(AtomicU64::new(0)),
+            metrics,
         }
     }
 }
@@ -184,6 +193,10 @@ impl<L> Limited<L> {
     where
         Io: AsyncWrite + Unpin + Send + 'static,
     {
+        self.metrics.refused(match full {
+            Full::Total => Refusal::ConnectionLimit,
+            Full::Source => Refusal::SourceConnections,
+        });
         let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
         if refused == 1 || refused.is_multiple_of(1000) {
             let which = match full {

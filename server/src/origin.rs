@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 
 use shared::engineio::ENDPOINT_PATH;
 
+use crate::metrics::{Metrics, Refusal};
 use crate::stats::Stats;
 
 /// The origins allowed besides same-origin, normalised (`scheme://host[:port]`, lower case).
@@ -113,7 +114,7 @@ fn authority(origin: &str) -> Option<&str> {
 /// The first refusal is logged (a misconfigured `--allowed-origin` shows at
 /// once); the rest are only counted, so a hostile page cannot write the log.
 pub async fn guard(
-    State((policy, stats)): State<(OriginPolicy, Arc<Stats>)>,
+    State((policy, stats, metrics)): State<(OriginPolicy, Arc<Stats>, Arc<Metrics>)>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -122,6 +123,7 @@ pub async fn guard(
             .headers()
             .get(header::ORIGIN)
             .map(|value| loggable(value.as_bytes()));
+        metrics.refused(Refusal::Origin);
         if stats.origin_was_refused() {
             tracing::warn!(
                 origin = origin.as_deref().unwrap_or("(none)"),

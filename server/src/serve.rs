@@ -18,6 +18,9 @@ use std::time::Duration;
 
 use tower::ServiceExt;
 
+use std::sync::Arc;
+
+use crate::metrics::{Metrics, Refusal};
 use crate::source::Peer;
 
 use axum::serve::Listener;
@@ -49,6 +52,7 @@ pub async fn serve<L>(
     mut listener: L,
     router: Router,
     header_read_timeout: Duration,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
 ) where
     L: Listener<Addr = SocketAddr>,
@@ -81,17 +85,31 @@ pub async fn serve<L>(
             .with_upgrades();
         let open = open_tx.clone();
         let mut stopping = stopping_rx.clone();
+        let metrics = metrics.clone();
         tokio::spawn(async move {
             let _open = open;
+            metrics.connections(1);
             tokio::pin!(connection);
-            // A client that goes away or times out ends its own connection;
-            // there is nothing to tell anyone.
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                _ = stopping.wait_for(|stop| *stop) => {}
+            let stop = async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = stop => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            metrics.connections(-1);
+            // A client that goes away ends its own connection; there is
+            // nothing to tell anyone, but an operator counts the refusals.
+            if let Err(err) = ended {
+                if err.is_timeout() {
+                    metrics.refused(Refusal::HeadTimeout);
+                } else if err.is_parse() || err.is_parse_too_large() {
+                    metrics.refused(Refusal::BadHead);
+                }
             }
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
         });
     }
     drop(listener);

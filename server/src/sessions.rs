@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use shared::engineio::ENDPOINT_PATH;
 
 use crate::limit::{Full, Slot, Slots};
+use crate::metrics::{Metrics, Refusal};
 use crate::source::{Peer, Source, TrustedProxies};
 use crate::stats::Stats;
 
@@ -37,6 +38,7 @@ pub struct SessionLimit {
     pub slots: Slots,
     pub proxies: TrustedProxies,
     pub stats: Arc<Stats>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Middleware: a request that opens a session must get a slot for it.
@@ -53,7 +55,13 @@ pub async fn admit(State(limit): State<SessionLimit>, mut req: Request, next: Ne
             req.extensions_mut().insert(SessionSlot(Arc::new(slot)));
             next.run(req).await
         }
-        Err(full) => refuse(&limit.stats, full),
+        Err(full) => {
+            limit.metrics.refused(match full {
+                Full::Total => Refusal::SessionLimit,
+                Full::Source => Refusal::SourceSessions,
+            });
+            refuse(&limit.stats, full)
+        }
     }
 }
 

@@ -214,33 +214,39 @@ pub fn chromium() -> Result<(), String> {
 /// ≥ 7: `GETDEL`, `SPOP` with a count, `XADD … MAXLEN ~`).
 pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
 pub const NGINX: &str = "/usr/sbin/nginx";
+/// A real Prometheus scrapes `/metrics` in `server/tests/metrics.rs`.
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 
-/// Installs redis-server and nginx with apt (as root) if either is missing;
+/// Installs redis-server, nginx and prometheus with apt (as root) if any is missing;
 /// otherwise says exactly what to install. Neither is started as a service:
 /// the xtask runs its own, on free ports, and stops them.
 pub fn cluster_tools() -> Result<(), String> {
-    let missing: Vec<&str> = [("redis-server", REDIS_SERVER), ("nginx", NGINX)]
-        .into_iter()
-        .filter(|(_, path)| !Path::new(path).exists())
-        .map(|(package, _)| package)
-        .collect();
+    let missing: Vec<&str> = [
+        ("redis-server", REDIS_SERVER),
+        ("nginx", NGINX),
+        ("prometheus", PROMETHEUS),
+    ]
+    .into_iter()
+    .filter(|(_, path)| !Path::new(path).exists())
+    .map(|(package, _)| package)
+    .collect();
     if missing.is_empty() {
         return Ok(());
     }
     if !is_root() {
         return Err(format!(
-            "shared mode needs {REDIS_SERVER} and {NGINX}\n\
+            "the server tests need {REDIS_SERVER}, {NGINX} and {PROMETHEUS}\n\
              install them with: sudo apt-get update && sudo apt-get install -y {}",
             missing.join(" ")
         ));
     }
     println!(
-        "xtask: installing {} with apt (shared mode: the cluster tests)",
+        "xtask: installing {} with apt (the cluster, proxy and metrics tests)",
         missing.join(" ")
     );
     let started = Instant::now();
     apt_install(&missing)?;
-    took("apt-get install redis-server nginx", started);
+    took("apt-get install redis-server nginx prometheus", started);
     Ok(())
 }
 

@@ -39,6 +39,7 @@ use tokio::task::JoinHandle;
 
 use crate::conn::Conn;
 use crate::fanout::Fanout;
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::resume::Resumed;
 use changes::{BadReply, ChangeKind};
@@ -97,6 +98,8 @@ pub struct Cluster {
     /// At most this many departed sessions' tokens in Redis, across nodes
     /// (`--resume-capacity`, as in the single process).
     resume_capacity: usize,
+    /// Where each call's latency and failure is counted.
+    metrics: Arc<Metrics>,
     /// Sessions whose state Redis must be sent.
     pending: Mutex<IndexSet<SessionId>>,
     wake: tokio::sync::Notify,
@@ -150,6 +153,7 @@ impl Cluster {
         url: &str,
         resume_ttl: Duration,
         resume_capacity: usize,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, BadRedisUrl> {
         let client = redis::Client::open(url).map_err(BadRedisUrl)?;
         let config = ConnectionManagerConfig::new()
@@ -164,6 +168,7 @@ impl Cluster {
             scripts: Scripts::new(),
             resume_ttl_secs: resume_ttl.as_secs().max(1),
             resume_capacity,
+            metrics,
             pending: Mutex::default(),
             wake: tokio::sync::Notify::new(),
             tokens: Mutex::new(Tokens::new(resume_ttl, PENDING_CAP)),
@@ -215,7 +220,7 @@ impl Cluster {
         let mut invocation = call(&self.scripts.resume, self.resume_capacity);
         invocation.arg(&self.node).arg(&token.0);
         let reply: Result<Option<(String, String)>, ClusterError> =
-            bounded(invocation.invoke_async(&mut redis)).await;
+            bounded(&self.metrics, invocation.invoke_async(&mut redis)).await;
         match reply {
             Ok(found) => found.map(|(session, name)| Resumed {
                 session: SessionId(session),
@@ -308,7 +313,7 @@ impl Cluster {
             .arg(LEASE.as_millis() as u64)
             .arg(candidate);
         let (verdict, epoch): (String, String) =
-            bounded(invocation.invoke_async(&mut redis)).await?;
+            bounded(&self.metrics, invocation.invoke_async(&mut redis)).await?;
         match verdict.as_str() {
             "ok" => {}
             "reset" => {
@@ -339,6 +344,7 @@ impl Cluster {
     async fn resync(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
         let mut redis = self.redis.clone();
         let ours: Vec<String> = bounded(
+            &self.metrics,
             redis::cmd("SMEMBERS")
                 .arg(format!("{}node:{}", scripts::PREFIX, self.node))
                 .query_async(&mut redis),
@@ -365,9 +371,11 @@ impl Cluster {
                 break;
             }
         }
-        let reply: Vec<String> =
-            bounded(call(&self.scripts.state, self.resume_capacity).invoke_async(&mut redis))
-                .await?;
+        let reply: Vec<String> = bounded(
+            &self.metrics,
+            call(&self.scripts.state, self.resume_capacity).invoke_async(&mut redis),
+        )
+        .await?;
         let state = changes::parse_state(reply)?;
         ctx.fanout.replace(state.members, state.seq);
         view.seq = state.seq;
@@ -442,7 +450,7 @@ impl Cluster {
             )
             .arg(park.as_ref().map(|p| p.name.as_str()).unwrap_or_default());
         let mut redis = self.redis.clone();
-        let verdict: String = bounded(invocation.invoke_async(&mut redis)).await?;
+        let verdict: String = bounded(&self.metrics, invocation.invoke_async(&mut redis)).await?;
         match (present, verdict.as_str(), token) {
             (true, "ok", Some(token)) => self.tokens().stored(session, &token),
             (false, "ok" | "gone", _) => self.tokens().settled(session),
@@ -456,6 +464,7 @@ impl Cluster {
         loop {
             let mut redis = self.redis.clone();
             let entries: Vec<changes::RawEntry> = bounded(
+                &self.metrics,
                 redis::cmd("XRANGE")
                     .arg(scripts::KEYS[8])
                     .arg(format!("({}-0", view.seq))
@@ -500,7 +509,7 @@ impl Cluster {
             .arg(self.resume_ttl_secs)
             .arg(node);
         let mut redis = self.redis.clone();
-        bounded(invocation.invoke_async(&mut redis)).await
+        bounded(&self.metrics, invocation.invoke_async(&mut redis)).await
     }
 
     /// Redis failed: say so once, and serve locally until it is back.
@@ -531,13 +540,17 @@ fn due(last: Option<Instant>, every: Duration, now: Instant) -> bool {
 
 /// Every Redis call has a deadline: a node never waits on Redis for long.
 async fn bounded<T>(
+    metrics: &Metrics,
     call: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, ClusterError> {
     const DEADLINE: Duration = Duration::from_secs(2);
-    match tokio::time::timeout(DEADLINE, call).await {
-        Ok(result) => Ok(result?),
+    let started = std::time::Instant::now();
+    let result = match tokio::time::timeout(DEADLINE, call).await {
+        Ok(result) => result.map_err(ClusterError::from),
         Err(_) => Err(ClusterError::Timeout(DEADLINE)),
-    }
+    };
+    metrics.redis_call(started.elapsed(), result.is_ok());
+    result
 }
 
 /// Closes this node's sockets of `session` (resumed elsewhere: they are stale).
