@@ -60,8 +60,9 @@ fn detach_parts(req: &mut Request) {
     for name in unused {
         req.headers_mut().remove(name);
     }
-    for value in req.headers_mut().values_mut() {
-        if let Ok(mut owned) = HeaderValue::from_bytes(value.as_bytes()) {
+    for (name, value) in req.headers_mut().iter_mut() {
+        let kept = bounded(name, value.as_bytes());
+        if let Ok(mut owned) = HeaderValue::from_bytes(kept) {
             owned.set_sensitive(value.is_sensitive());
             *value = owned;
         }
@@ -73,6 +74,27 @@ fn detach_parts(req: &mut Request) {
         }
         *req.uri_mut() = owned;
     }
+}
+
+/// The most bytes of one header value a socket keeps. Real values are far
+/// shorter (a browser's `User-Agent` is ≈ 150 B); a client's 15 KiB one
+/// was held for the socket's whole life.
+const MAX_KEPT_VALUE: usize = 256;
+
+/// What is kept of a header value: all of it up to [`MAX_KEPT_VALUE`];
+/// beyond it, the start, except for `X-Forwarded-For`, whose right end is
+/// what counts (proxies append; [`crate::source`] reads it from the right):
+/// its last entries that fit, cut at a comma.
+fn bounded<'v>(name: &HeaderName, value: &'v [u8]) -> &'v [u8] {
+    if value.len() <= MAX_KEPT_VALUE {
+        return value;
+    }
+    if name.as_str() == "x-forwarded-for" {
+        let tail = &value[value.len() - MAX_KEPT_VALUE..];
+        let start = tail.iter().position(|b| *b == b',').map_or(0, |i| i + 1);
+        return tail[start..].trim_ascii_start();
+    }
+    &value[..MAX_KEPT_VALUE]
 }
 
 #[cfg(test)]
@@ -115,5 +137,33 @@ mod tests {
         detach_parts(&mut req);
         let names: Vec<&str> = req.headers().keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["origin", "content-type"]);
+    }
+
+    /// Large kept headers are cut (bad input #79: ≈ 15 KiB per socket).
+    #[test]
+    fn kept_values_are_bounded() {
+        let agent = "a".repeat(15_000);
+        let hops: Vec<String> = (0..2_000)
+            .map(|i| format!("10.0.{}.{}", i / 250, i % 250))
+            .collect();
+        let forwarded = hops.join(", ");
+        let mut req = Request::builder()
+            .uri("/socket.io/?EIO=4&transport=websocket")
+            .header("user-agent", agent.as_str())
+            .header("x-forwarded-for", forwarded.as_str())
+            .header("sec-websocket-protocol", agent.as_str())
+            .body(Body::empty())
+            .unwrap();
+        detach_parts(&mut req);
+        let kept = |name: &str| req.headers()[name].as_bytes().to_vec();
+        assert_eq!(kept("user-agent").len(), MAX_KEPT_VALUE);
+        assert_eq!(kept("sec-websocket-protocol").len(), MAX_KEPT_VALUE);
+        let forwarded = String::from_utf8(kept("x-forwarded-for")).unwrap();
+        assert!(forwarded.len() <= MAX_KEPT_VALUE, "{forwarded}");
+        assert!(
+            forwarded.ends_with("10.0.7.249"),
+            "the right end: {forwarded}"
+        );
+        assert!(forwarded.starts_with("10.0."), "whole entries: {forwarded}");
     }
 }
