@@ -30,8 +30,13 @@ pub async fn resume_session(
     TryData(auth): TryData<ResumeAuth>,
 ) -> Result<(), std::convert::Infallible> {
     // A missing, malformed, wrong or expired token all mean the same: a fresh
-    // session, with the same reply shape (no oracle).
-    if let Some(token) = auth.ok().and_then(|auth| auth.resume) {
+    // session, with the same reply shape (no oracle). Revision 4 has no
+    // auth and is never given a token: a CONNECT that carries one anyway
+    // must not spend a revision-5 session's token.
+    let auth = auth
+        .ok()
+        .filter(|_| socket.protocol() == ProtocolVersion::V5);
+    if let Some(token) = auth.and_then(|auth| auth.resume) {
         if let Some(back) = app.resume(&token).await {
             socket.extensions.insert(back);
         }

@@ -399,3 +399,41 @@ async fn malformed_v3_bodies_are_refused_and_freeze_nothing() {
     bystander.disconnect().await;
     server.shutdown().await.unwrap();
 }
+
+/// Bad input #81: a revision-4 CONNECT carrying a resume token (no 2016
+/// client sends one) gets a fresh session, and the token stays good for
+/// the revision-5 client it belongs to.
+#[tokio::test]
+async fn a_revision_4_connect_cannot_spend_a_resume_token() {
+    let server = start_server().await;
+    let ada = SioClient::connect(server.addr).await;
+    ada.identify_ack(vec![serde_json::json!("Ada")]).await;
+    let token = server.state.issue_token(&ada.session);
+    let session = ada.session.clone();
+    ada.disconnect().await;
+    eventually("Ada gone", || {
+        server.state.registry.username(&session).is_none()
+    })
+    .await;
+    let url = format!("ws://{}/socket.io/?EIO=3&transport=websocket", server.addr);
+    let (mut ws, _) = within("ws connect", connect_async(url))
+        .await
+        .expect("handshake");
+    assert!(next_text(&mut ws).await.starts_with("0{"));
+    assert_eq!(next_text(&mut ws).await, "40");
+    let auth = serde_json::json!({ "resume": token.0 });
+    ws.send(Message::text(format!("40/iss,{auth}")))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut ws).await, "40/iss,");
+    let fresh = session_of(&next_text(&mut ws).await);
+    assert_ne!(fresh, session, "a fresh session for revision 4");
+    let back = server
+        .state
+        .resume(&token)
+        .await
+        .expect("the token unspent");
+    assert_eq!(back.session, session);
+    assert_eq!(back.name.as_deref(), Some("Ada"));
+    server.shutdown().await.unwrap();
+}

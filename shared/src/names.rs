@@ -91,6 +91,10 @@ pub enum NameError {
     /// More than [`MAX_MARKS_PER_BASE`] combining marks on one character;
     /// `position` is the first one too many.
     TooManyMarks { position: usize },
+    /// A character with no meaning of its own in shared text: private use
+    /// (each font draws what it likes), a noncharacter (U+FFFF, U+FDD0…),
+    /// or an interlinear annotation mark (U+FFF9–U+FFFB, which hide text).
+    UnusableCharacter { ch: char, position: usize },
 }
 
 /// Which rule refused a name: stable for programs (the message may be
@@ -104,11 +108,12 @@ pub enum NameCode {
     Invisible,
     InvisibleCharacter,
     TooManyMarks,
+    UnusableCharacter,
 }
 
 impl NameCode {
     /// Every code, for reading them back.
-    pub const ALL: [NameCode; 7] = [
+    pub const ALL: [NameCode; 8] = [
         NameCode::Empty,
         NameCode::TooLong,
         NameCode::ControlCharacter,
@@ -116,6 +121,7 @@ impl NameCode {
         NameCode::Invisible,
         NameCode::InvisibleCharacter,
         NameCode::TooManyMarks,
+        NameCode::UnusableCharacter,
     ];
 
     /// The wire text.
@@ -128,6 +134,7 @@ impl NameCode {
             NameCode::Invisible => "name_invisible",
             NameCode::InvisibleCharacter => "name_invisible_character",
             NameCode::TooManyMarks => "name_too_many_marks",
+            NameCode::UnusableCharacter => "name_unusable_character",
         }
     }
 }
@@ -143,6 +150,7 @@ impl NameError {
             NameError::Invisible => NameCode::Invisible,
             NameError::InvisibleCharacter { .. } => NameCode::InvisibleCharacter,
             NameError::TooManyMarks { .. } => NameCode::TooManyMarks,
+            NameError::UnusableCharacter { .. } => NameCode::UnusableCharacter,
         }
     }
 }
@@ -175,6 +183,11 @@ impl fmt::Display for NameError {
                 f,
                 "Names can have at most {MAX_MARKS_PER_BASE} accents or marks on one character \
                  (one too many at position {position})."
+            ),
+            NameError::UnusableCharacter { ch, position } => write!(
+                f,
+                "Names cannot contain private-use or reserved characters (U+{:04X} at position {position}).",
+                u32::from(*ch)
             ),
         }
     }
@@ -212,6 +225,9 @@ pub fn validate_normalised(normalised: &str) -> Result<String, NameError> {
         if ch.is_control() || matches!(ch, '\u{2028}' | '\u{2029}') {
             return Err(NameError::ControlCharacter { ch, position });
         }
+        if is_unusable(ch) {
+            return Err(NameError::UnusableCharacter { ch, position });
+        }
     }
     // Trimmed, non-empty ASCII without controls starts with a visible
     // character and has no invisible ones or marks: most names stop here.
@@ -223,6 +239,15 @@ pub fn validate_normalised(normalised: &str) -> Result<String, NameError> {
         return Err(NameError::TooLong { chars });
     }
     Ok(name.to_owned())
+}
+
+/// Private use (U+E000–U+F8FF, planes 15 and 16), noncharacters
+/// (U+FDD0–U+FDEF and the last two code points of every plane) and the
+/// interlinear annotation marks U+FFF9–U+FFFB.
+fn is_unusable(ch: char) -> bool {
+    let c = u32::from(ch);
+    matches!(c, 0xE000..=0xF8FF | 0xF_0000.. | 0xFDD0..=0xFDEF | 0xFFF9..=0xFFFB)
+        || c & 0xFFFE == 0xFFFE
 }
 
 /// The visibility and mark rules (see the module documentation), for a
@@ -689,6 +714,36 @@ mod tests {
                 Ok(&stored),
                 "{name:?}"
             );
+        }
+    }
+
+    /// Bad input #80: private use, noncharacters and interlinear
+    /// annotation marks were accepted.
+    #[test]
+    fn private_use_and_noncharacters_are_refused() {
+        for ch in [
+            '\u{E000}',
+            '\u{F8FF}',
+            '\u{F0000}',
+            '\u{10FFFD}',
+            '\u{FDD0}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{1FFFF}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+        ] {
+            let name = format!("Ad{ch}a");
+            assert_eq!(
+                validate_name(&name),
+                Err(NameError::UnusableCharacter { ch, position: 3 }),
+                "U+{:04X}",
+                u32::from(ch)
+            );
+        }
+        // Their neighbours are ordinary characters.
+        for ok in ["Ad\u{F900}a", "Ad\u{FFFD}a", "Ad\u{FDF0}a"] {
+            assert!(validate_name(ok).is_ok(), "{ok:?}");
         }
     }
 
