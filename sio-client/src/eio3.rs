@@ -37,6 +37,8 @@ pub enum Eio3Error {
     Truncated,
     #[error("a packet of an Engine.IO v3 payload is not UTF-8")]
     NotUtf8,
+    #[error("an Engine.IO v3 payload of more than {max} packets")]
+    TooManyPackets { max: usize },
     #[error(transparent)]
     Packet(#[from] EngineError),
 }
@@ -78,12 +80,24 @@ pub fn decode_text_payload(body: &str) -> Result<Vec<EnginePacket>, Eio3Error> {
 /// [`Eio3Error`] for an empty body and a length that is missing, too long
 /// or fits no unit.
 pub fn split_text_payload(body: &str) -> Result<Vec<&str>, Eio3Error> {
+    split_text_payload_at_most(body, usize::MAX)
+}
+
+/// [`split_text_payload`], giving up at the packet after the first `max`
+/// (a server bounds its work per request so).
+///
+/// # Errors
+/// As [`split_text_payload`], and [`Eio3Error::TooManyPackets`].
+pub fn split_text_payload_at_most(body: &str, max: usize) -> Result<Vec<&str>, Eio3Error> {
     if body.is_empty() {
         return Err(Eio3Error::Empty);
     }
     let mut packets = Vec::new();
     let mut pos = 0;
     while pos < body.len() {
+        if packets.len() == max {
+            return Err(Eio3Error::TooManyPackets { max });
+        }
         let (length, start) = text_length(body, pos)?;
         let end = packet_end(body, start, length).ok_or(Eio3Error::BadLength { at: pos })?;
         packets.push(&body[start..end]);
@@ -124,12 +138,23 @@ pub fn split_payload(body: &[u8]) -> Result<Vec<&str>, Eio3Error> {
 /// [`Eio3Error`] for an empty or truncated body, a bad length, a binary
 /// packet and a packet that is not UTF-8.
 pub fn split_binary_payload(body: &[u8]) -> Result<Vec<&str>, Eio3Error> {
+    split_binary_payload_at_most(body, usize::MAX)
+}
+
+/// [`split_binary_payload`], giving up at the packet after the first `max`.
+///
+/// # Errors
+/// As [`split_binary_payload`], and [`Eio3Error::TooManyPackets`].
+pub fn split_binary_payload_at_most(body: &[u8], max: usize) -> Result<Vec<&str>, Eio3Error> {
     if body.is_empty() {
         return Err(Eio3Error::Empty);
     }
     let mut packets = Vec::new();
     let mut pos = 0;
     while pos < body.len() {
+        if packets.len() == max {
+            return Err(Eio3Error::TooManyPackets { max });
+        }
         match body[pos] {
             0 => {}
             1 => return Err(EngineError::BinaryUnsupported.into()),

@@ -95,6 +95,10 @@ enum Command {
         /// bench/results/s6.md.
         #[arg(long)]
         s6: bool,
+        /// Only S7 (Engine.IO v3 POST bodies: a hostile body's CPU beside a
+        /// benign one's); writes bench/results/s7.md.
+        #[arg(long, conflicts_with = "s6")]
+        s7: bool,
     },
     /// Shared mode as deployed: Redis (apt, free port, no persistence),
     /// three release nodes on it and nginx in front on 127.0.0.1:3000
@@ -139,8 +143,13 @@ fn main() -> ExitCode {
         Command::Serve { bind } => serve::serve(bind),
         Command::Dev => serve::dev(),
         Command::Size { no_build, nightly } => size::run(!no_build, nightly),
-        Command::Bench { quick, s6: false } => bench::run(quick),
-        Command::Bench { quick, s6: true } => bench::run_s6(quick),
+        Command::Bench {
+            quick, s6: true, ..
+        } => bench::run_s6(quick),
+        Command::Bench {
+            quick, s7: true, ..
+        } => bench::run_s7(quick),
+        Command::Bench { quick, .. } => bench::run(quick),
         Command::Cluster { front, nodes } => cluster::run(front, nodes),
         Command::Fault { clients } => fault::run(clients),
         Command::Payload => payload::run(),

@@ -9,7 +9,9 @@
 //! - S4 presence fan-out: one identify seen by 10,000 clients;
 //! - S5 payload: the page against AngularJS + socket.io.js ([`crate::payload`]);
 //! - S6 shared mode: fan-out over three nodes on Redis, Redis memory per
-//!   user, and one node in memory against one on Redis ([`shared_mode`]).
+//!   user, and one node in memory against one on Redis ([`shared_mode`]);
+//! - S7 Engine.IO v3 POST bodies: a hostile body's CPU beside a benign
+//!   one's ([`v3_bodies`]).
 //!
 //! Each scenario gets fresh server processes, so one scenario's memory does
 //! not count against the next. Servers are pinned to CPU 0 and generators to
@@ -20,6 +22,7 @@
 
 mod pin;
 mod shared_mode;
+mod v3_bodies;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -84,6 +87,20 @@ struct Bench {
     sizes: Sizes,
 }
 
+/// `cargo xtask bench --s7`: only the v3 bodies; writes `bench/results/s7.md`
+/// (not with `--quick`).
+pub fn run_s7(quick: bool) -> Result<(), String> {
+    let bench = Bench::prepare(quick)?;
+    let table = bench.s7()?;
+    println!("{table}");
+    if !quick {
+        let path = bench.root.join("bench/results/s7.md");
+        std::fs::write(&path, &table).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("xtask: wrote {}", path.display());
+    }
+    Ok(())
+}
+
 /// `cargo xtask bench --s6`: only the shared-mode part; writes
 /// `bench/results/s6.md`.
 pub fn run_s6(quick: bool) -> Result<(), String> {
@@ -120,8 +137,9 @@ pub fn run(quick: bool) -> Result<(), String> {
         &shared_mode::FULL
     })?;
     let s5 = (!quick).then(|| crate::payload::s5_report(&bench.root, &bench.bin("server")));
+    let s7 = bench.s7()?;
     let report = tables::report(&s1, &s2, &s3, &s4, s5, bench.pin.describe());
-    let report = format!("{report}\n{}", shared.markdown);
+    let report = format!("{report}\n{}\n{s7}", shared.markdown);
     println!("{report}");
     if quick {
         let failed: Vec<String> = [&s1, &s2, &s3, &s4]
@@ -325,6 +343,14 @@ impl Bench {
         let server = self.ours("s4")?;
         let run = self.loadgen("S4", OURS, &server, self.sizes.s4_clients, &[])?;
         Ok(vec![run])
+    }
+
+    /// S7: v3 POST bodies (see [`v3_bodies`]); the table.
+    fn s7(&self) -> Result<String, String> {
+        let server = self.ours_with("s7", &["--max-payload", "262144"])?;
+        let posts = if self.quick { 3 } else { 200 };
+        let rows = v3_bodies::measure(&server, posts)?;
+        Ok(v3_bodies::table(&rows, posts))
     }
 
     // ── the load generator ─────────────────────────────────────────────

@@ -357,7 +357,7 @@ impl MemorySampler {
 
 /// User + system CPU seconds of a process so far (/proc/<pid>/stat; 0 when
 /// unreadable). Clock ticks are 100 a second on Linux.
-fn cpu_secs(pid: u32) -> f64 {
+pub(super) fn cpu_secs(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at `) `.
     let fields: Vec<&str> = stat
