@@ -38,6 +38,8 @@ pub struct AppState {
     pub cluster: Option<Arc<Cluster>>,
     /// The per-socket `identify` limit.
     pub identify_limit: RateLimit,
+    /// How long a session may take to join `/iss` (`--handshake-timeout-secs`).
+    pub handshake_timeout: std::time::Duration,
     /// The per-socket limit on name changes that show in presence: what one
     /// socket can make the server send to every listener.
     pub rename_limit: RateLimit,
@@ -74,6 +76,7 @@ impl AppState {
                 config.resume_capacity,
             )),
             identify_limit: config.identify_limit(),
+            handshake_timeout: config.handshake_timeout(),
             rename_limit: config.rename_limit(),
             cluster,
         })

@@ -9,7 +9,7 @@ use shared::events::{
 };
 use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
-use socketioxide::{ProtocolVersion, SocketError};
+use socketioxide::{ProtocolVersion, SocketError, SocketIo};
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -96,8 +96,22 @@ pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
 }
 
 /// The main namespace `/`, which Socket.IO revision 4 (Engine.IO v3) joins
-/// every client to unasked. It serves nothing.
-pub async fn on_main() {}
+/// every client to unasked. It serves nothing, and a session that has not
+/// joined `/iss` within the handshake timeout is told to leave it: the
+/// 2016 client then closes its engine session, freeing its slot, as it
+/// would have been closed had `/` not counted as a join.
+pub async fn on_main(socket: SocketRef, io: SocketIo, State(app): State<AppState>) {
+    tokio::spawn(async move {
+        tokio::time::sleep(app.handshake_timeout).await;
+        let joined = io
+            .of(shared::events::NAMESPACE)
+            .is_some_and(|ns| ns.get_socket(socket.id).is_some());
+        if !joined && socket.connected() {
+            tracing::debug!("a revision-4 session never joined /iss: leaving /");
+            let _ = socket.disconnect();
+        }
+    });
+}
 
 /// `/` exists for revision 4 only: a v5 client asking for it is refused as
 /// for any namespace we do not serve.

@@ -437,3 +437,28 @@ async fn a_revision_4_connect_cannot_spend_a_resume_token() {
     assert_eq!(back.name.as_deref(), Some("Ada"));
     server.shutdown().await.unwrap();
 }
+
+/// Bad input #82: a revision-4 session that never joins `/iss` (joined to
+/// `/` unasked) is told to leave `/` at the handshake timeout (1 s here),
+/// which makes a 2016 client close its engine session. Before: it stayed
+/// parked on `/` for as long as it pinged.
+#[tokio::test]
+async fn a_revision_4_session_parked_on_the_main_namespace_is_told_to_leave() {
+    let server = start_with(|c| c.handshake_timeout_secs = 1).await;
+    let url = format!("ws://{}/socket.io/?EIO=3&transport=websocket", server.addr);
+    let (mut ws, _) = within("ws connect", connect_async(url))
+        .await
+        .expect("handshake");
+    assert!(next_text(&mut ws).await.starts_with("0{"));
+    assert_eq!(next_text(&mut ws).await, "40");
+    // It pings (as a v3 client does) but never joins /iss.
+    ws.send(Message::text("2")).await.unwrap();
+    loop {
+        match next_text(&mut ws).await.as_str() {
+            "3" => continue,
+            "41" => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    server.shutdown().await.unwrap();
+}
