@@ -7,8 +7,10 @@
 //! `1:🦀x`, bytes `31 3a f0 9f a6 80 78`, to a live session: bad input #74)
 //! lay between the pieces the codec fuzz targets see: framing, the v3 repair
 //! layer, engineioxide's decoder and a live session. Here a byte string
-//! reaches the server the way a client's bytes do, and two things count as a
-//! crash: a panic on a server thread, and a step that misses its deadline.
+//! reaches the server the way a client's bytes do, and three things count as
+//! a crash: a panic on a server thread, a step that misses its deadline, and
+//! a connection the server still holds a deadline after the input (the
+//! client ends of every step are closed by then).
 //!
 //! A hang is measured away from the server. A task that spins without
 //! yielding freezes the runtime it runs on, timers included, so a
@@ -61,14 +63,16 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Once};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::runtime::{Handle, Runtime};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::{AppState, Config};
@@ -111,14 +115,22 @@ thread_local! {
 
 /// Accepts the server ends of the pipes a [`Connector`] makes.
 pub struct MemoryListener {
-    incoming: mpsc::UnboundedReceiver<DuplexStream>,
+    incoming: mpsc::UnboundedReceiver<ServerEnd>,
     accepted: u32,
 }
 
-/// Opens in-memory connections to a [`MemoryListener`].
+/// Opens in-memory connections to a [`MemoryListener`], and counts those
+/// whose server end is still open.
 #[derive(Clone)]
 pub struct Connector {
-    outgoing: mpsc::UnboundedSender<DuplexStream>,
+    outgoing: mpsc::UnboundedSender<ServerEnd>,
+    open: Arc<watch::Sender<usize>>,
+}
+
+/// The server end of a pipe; dropping it counts the connection closed.
+pub struct ServerEnd {
+    io: DuplexStream,
+    open: Arc<watch::Sender<usize>>,
 }
 
 /// A listener and the connector that reaches it.
@@ -128,26 +140,83 @@ pub fn pipes() -> (MemoryListener, Connector) {
         incoming,
         accepted: 0,
     };
-    (listener, Connector { outgoing })
+    let open = Arc::new(watch::Sender::new(0));
+    (listener, Connector { outgoing, open })
 }
 
 impl Connector {
     /// A fresh connection: the client end of a new pipe.
     pub fn connect(&self) -> io::Result<DuplexStream> {
-        let (client, server) = tokio::io::duplex(PIPE_BYTES);
+        let (client, io) = tokio::io::duplex(PIPE_BYTES);
+        self.open.send_modify(|open| *open += 1);
+        let server = ServerEnd {
+            io,
+            open: self.open.clone(),
+        };
         self.outgoing
             .send(server)
             .map_err(|_| io::Error::new(io::ErrorKind::ConnectionRefused, "listener gone"))?;
         Ok(client)
     }
+
+    /// Completes once the server has dropped every connection made so far.
+    pub async fn all_closed(&self) {
+        let _ = self.open.subscribe().wait_for(|open| *open == 0).await;
+    }
+}
+
+impl Drop for ServerEnd {
+    fn drop(&mut self) {
+        self.open.send_modify(|open| *open -= 1);
+    }
+}
+
+impl AsyncRead for ServerEnd {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ServerEnd {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 impl axum::serve::Listener for MemoryListener {
-    type Io = DuplexStream;
+    type Io = ServerEnd;
     type Addr = SocketAddr;
 
     /// Every connection comes from 127.0.0.1, from a port of its own.
-    async fn accept(&mut self) -> (DuplexStream, SocketAddr) {
+    async fn accept(&mut self) -> (ServerEnd, SocketAddr) {
         let Some(io) = self.incoming.recv().await else {
             return std::future::pending().await;
         };
@@ -492,14 +561,20 @@ impl Driver {
         self.server.as_ref().expect("running").handle()
     }
 
+    /// Opens connections to the server, as the steps do.
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
     /// The server's state, to check what an input reached.
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
     /// Plays `input` (see the module docs); panics on a missed deadline, a
-    /// panic on a server thread since the last input, or a `/healthz` that
-    /// does not answer `200`.
+    /// panic on a server thread since the last input, a `/healthz` that does
+    /// not answer `200`, or a connection of the input that the server still
+    /// holds at the deadline (every step reads until the server closes).
     pub fn run(&mut self, input: &[u8]) {
         let mut client = Client::new(self.connector.clone());
         for (i, step) in decode(input).into_iter().enumerate() {
@@ -513,6 +588,11 @@ impl Driver {
         self.within(
             "GET /healthz after the input",
             health(self.connector.clone()),
+        );
+        let connector = self.connector.clone();
+        self.within(
+            "the server closing every connection of the input",
+            async move { connector.all_closed().await },
         );
         let panics = self.panics.load(Ordering::SeqCst);
         let new = panics - std::mem::replace(&mut self.reported, panics);

@@ -129,6 +129,19 @@ fn a_frozen_server_is_reported_as_a_hang() {
 }
 
 #[test]
+fn a_connection_the_server_keeps_is_reported() {
+    let mut driver = Driver::with_deadline(Duration::from_millis(300));
+    // Open, silent: the server waits for its head for the 1 s head timeout.
+    let _kept = driver.connector().connect().unwrap();
+    let caught = catch_unwind(AssertUnwindSafe(|| driver.run(b"")));
+    let text = message(caught.expect_err("the open connection is noticed"));
+    assert!(
+        text.starts_with("hang: the server closing every connection"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_panic_on_a_server_thread_is_reported() {
     let mut driver = Driver::new();
     let task = driver.server().spawn(async { panic!("injected") });
