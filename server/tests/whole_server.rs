@@ -289,14 +289,60 @@ fn head_seeds() -> Vec<(&'static str, Vec<Step>)> {
             "head-forged-forwarded-for-row65",
             vec![settled(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 198.51.100.7\r\n\r\n")],
         ),
+        (
+            "hold-partial-http2-preface-row72",
+            vec![Step::Hold(b"PRI * HTTP/2.0\r\n".to_vec())],
+        ),
+        (
+            "head-large-kept-headers-row79",
+            vec![settled(&kept_headers())],
+        ),
+        (
+            "head-v3-query-spellings-row74",
+            vec![settled(b"POST /socket.io/?EIO=3=x&transport=polling&sid=x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 7\r\n\r\n1:\xf0\x9f\xa6\x80x")],
+        ),
     ]
+}
+
+/// A polling handshake with a 15,000-byte `User-Agent` and a
+/// `X-Forwarded-For` of 500 hops.
+fn kept_headers() -> Vec<u8> {
+    let hops: Vec<String> = (0..500)
+        .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
+        .collect();
+    let head = format!(
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\
+         User-Agent: {}\r\nX-Forwarded-For: {}\r\n\r\n",
+        "u".repeat(15_000),
+        hops.join(", ")
+    );
+    head.into_bytes()
 }
 
 fn v3_seeds() -> Vec<(&'static str, Vec<Step>)> {
     let crab = b"1:\xf0\x9f\xa6\x80x".to_vec();
     let join = v3_framed(&["40/iss"]);
     let identify = v3_framed(&["40/iss", r#"42/iss,0["identify","Zoë"]"#]);
+    let tiny = "2:3🦀".repeat(500);
+    let resume = format!(r#"40/iss,{{"resume":"{}"}}"#, "5f0c3a9e".repeat(8));
     vec![
+        (
+            "v3-more-malformed-row74",
+            vec![
+                open(Eio::V3),
+                v3_post(&join),
+                v3_post("1:🦀".as_bytes()),
+                v3_post(b"1:0"),
+                v3_post(b"5:b4AAA"),
+                v3_post(b"1:\xc3"),
+                poll(Eio::V3),
+            ],
+        ),
+        ("v3-tiny-packets-row77", vec![v3_post(tiny.as_bytes())]),
+        (
+            "v3-connect-with-a-token-row81",
+            vec![v3_post(&v3_framed(&[&resume])), poll(Eio::V3)],
+        ),
         (
             "v3-freeze-crab",
             vec![open(Eio::V3), v3_post(&crab), Step::Health],
@@ -451,6 +497,17 @@ fn v4_seeds() -> Vec<(&'static str, Vec<Step>)> {
             ],
         ),
         ("v4-oversized-body", vec![v4_post(&[b'4'; 5000])]),
+        (
+            "v4-unusable-names-row80",
+            vec![
+                v4_post(b"40/iss,"),
+                v4_post("42/iss,0[\"identify\",\"Ad\u{E000}a\"]".as_bytes()),
+                v4_post(
+                    "42/iss,1[\"identify\",\"A\u{FFFF}\u{FDD0}\u{FFF9}\u{10FFFD}\"]".as_bytes(),
+                ),
+                poll(Eio::V4),
+            ],
+        ),
     ]
 }
 
