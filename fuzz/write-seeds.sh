@@ -5,9 +5,12 @@
 # (whose abbreviated sids and uuids are filled in as the golden tests do).
 # The seeds are committed; rerun this after changing it. `cargo xtask fuzz`
 # reads them and grows its corpora under fuzz/target/fuzz-corpus/ instead.
+# seeds/server/ is written by `cargo test -p server --test whole_server --
+# --ignored write_seeds` and left alone here.
 set -euo pipefail
 cd "$(dirname "$0")"
-rm -rf seeds
+mkdir -p seeds
+find seeds -mindepth 1 -maxdepth 1 ! -name server -exec rm -rf {} +
 
 seed() { # seed TARGET NAME CONTENT: one file, exactly CONTENT (no newline added)
   mkdir -p "seeds/$1"
