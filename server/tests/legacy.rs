@@ -266,6 +266,18 @@ type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next text frame.
+/// A v3 websocket as 1.4.4 opens it: the open packet, then `40` (joined to
+/// `/` unasked).
+async fn open_v3_websocket(addr: SocketAddr) -> Ws {
+    let url = format!("ws://{addr}/socket.io/?EIO=3&transport=websocket");
+    let (mut ws, _) = within("ws connect", connect_async(url))
+        .await
+        .expect("handshake");
+    assert!(next_text(&mut ws).await.starts_with("0{"));
+    assert_eq!(next_text(&mut ws).await, "40");
+    ws
+}
+
 async fn next_text(ws: &mut Ws) -> String {
     loop {
         match within("a frame", ws.next()).await {
@@ -281,12 +293,7 @@ async fn next_text(ws: &mut Ws) -> String {
 #[tokio::test]
 async fn the_seed_client_over_websocket() {
     let server = start_server().await;
-    let url = format!("ws://{}/socket.io/?EIO=3&transport=websocket", server.addr);
-    let (mut ws, _) = within("ws connect", connect_async(url))
-        .await
-        .expect("handshake");
-    assert!(next_text(&mut ws).await.starts_with("0{"));
-    assert_eq!(next_text(&mut ws).await, "40");
+    let mut ws = open_v3_websocket(server.addr).await;
     ws.send(Message::text("40/iss")).await.unwrap();
     assert_eq!(next_text(&mut ws).await, "40/iss,");
     let session = session_of(&next_text(&mut ws).await);
@@ -415,12 +422,7 @@ async fn a_revision_4_connect_cannot_spend_a_resume_token() {
         server.state.registry.username(&session).is_none()
     })
     .await;
-    let url = format!("ws://{}/socket.io/?EIO=3&transport=websocket", server.addr);
-    let (mut ws, _) = within("ws connect", connect_async(url))
-        .await
-        .expect("handshake");
-    assert!(next_text(&mut ws).await.starts_with("0{"));
-    assert_eq!(next_text(&mut ws).await, "40");
+    let mut ws = open_v3_websocket(server.addr).await;
     let auth = serde_json::json!({ "resume": token.0 });
     ws.send(Message::text(format!("40/iss,{auth}")))
         .await
@@ -445,12 +447,7 @@ async fn a_revision_4_connect_cannot_spend_a_resume_token() {
 #[tokio::test]
 async fn a_revision_4_session_parked_on_the_main_namespace_is_told_to_leave() {
     let server = start_with(|c| c.handshake_timeout_secs = 1).await;
-    let url = format!("ws://{}/socket.io/?EIO=3&transport=websocket", server.addr);
-    let (mut ws, _) = within("ws connect", connect_async(url))
-        .await
-        .expect("handshake");
-    assert!(next_text(&mut ws).await.starts_with("0{"));
-    assert_eq!(next_text(&mut ws).await, "40");
+    let mut ws = open_v3_websocket(server.addr).await;
     // It pings (as a v3 client does) but never joins /iss.
     ws.send(Message::text("2")).await.unwrap();
     loop {
