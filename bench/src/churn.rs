@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::summary::ChurnSummary;
-use shared::events::Identify;
+use app_client::Identify;
 
 use crate::report::own_cpu_secs;
 use crate::shell::Client;

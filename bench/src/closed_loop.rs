@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app_client::Identify;
 use futures_util::{SinkExt, StreamExt};
-use shared::events::Identify;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::summary::FanoutSummary;
-use shared::events::Identify;
+use app_client::Identify;
 use tokio::sync::watch;
 
 use crate::crowd;

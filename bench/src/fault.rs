@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::summary::FaultSummary;
-use shared::client::{ClientConfig, ConnectionState, Identity, Me, Output, Session};
+use app_client::{ClientConfig, ConnectionState, Identity, Me, Output, Session};
 use shared::events::ServerEvent;
 use sio_client::native::{Connector, Shell};
 use tokio::net::TcpStream;
@@ -172,7 +172,7 @@ async fn client(
 ) -> Timeline {
     let config = ClientConfig {
         seed: 0x9e37_79b9_7f4a_7c15 ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
-        ..shared::client::config()
+        ..app_client::config()
     };
     let connect: Connector<TcpStream> =
         Box::new(move || Box::pin(connect(addr, source, SOCKET_PATH)));

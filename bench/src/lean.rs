@@ -1,6 +1,6 @@
 //! The measuring loop of S1: identify-with-ack in raw frames.
 //!
-//! Why it exists: the full sans-IO [`shared::client::Session`] (serde events,
+//! Why it exists: the full sans-IO [`app_client::Session`] (serde events,
 //! a timer per step, an output queue) costs the generator about twice the
 //! CPU per ack that a lean client does. With the generator on one core and
 //! the server on the other, S1 then measured the *generator* (both cores

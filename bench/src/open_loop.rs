@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::events::Identify;
+use app_client::Identify;
 use tokio::sync::watch;
 
 use crate::closed_loop::{settle, wait_ready};

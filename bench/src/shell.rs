@@ -4,8 +4,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use shared::client::{ClientConfig, ConnectionState, Output, PresenceView, Session};
-use shared::events::{Identify, IdentifyAck, ServerEvent};
+use app_client::Identify;
+use app_client::{ClientConfig, ConnectionState, Output, PresenceView, Session};
+use shared::events::{IdentifyAck, ServerEvent};
 use sio_client::native::{Connector, Shell};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
@@ -36,7 +37,7 @@ pub async fn connect(addr: SocketAddr, source: Option<IpAddr>, path: &str) -> Re
 }
 
 /// The Socket.IO path our client uses.
-pub use shared::engineio::WEBSOCKET_PATH as SOCKET_PATH;
+pub use sio_client::engineio::WEBSOCKET_PATH as SOCKET_PATH;
 
 /// A typed session on one websocket; it does not reconnect.
 pub struct Client {
@@ -78,7 +79,7 @@ impl Client {
     /// Connects to a Socket.IO server and waits for `connected`.
     pub async fn joined(addr: SocketAddr, source: Option<IpAddr>) -> Result<Client, String> {
         let ws = connect(addr, source, SOCKET_PATH).await?;
-        let mut client = Client::new(ws, shared::client::config());
+        let mut client = Client::new(ws, app_client::config());
         client
             .until(|output| {
                 matches!(output, Output::Event(ServerEvent::Connected(_))).then_some(())

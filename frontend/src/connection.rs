@@ -4,17 +4,18 @@
 //!
 //! Also keeps identity: the chosen name lives in localStorage, and every
 //! `connected` from the server re-identifies with it (see
-//! [`shared::client::Identity`]), so reloads and server restarts lose no one.
+//! [`app_client::Identity`]), so reloads and server restarts lose no one.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use leptos::prelude::*;
-use shared::client::{
+use app_client::Request;
+use app_client::{
     AckError, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView, Session,
 };
-use shared::events::{ClientEvent, Request, ResumeToken, ServerEvent, SessionId};
+use leptos::prelude::*;
+use shared::events::{ClientEvent, ResumeToken, ServerEvent, SessionId};
 use sio_client::link::Transports;
 use sio_client::web::{now_ms, Client};
 use sio_client::AckError as Lost;
@@ -85,7 +86,7 @@ impl Options {
             server: browser::server_base(),
             transports: Transports::default(),
             persist_name: true,
-            config: shared::client::config(),
+            config: app_client::config(),
         }
     }
 
@@ -95,7 +96,7 @@ impl Options {
             server: base.trim_end_matches('/').to_owned(),
             transports: Transports::default(),
             persist_name: false,
-            config: shared::client::config(),
+            config: app_client::config(),
         }
     }
 }

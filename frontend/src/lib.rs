@@ -8,7 +8,7 @@
 //!   │  typed outputs
 //!  sio_client::web::Client (one websocket, one timer)
 //!   │  frames + clock
-//!  shared::client::Session (sans IO, typed) ── sio_client::Session
+//!  app_client::Session (sans IO, typed) ── sio_client::Session
 //! ```
 
 pub mod browser;

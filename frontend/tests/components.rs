@@ -1,9 +1,9 @@
 //! Component tests in a real browser (headless Chromium via
 //! wasm-bindgen-test-runner): each component mounted alone with signals.
 
+use app_client::{ConnectionState, Me, PresenceView};
 use leptos::prelude::*;
 use leptos::task::tick;
-use shared::client::{ConnectionState, Me, PresenceView};
 use shared::events::{Look, OnlineUser, Presence, SessionId, PRESENCE_WINDOW};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;

@@ -26,9 +26,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use app_client::Identify;
+use app_client::{AckError, ConnectionState};
 use futures::future::{select, Either};
-use shared::client::{AckError, ConnectionState};
-use shared::events::{ClientEvent, Identify, IdentifyAck};
+use shared::events::{ClientEvent, IdentifyAck};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;

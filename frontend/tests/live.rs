@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
+use app_client::Identify;
+use app_client::{ConnectionState, Me};
 use leptos::prelude::*;
 use leptos::task::tick;
-use shared::client::{ConnectionState, Me};
-use shared::events::{ErrorCode, Identify, IdentifyAck, IdentifyError};
+use shared::events::{ErrorCode, IdentifyAck, IdentifyError};
 use shared::names::NameCode;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;

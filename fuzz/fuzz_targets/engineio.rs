@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sio_client::eio3;
-use sio_client::engineio::{
+use sio_proto::eio3;
+use sio_proto::engineio::{
     decode_payload, encode_payload, EngineError, EnginePacket, RECORD_SEPARATOR,
 };
 

@@ -10,14 +10,13 @@
 //! the `Debug` of `connected` does not depend on its resume token.
 #![no_main]
 
+use app_client::Reply;
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::events::{
-    ClientEvent, Connected, IdentifyAck, Reply, ResumeAuth, ResumeToken, ServerEvent,
-};
+use shared::events::{ClientEvent, Connected, IdentifyAck, ResumeAuth, ResumeToken, ServerEvent};
 use shared::names::{validate_name, validate_normalised};
-use sio_client::RawJson;
+use sio_proto::RawJson;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<Value>(data) else {

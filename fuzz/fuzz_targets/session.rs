@@ -15,11 +15,12 @@
 
 use std::collections::BTreeSet;
 
+use app_client::Identify;
+use app_client::{AckId, ConnectionState, Driven, Output, PresenceView, Session};
 use libfuzzer_sys::fuzz_target;
-use shared::client::{AckId, ConnectionState, Driven, Output, PresenceView, Session};
-use shared::engineio::EnginePacket;
-use shared::events::{wire, Identify, ServerEvent, NAMESPACE};
-use shared::socketio::Packet;
+use shared::events::{wire, ServerEvent, NAMESPACE};
+use sio_client::engineio::EnginePacket;
+use sio_client::socketio::Packet;
 
 const OPEN: &str = r#"0{"sid":"aR0dWJ2fKx1bVmAq","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":100000}"#;
 const CONNECT_ACK: &str = r#"40/iss,{"sid":"aR0dWJ2fKx1bVmAq"}"#;
@@ -46,7 +47,7 @@ struct Harness {
 impl Harness {
     fn joined() -> Self {
         let mut harness = Harness {
-            session: Session::new(shared::client::config(), 0),
+            session: Session::new(app_client::config(), 0),
             now: 0,
             state: ConnectionState::Offline {
                 reason: "not started".to_owned(),

@@ -10,8 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sio_client::engineio::EnginePacket;
-use sio_client::socketio::{Packet, RESERVED_EVENTS};
+use sio_proto::engineio::EnginePacket;
+use sio_proto::socketio::{Packet, RESERVED_EVENTS};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

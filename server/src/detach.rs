@@ -18,7 +18,7 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderName, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
-use shared::engineio::ENDPOINT_PATH;
+use sio_proto::engineio::ENDPOINT_PATH;
 
 /// Middleware: detaches Socket.IO requests from the read buffer.
 pub async fn detach(mut req: Request, next: Next) -> Response {

@@ -46,11 +46,11 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use shared::engineio::ENDPOINT_PATH;
-use sio_client::eio3::{
+use sio_proto::eio3::{
     encode_binary_frames, encode_text_frames, split_binary_payload_at_most,
     split_text_payload_at_most, Eio3Error,
 };
+use sio_proto::engineio::ENDPOINT_PATH;
 
 use crate::engine_request::EngineRequest;
 use crate::metrics::{Metrics, Refusal};
@@ -273,7 +273,7 @@ async fn reframe(response: Response) -> Response {
 /// A text-framed body in binary framing; `None` if it is not one.
 fn binary_framed(body: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(body).ok()?;
-    let packets = sio_client::eio3::split_text_payload(text).ok()?;
+    let packets = sio_proto::eio3::split_text_payload(text).ok()?;
     Some(encode_binary_frames(packets))
 }
 
@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(
             binary_request_frames(&[1, 1, 0xFF, 4]),
             Err(BadBody::Framing(Eio3Error::Packet(
-                sio_client::engineio::EngineError::BinaryUnsupported
+                sio_proto::engineio::EngineError::BinaryUnsupported
             )))
         );
     }

@@ -95,7 +95,7 @@ pub fn build(config: &Config) -> Result<App, StartError> {
     let hosts = HostPolicy::new(config.bind, &config.allowed_origins, &config.allowed_hosts)?;
     let state = AppState::new(config)?;
     let (layer, io) = SocketIo::builder()
-        .req_path(shared::engineio::ENDPOINT_PATH)
+        .req_path(sio_proto::engineio::ENDPOINT_PATH)
         .with_state(state.clone())
         // max_payload bounds polling bodies; websocket frames have their own limits.
         .max_payload(config.max_payload)

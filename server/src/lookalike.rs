@@ -8,7 +8,7 @@
 //! dropped, each character mapped to its confusables.txt prototype, NFD
 //! again), with whitespace runs collapsed to one space (a page collapses
 //! them too). Names with the same key may look the same; the page then shows
-//! each with a short tag from its session id (`shared::client::presence`).
+//! each with a short tag from its session id (`app_client::presence`).
 //!
 //! Case is kept, as UTS #39 does: `ada` and `Ada` can be told apart on
 //! screen, so they are not look-alikes (while `Ada` and `Аda`, or `Il` and

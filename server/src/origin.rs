@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use shared::engineio::ENDPOINT_PATH;
+use sio_proto::engineio::ENDPOINT_PATH;
 
 use crate::metrics::{Metrics, Refusal};
 use crate::stats::Stats;

@@ -365,7 +365,7 @@ mod tests {
     /// snapshot and applies every later delta always holds the server's window.
     #[test]
     fn clients_following_deltas_match_every_snapshot() {
-        use shared::client::PresenceView;
+        use app_client::PresenceView;
         let mut book = PresenceBook::default();
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = move |n: u64| {

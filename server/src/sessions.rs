@@ -21,7 +21,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use shared::engineio::ENDPOINT_PATH;
+use sio_proto::engineio::ENDPOINT_PATH;
 
 use crate::limit::{Full, Slot, Slots};
 use crate::metrics::{Metrics, Refusal};

@@ -9,12 +9,12 @@ use std::net::SocketAddr;
 use common::{eventually, get, start_server, start_with, within, SioClient};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use shared::engineio::EnginePacket;
 use shared::events::ErrorCode;
 use shared::events::ProtocolCode;
 use shared::events::{ClientEvent, IdentifyAck, ServerEvent, NAMESPACE};
-use shared::socketio::Packet;
-use sio_client::RawJson;
+use sio_proto::engineio::EnginePacket;
+use sio_proto::socketio::Packet;
+use sio_proto::RawJson;
 
 /// A value as the JSON text a frame carries.
 fn to_raw(value: &Value) -> RawJson {

@@ -9,7 +9,10 @@
 
 use std::collections::VecDeque;
 
-use crate::session::AckId;
+/// Identifies one emit-with-ack, to match its answer (the session's
+/// `Output::Ack`). Ids are handed out in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AckId(pub u64);
 
 /// Values by ack id, sorted by id.
 #[derive(Debug, Clone)]

@@ -4,20 +4,10 @@
 //! A shell carries out transport I/O ([`Io`], from [`Output::into_io`])
 //! itself and hands every other output to the application.
 
-use crate::engineio::Protocol;
-use crate::raw::RawJson;
+pub use crate::session::Io;
 use crate::session::{AckError, Event, Output, Session};
-
-/// The transport work a session asks its shell for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Io {
-    /// Open a new transport (websocket); drop any previous one.
-    Open,
-    /// Send this text frame on the current transport.
-    Send(String),
-    /// Close and forget the current transport.
-    Close,
-}
+use sio_proto::engineio::Protocol;
+use sio_proto::raw::RawJson;
 
 /// A sans-IO session a shell can drive: frames and a clock in, outputs out.
 /// Implemented by [`Session`]; a typed layer over it implements it too by

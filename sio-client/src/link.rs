@@ -31,9 +31,9 @@
 use std::collections::VecDeque;
 
 use crate::driven::{Driven, Io};
-use crate::eio3;
-use crate::engineio::{EnginePacket, Protocol, ENDPOINT_PATH, RECORD_SEPARATOR};
 use crate::session::{ConnectionState, Output};
+use sio_proto::eio3;
+use sio_proto::engineio::{EnginePacket, Protocol, ENDPOINT_PATH, RECORD_SEPARATOR};
 
 /// Which transports a [`Link`] may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

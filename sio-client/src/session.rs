@@ -22,13 +22,13 @@
 
 use std::collections::VecDeque;
 
+pub use crate::ack_table::AckId;
 use crate::ack_table::AckTable;
 use crate::backoff::{Backoff, BackoffConfig, Rng};
-use crate::driven::Io;
-use crate::engineio::{EnginePacket, OpenPacket, Protocol};
-use crate::json::Quoted;
-use crate::raw::{JsonObject, RawJson};
-use crate::socketio::{Packet, RESERVED_EVENTS};
+use sio_proto::engineio::{EnginePacket, OpenPacket, Protocol};
+use sio_proto::json::Quoted;
+use sio_proto::raw::{JsonObject, RawJson};
+use sio_proto::socketio::{Packet, RESERVED_EVENTS};
 
 /// Settings of a [`Session`]. [`ClientConfig::new`] gives socket.io's
 /// reconnect defaults for a namespace.
@@ -95,10 +95,6 @@ pub enum ConnectionState {
     /// Stopped: closed by the application, refused by the server, or out of attempts.
     Offline { reason: String },
 }
-
-/// Identifies one emit-with-ack, to match its [`Output::Ack`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AckId(pub u64);
 
 /// Names one event the server sent with an ack id, for [`Session::reply`].
 /// It also names the transport the event came on: the server can only take
@@ -170,6 +166,17 @@ pub enum Output<E = Event, R = Result<Vec<RawJson>, AckError>> {
     Ack { id: AckId, result: R },
     /// Something odd but survivable happened (worth a console line).
     Warning(String),
+}
+
+/// The transport work a session asks its shell for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Io {
+    /// Open a new transport (websocket); drop any previous one.
+    Open,
+    /// Send this text frame on the current transport.
+    Send(String),
+    /// Close and forget the current transport.
+    Close,
 }
 
 impl<E, R> Output<E, R> {
@@ -491,8 +498,8 @@ impl Session {
     }
 
     fn on_packet(&mut self, now_ms: u64, packet: Packet) {
-        let unasked_main = self.config.namespace != crate::socketio::MAIN_NAMESPACE
-            && matches!(&packet, Packet::Connect { nsp, .. } if nsp == crate::socketio::MAIN_NAMESPACE);
+        let unasked_main = self.config.namespace != sio_proto::socketio::MAIN_NAMESPACE
+            && matches!(&packet, Packet::Connect { nsp, .. } if nsp == sio_proto::socketio::MAIN_NAMESPACE);
         if unasked_main {
             // Revision 4 servers join every client to `/` unasked; a v5
             // server never does, so this shows a v3 server.
@@ -780,7 +787,7 @@ fn queued(name: &str, args: Vec<RawJson>, ack: Option<AckId>) -> Result<Queued, 
 
 fn frame_for(namespace: &str, queued: &Queued) -> String {
     let ack = queued.ack.map(|AckId(id)| id);
-    let text = crate::socketio::event_text(namespace, ack, &queued.name, &queued.args);
+    let text = sio_proto::socketio::event_text(namespace, ack, &queued.name, &queued.args);
     EnginePacket::Message(text).encode()
 }
 

@@ -1,9 +1,9 @@
 //! The name form: a labelled input and a "Set name" button. The shared name
 //! rules run as the person types; an invalid name shows why and cannot be sent.
 
+use app_client::Me;
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::prelude::*;
-use shared::client::Me;
 
 use crate::names::validate;
 

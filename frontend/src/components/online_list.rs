@@ -5,9 +5,9 @@
 //! Cyrillic `Аda`, a second `Ada`) are each followed by a short tag from
 //! their session id, so people can tell them apart.
 
+use app_client::presence::ShownUser;
+use app_client::PresenceView;
 use leptos::prelude::*;
-use shared::client::presence::ShownUser;
-use shared::client::PresenceView;
 use shared::events::PRESENCE_WINDOW;
 
 /// What a look-alike tag's tooltip says.

@@ -1,7 +1,7 @@
 //! The connection status line: always visible, announced to screen readers.
 
+use app_client::ConnectionState;
 use leptos::prelude::*;
-use shared::client::ConnectionState;
 
 /// The sentence shown for a state.
 pub fn status_text(state: &ConnectionState) -> String {

@@ -8,9 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app_client::presence::Applied;
+use app_client::PresenceView;
 use futures_util::{SinkExt, StreamExt};
-use shared::client::presence::Applied;
-use shared::client::PresenceView;
 use shared::events::{
     Connected, IdentifyAck, Presence, ResumeAuth, ResumeToken, ServerEvent, SessionId,
     PRESENCE_WINDOW,

@@ -1,8 +1,12 @@
 //! The app's side of the Socket.IO client, sans IO, shared by the browser
-//! page and the native load and fault generators. The protocol itself is the
-//! generic `sio-client` crate's; this module adds what only this app knows.
+//! page (`frontend`) and the native load and fault generators (`bench`).
+//!
+//! Why a crate of its own: the contract (`shared`) is what both ends agree
+//! on, and the server builds it; the generic client (`sio-client`) knows no
+//! app. What only this app's *client* needs sits here, between the two.
 //!
 //! - [`session`]: the generic session, typed with this app's events.
+//! - [`request`]: events sent with an ack, typed with their reply.
 //! - [`codec`]: the app's events to and from raw JSON text, without serde.
 //! - [`presence`]: the client's copy of who is online.
 //! - [`identity`]: reclaiming the chosen name after every (re)connect.
@@ -13,10 +17,12 @@
 pub mod codec;
 pub mod identity;
 pub mod presence;
+pub mod request;
 pub mod session;
 
 pub use identity::{Identity, Me};
 pub use presence::PresenceView;
+pub use request::{Identify, Reply, Request};
 pub use session::{
     config, decode_reply, AckError, AckId, ClientConfig, ConnectionState, EmitError, Output,
     Pending, RawReply, Session,

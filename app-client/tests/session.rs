@@ -2,13 +2,11 @@
 //! (docs/PROTOCOL.md): node socket.io 4.8, Flask-SocketIO 5.7 and
 //! socketioxide 0.18, including every quirk in its table of where they differ.
 
-use shared::client::{
-    self, AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, Driven, EmitError, Output,
-    Session,
+use app_client::{
+    self as client, AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, Driven,
+    EmitError, Identify, Output, Session,
 };
-use shared::events::{
-    ClientEvent, Connected, Identify, IdentifyAck, ResumeToken, ServerEvent, SessionId,
-};
+use shared::events::{ClientEvent, Connected, IdentifyAck, ResumeToken, ServerEvent, SessionId};
 use sio_client::AckError as Lost;
 
 const NODE_OPEN: &str = r#"0{"sid":"nBFVb3tPZrUU1UP6AAAB","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;

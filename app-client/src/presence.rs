@@ -8,7 +8,7 @@
 //! from their session ids ([`PresenceView::shown`], [`tag_lookalikes`]), so
 //! people can tell them apart; every other name is listed as it is.
 
-use crate::events::{Look, OnlineUser, Presence, PresenceChange, SessionId, PRESENCE_WINDOW};
+use shared::events::{Look, OnlineUser, Presence, PresenceChange, SessionId, PRESENCE_WINDOW};
 
 /// The most names the view keeps: ten windows. Our server names one window;
 /// a server that names everyone is still counted in full (`total`), but

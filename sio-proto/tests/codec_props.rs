@@ -4,12 +4,12 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use sio_client::eio3;
-use sio_client::engineio::{
+use sio_proto::eio3;
+use sio_proto::engineio::{
     decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket, RECORD_SEPARATOR,
 };
-use sio_client::socketio::{Packet, SioError, RESERVED_EVENTS};
-use sio_client::RawJson;
+use sio_proto::socketio::{Packet, SioError, RESERVED_EVENTS};
+use sio_proto::RawJson;
 
 // ---- generators -------------------------------------------------------------
 

@@ -399,7 +399,8 @@ fn push_event(out: &mut String, id: Option<u64>, name: &str, args: &[RawJson]) {
 
 /// The text of an EVENT packet, written from borrowed parts (the session
 /// keeps its queued emits until they are written).
-pub(crate) fn event_text(nsp: &str, id: Option<u64>, name: &str, args: &[RawJson]) -> String {
+#[must_use]
+pub fn event_text(nsp: &str, id: Option<u64>, name: &str, args: &[RawJson]) -> String {
     let mut out = String::from('2');
     push_namespace(&mut out, nsp);
     push_event(&mut out, id, name, args);

@@ -1,8 +1,8 @@
 //! Inputs found by the fuzz targets in fuzz/ (`cargo xtask fuzz`), minimised
 //! and kept as ordinary tests, each saying what the codec does with them.
 
-use sio_client::socketio::Packet;
-use sio_client::RawJson;
+use sio_proto::socketio::Packet;
+use sio_proto::RawJson;
 
 /// Found by the socketio target in its first 60 s run: `37[2e-88]`.
 ///

@@ -20,8 +20,9 @@ use sio_client::RawJson;
 
 pub use sio_client::session::{AckId, ClientConfig, ConnectionState, EmitError};
 
-use crate::client::codec;
-use crate::events::{ClientEvent, Reply, Request, ResumeToken, ServerEvent, NAMESPACE};
+use crate::codec;
+use crate::request::{Reply, Request};
+use shared::events::{ClientEvent, ResumeToken, ServerEvent, NAMESPACE};
 
 /// The app's client settings: the `/iss` namespace, socket.io's reconnect
 /// defaults, no auth until a resume token is known.

@@ -7,11 +7,11 @@
 //! differently from us (then the re-encoded frame must decode to the same
 //! packet).
 
-use sio_client::engineio::{
+use sio_proto::engineio::{
     decode_payload, encode_payload, EngineError, EnginePacket, OpenPacket, DEFAULT_MAX_PAYLOAD,
 };
-use sio_client::socketio::{Packet, SioError};
-use sio_client::RawJson;
+use sio_proto::socketio::{Packet, SioError};
+use sio_proto::RawJson;
 
 /// Checked JSON text, failing the test on invalid JSON.
 fn raw(text: &str) -> RawJson {

@@ -5,8 +5,9 @@
 //! reconnect after a server restart, a page reload — the client identifies
 //! again by itself, so nobody has to type their name twice.
 
-use crate::client::session::{AckId, Pending, RawReply, Session};
-use crate::events::{Identify, IdentifyAck, SessionId};
+use crate::request::Identify;
+use crate::session::{AckId, Pending, RawReply, Session};
+use shared::events::{IdentifyAck, SessionId};
 
 /// Timeout for identify acks sent on the client's behalf, in milliseconds.
 pub const IDENTIFY_TIMEOUT_MS: u64 = 10_000;
@@ -125,15 +126,15 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::session::Output;
-    use crate::client::Driven;
-    use crate::events::ProtocolCode;
-    use crate::events::{ErrorCode, IdentifyError};
+    use crate::session::Output;
+    use crate::Driven;
+    use shared::events::ProtocolCode;
+    use shared::events::{ErrorCode, IdentifyError};
     use sio_client::RawJson;
 
     /// A session joined to `/iss` (node's handshake), its outputs drained.
     fn joined() -> Session {
-        let mut session = Session::new(crate::client::config(), 0);
+        let mut session = Session::new(crate::config(), 0);
         session.handle_text(
             0,
             r#"0{"sid":"e","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,

@@ -16,7 +16,7 @@ use sio_client::json::{self, JsonError};
 use sio_client::raw::JsonObject;
 use sio_client::RawJson;
 
-use crate::events::{
+use shared::events::{
     wire, ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyError, Look,
     OnlineUser, PayloadError, Presence, PresenceChange, ResumeToken, ServerEvent, SessionId,
 };
@@ -285,8 +285,8 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::events::ProtocolCode;
-    use crate::names::NameCode;
+    use shared::events::ProtocolCode;
+    use shared::names::NameCode;
 
     fn raw(value: &Value) -> RawJson {
         RawJson::new(&value.to_string()).expect("serde writes JSON")

@@ -1,0 +1,51 @@
+//! Requests: client events sent with an ack, each tied at compile time to
+//! the type of its reply (ACK packets do not repeat the event, so the type
+//! must travel with the request), and the replies decoded without serde.
+
+use shared::events::{ClientEvent, IdentifyAck, PayloadError};
+use sio_client::RawJson;
+
+use crate::codec;
+
+/// A reply to an event that asked for one, decoded from the raw arguments
+/// of the ACK packet that carries it (by the client, without serde).
+pub trait Reply: Sized {
+    /// Decodes the ACK arguments.
+    ///
+    /// # Errors
+    /// What is wrong with them.
+    fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError>;
+}
+
+impl Reply for IdentifyAck {
+    fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError> {
+        codec::identify_ack(args)
+    }
+}
+
+/// A client event sent with an ack, and the type of its reply: emitting an
+/// [`Identify`] yields an [`IdentifyAck`], known at compile time (ACK packets
+/// do not repeat the event, so the type must travel with the request).
+pub trait Request: Into<ClientEvent> {
+    /// What the server answers.
+    type Reply: Reply;
+}
+
+/// `identify`, asking for the server's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identify {
+    /// The name as typed; the server applies the name rules.
+    pub name: String,
+}
+
+impl From<Identify> for ClientEvent {
+    fn from(identify: Identify) -> Self {
+        ClientEvent::Identify {
+            name: identify.name,
+        }
+    }
+}
+
+impl Request for Identify {
+    type Reply = IdentifyAck;
+}
