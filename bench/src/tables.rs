@@ -441,12 +441,17 @@ fn ratio(s1: &[Run], a: &str, b: &str, clients: usize) -> f64 {
     rate(a) / rate(b)
 }
 
-fn thousands(n: usize) -> String {
-    if n >= 1000 {
-        format!("{},{:03}", n / 1000, n % 1000)
-    } else {
-        n.to_string()
+/// `98502` → `98,502` (the report's figures and `cargo xtask size`'s).
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
     }
+    out
 }
 
 /// Our server's S1 rate against every other contender, per load, from this
@@ -497,7 +502,7 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
             format!(
                 "S1 ≥ 0.95× stock socketioxide at {} clients (as shipped, default log level): \
                  {vs_stock:.2}×",
-                thousands(clients)
+                thousands(clients as u64)
             ),
             vs_stock >= 0.95,
         );
@@ -507,7 +512,7 @@ fn targets(s1: &[Run], s2: &[Run], s3: &[Run], s4: &[Run]) -> String {
         check(
             format!(
                 "S1 the default log level costs ≤ 5% against --log warn at {} clients: {:.1}%",
-                thousands(clients),
+                thousands(clients as u64),
                 log_cost * 100.0
             ),
             log_cost <= 0.05,
@@ -637,6 +642,15 @@ mod tests {
             acks_per_sec,
             ..LoadSummary::default()
         })
+    }
+
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(98_502), "98,502");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -14,11 +14,12 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use crate::proc::{cargo, free_port, repo_root, run_checked};
-use crate::server::Server;
+use anyhow::{bail, Context, Result};
+use duct::{cmd, Expression};
+
+use crate::process::{self, cargo, free_port, repo_root, until_interrupted, Server};
 use crate::setup;
 
 /// Where `cargo xtask cluster` answers unless told otherwise.
@@ -53,18 +54,18 @@ pub struct Cluster {
 
 impl Cluster {
     /// Starts Redis, the nodes, then nginx; each is ready before the next.
-    pub fn start(options: &Options) -> Result<Cluster, String> {
+    pub fn start(options: &Options) -> Result<Cluster> {
         setup::cluster_tools()?;
         std::fs::create_dir_all(&options.dir)
-            .map_err(|e| format!("{}: {e}", options.dir.display()))?;
+            .with_context(|| format!("cannot create {}", options.dir.display()))?;
         if TcpStream::connect_timeout(&options.front, Duration::from_millis(200)).is_ok() {
-            return Err(format!(
+            bail!(
                 "something already listens on {}: stop it first (`cargo xtask serve`?), \
                  or choose another port",
                 options.front
-            ));
+            );
         }
-        let redis = start_redis(&options.dir)?;
+        let redis = redis(&options.dir, &options.dir.join("redis.log"), |redis| redis)?;
         let redis_url = format!("{}/", redis.url());
         let mut nodes = Vec::new();
         for i in 0..options.nodes {
@@ -85,59 +86,72 @@ impl Cluster {
     }
 }
 
-fn start_redis(dir: &Path) -> Result<Server, String> {
+/// Redis on a free port, without persistence (the nodes rebuild the shared
+/// state), its files in `dir`; `place` may pin it to a CPU (the benchmark).
+pub fn redis(
+    dir: &Path,
+    log: &Path,
+    place: impl FnOnce(Expression) -> Expression,
+) -> Result<Server> {
     let addr = free_port()?;
-    let port = addr.port().to_string();
-    Server::start_speaking(
-        "redis",
-        "redis",
-        addr,
-        Command::new(setup::REDIS_SERVER)
-            .args(["--port", &port, "--bind", "127.0.0.1"])
-            // No persistence: the shared state is rebuilt by the nodes.
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir),
-        &dir.join("redis.log"),
-    )
+    let redis = cmd!(
+        setup::REDIS_SERVER,
+        "--port",
+        addr.port().to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir
+    );
+    Server::redis(addr, &place(redis), log)
 }
 
-fn start_node(options: &Options, i: usize, redis_url: &str) -> Result<Server, String> {
-    let bind = free_port()?.to_string();
+fn start_node(options: &Options, i: usize, redis_url: &str) -> Result<Server> {
+    let addr = free_port()?;
+    let args = [
+        "--bind".into(),
+        addr.to_string(),
+        "--redis-url".into(),
+        redis_url.into(),
+        "--dist".into(),
+        options.dist.display().to_string(),
+        // nginx names the client in X-Forwarded-For.
+        "--trusted-proxy".into(),
+        "127.0.0.1".into(),
+    ];
+    let node = duct::cmd(&options.server, args.iter().chain(&options.node_args));
     Server::start(
         "node",
-        Command::new(&options.server)
-            .args(["--bind", &bind, "--redis-url", redis_url])
-            .arg("--dist")
-            .arg(&options.dist)
-            // nginx names the client in X-Forwarded-For.
-            .args(["--trusted-proxy", "127.0.0.1"])
-            .args(&options.node_args),
+        addr,
+        &node,
         &options.dir.join(format!("node{}.log", i + 1)),
     )
 }
 
-fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Result<Server, String> {
+fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Result<Server> {
     let prefix = dir.join("nginx");
     for temp in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
-        std::fs::create_dir_all(prefix.join("temp").join(temp))
-            .map_err(|e| format!("{}: {e}", prefix.display()))?;
+        let temp = prefix.join("temp").join(temp);
+        std::fs::create_dir_all(&temp)
+            .with_context(|| format!("cannot create {}", temp.display()))?;
     }
     let conf = prefix.join("nginx.conf");
     std::fs::write(&conf, nginx_conf(front, upstreams, &prefix))
-        .map_err(|e| format!("{}: {e}", conf.display()))?;
-    Server::start_at(
-        "nginx",
-        front,
-        Command::new(setup::NGINX)
-            .arg("-p")
-            .arg(&prefix)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(prefix.join("error.log")),
-        &dir.join("nginx.log"),
-    )
+        .with_context(|| format!("cannot write {}", conf.display()))?;
+    let nginx = cmd!(
+        setup::NGINX,
+        "-p",
+        &prefix,
+        "-c",
+        &conf,
+        "-e",
+        prefix.join("error.log")
+    );
+    Server::start("nginx", front, &nginx, &dir.join("nginx.log"))
 }
 
 /// The documented `location` settings (`docs/SECURITY.md`): the cluster is
@@ -216,18 +230,13 @@ http {{
 /// `cargo xtask cluster`: builds the page and the release server, starts
 /// Redis, the nodes and nginx, prints where they are, and stops them all on
 /// Ctrl-C.
-pub fn run(front: SocketAddr, nodes: usize) -> Result<(), String> {
+pub fn run(front: SocketAddr, nodes: usize) -> Result<()> {
     setup::cluster_tools()?;
     setup::wasm_toolchain()?;
     let dist = crate::toolchain::build_frontend_release()?;
     let root = repo_root();
     println!("xtask: ── cargo build --release -p server");
-    run_checked(cargo().args(["build", "--release", "-p", "server"]))?;
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = stop_tx.send(());
-    })
-    .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    process::run(&cargo(["build", "--release", "-p", "server"]))?;
     let dir = root.join("target/cluster");
     let cluster = Cluster::start(&Options {
         front,
@@ -251,7 +260,7 @@ pub fn run(front: SocketAddr, nodes: usize) -> Result<(), String> {
         "xtask: logs and nginx.conf in {}; Ctrl-C stops everything",
         dir.display()
     );
-    let _ = stop_rx.recv();
+    until_interrupted();
     println!("xtask: stopping nginx, the nodes, then redis");
     drop(cluster);
     Ok(())

@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
+
 /// Extensions of the files written with `.gz`/`.br` twins (see
 /// [`crate::toolchain::precompress`]).
 pub const TWINNED: &[&str] = &["wasm", "js", "css", "html"];
@@ -47,17 +49,16 @@ pub fn is_twin(path: &Path) -> bool {
 }
 
 /// Every regular file under `dir`, recursively, in no particular order.
-pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        let listing = || format!("cannot list {}", dir.display());
+        for entry in std::fs::read_dir(&dir).with_context(listing)? {
+            let entry = entry.with_context(listing)?;
             let kind = entry
                 .file_type()
-                .map_err(|e| format!("cannot stat {}: {e}", entry.path().display()))?;
+                .with_context(|| format!("cannot stat {}", entry.path().display()))?;
             if kind.is_dir() {
                 pending.push(entry.path());
             } else if kind.is_file() {

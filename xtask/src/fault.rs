@@ -1,5 +1,5 @@
 //! `cargo xtask fault [--clients N]`: the server dies under load, and every
-//! client must come back by itself (issue 6, "Faults").
+//! client must come back by itself.
 //!
 //! N page-like clients (the load generator's `fault` scenario: the shared
 //! `Session` with its reconnect backoff and the shared `Identity` that
@@ -21,17 +21,15 @@
 //! what must keep memory flat, as it must against a client cycling sessions.
 //! Runs in `cargo xtask test`.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::bench::loadgen;
+use crate::process::{cargo, free_port, repo_root, rss_kib, run, tail, Process, Server};
+use anyhow::{bail, ensure, Context, Result};
 use bench::summary::FaultSummary;
-
-use crate::proc::free_port;
-use crate::proc::{cargo, repo_root, rss_kib, run_checked};
-use crate::server::Server;
 
 /// How soon after the restart everyone must be back.
 const BACK_WITHIN_MS: u64 = 10_000;
@@ -57,15 +55,11 @@ enum Stop {
 pub const DEFAULT_CLIENTS: usize = 1000;
 
 /// Both faults under `clients` identified clients, then the leak check.
-pub fn run(clients: usize) -> Result<(), String> {
+pub fn faults(clients: usize) -> Result<()> {
     let root = repo_root();
-    run_checked(
-        cargo()
-            .args(["build", "-p", "server", "-p", "bench"])
-            .current_dir(&root),
-    )?;
+    run(&cargo(["build", "-p", "server", "-p", "bench"]).dir(&root))?;
     let logs = root.join("target/fault/logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let mut failures = Vec::new();
     let mut table = String::from(
         "| fault | clients | back | back after restart (last) ms | p50 / p100 from first loss ms | most back in 100 ms | server counts |\n|---|---:|---:|---:|---:|---:|---:|\n",
@@ -78,42 +72,40 @@ pub fn run(clients: usize) -> Result<(), String> {
     println!("{table}");
     match churn(&root, &logs) {
         Ok(line) => println!("{line}"),
-        Err(problem) => failures.push(problem),
+        Err(problem) => failures.push(format!("{problem:#}")),
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("fault: {}", failures.join("; ")))
-    }
+    ensure!(failures.is_empty(), "fault: {}", failures.join("; "));
+    Ok(())
 }
 
 /// One fault: start, load, stop, restart, measure.
-fn one_fault(
-    root: &Path,
-    logs: &Path,
-    clients: usize,
-    how: Stop,
-) -> Result<(String, Vec<String>), String> {
+fn one_fault(root: &Path, logs: &Path, clients: usize, how: Stop) -> Result<(String, Vec<String>)> {
     let addr = free_port()?;
     let label = format!("{how:?}").to_uppercase();
     println!("xtask: ── fault: SIG{label} under {clients} identified clients");
-    let mut server = start(root, addr, &logs.join(format!("before-{label}.log")))?;
-    let mut loadgen = Command::new(root.join("target/debug/loadgen"))
-        .args(["--scenario", "fault", "--addr", &addr.to_string()])
-        .args(["--clients", &clients.to_string(), "--seconds", "30"])
-        .args(["--sources", SOURCES])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the load generator: {e}"))?;
-    let mut lines = BufReader::new(loadgen.stdout.take().ok_or("no stdout")?).lines();
+    let server = start(root, addr, &logs.join(format!("before-{label}.log")))?;
+    let (stdout, writer) = std::io::pipe().context("cannot make a pipe")?;
+    let errors = logs.join(format!("loadgen-{label}.log"));
+    let flags = ["--seconds", "30", "--sources", SOURCES];
+    let loadgen = loadgen::command(
+        &root.join("target/debug/loadgen"),
+        "fault",
+        &addr.to_string(),
+        clients,
+        &flags,
+    );
+    let loadgen = Process::start(
+        "the load generator",
+        &loadgen.stdout_file(writer).stderr_path(&errors),
+    )?;
+    let mut lines = BufReader::new(stdout).lines();
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
     if !ready.contains(&format!("\"ready\":{clients}")) {
-        let _ = loadgen.kill();
-        return Err(format!(
-            "not every client identified before the fault: {ready:?}{}",
-            stderr_of(&mut loadgen)
-        ));
+        drop(loadgen);
+        bail!(
+            "not every client identified before the fault: {ready:?}\n{}",
+            tail(&errors, 20)
+        );
     }
     match how {
         Stop::Kill => server.kill(),
@@ -122,16 +114,16 @@ fn one_fault(
     // Measured from the moment the new server is launched.
     let restart_ms = unix_ms();
     let restarted = start(root, addr, &logs.join(format!("after-{label}.log")))?;
-    let summary: FaultSummary = lines
+    let summary: Option<FaultSummary> = lines
         .map_while(Result::ok)
-        .find_map(|l| serde_json::from_str(&l).ok())
-        .ok_or_else(|| {
-            format!(
-                "the load generator printed no summary{}",
-                stderr_of(&mut loadgen)
-            )
-        })?;
-    let status = loadgen.wait().map_err(|e| e.to_string())?;
+        .find_map(|l| serde_json::from_str(&l).ok());
+    let summary = summary.with_context(|| {
+        format!(
+            "the load generator printed no summary\n{}",
+            tail(&errors, 20)
+        )
+    })?;
+    let status = loadgen.wait()?;
     drop(restarted);
     Ok(judge(
         &label,
@@ -186,24 +178,26 @@ fn judge(
     (row, problems)
 }
 
-fn start(root: &Path, addr: SocketAddr, log: &Path) -> Result<Server, String> {
+fn start(root: &Path, addr: SocketAddr, log: &Path) -> Result<Server> {
     start_with(root, addr, log, &[])
 }
 
-fn start_with(root: &Path, addr: SocketAddr, log: &Path, extra: &[&str]) -> Result<Server, String> {
-    Server::start(
-        "our server",
-        Command::new(root.join("target/debug/server"))
-            .args(["--bind", &addr.to_string()])
-            .args(["--log", "warn"])
-            .args(["--shutdown-grace-secs", "5"])
-            .args(extra),
-        log,
-    )
+fn start_with(root: &Path, addr: SocketAddr, log: &Path, extra: &[&str]) -> Result<Server> {
+    let bind = addr.to_string();
+    let args = [
+        "--bind",
+        &bind,
+        "--log",
+        "warn",
+        "--shutdown-grace-secs",
+        "5",
+    ];
+    let server = duct::cmd(root.join("target/debug/server"), args.iter().chain(extra));
+    Server::start("our server", addr, &server, log)
 }
 
 /// The leak check: RSS after 10,000 sessions against RSS after a warm-up.
-fn churn(root: &Path, logs: &Path) -> Result<String, String> {
+fn churn(root: &Path, logs: &Path) -> Result<String> {
     println!("xtask: ── leak check: 10,000 connect/identify/disconnect cycles");
     let addr = free_port()?;
     let server = start_with(
@@ -212,21 +206,19 @@ fn churn(root: &Path, logs: &Path) -> Result<String, String> {
         &logs.join("churn.log"),
         &["--resume-capacity", "2000"],
     )?;
-    let sessions = |cycles: usize| -> Result<(), String> {
-        let output = Command::new(root.join("target/debug/loadgen"))
-            .args(["--scenario", "churn", "--addr", &addr.to_string()])
-            .args(["--clients", "50", "--cycles", &cycles.to_string()])
-            .args(["--sources", SOURCES])
-            .output()
-            .map_err(|e| format!("cannot run the load generator: {e}"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "churn failed: {}",
-                String::from_utf8_lossy(&output.stdout)
-            ))
-        }
+    let sessions = |cycles: usize| -> Result<()> {
+        let flags = ["--cycles", &cycles.to_string(), "--sources", SOURCES];
+        let bin = root.join("target/debug/loadgen");
+        let output = loadgen::output(&loadgen::command(
+            &bin,
+            "churn",
+            &addr.to_string(),
+            50,
+            &flags,
+        ))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        ensure!(output.status.success(), "churn failed: {stdout}");
+        Ok(())
     };
     sessions(5_000)?;
     std::thread::sleep(Duration::from_secs(2));
@@ -238,23 +230,8 @@ fn churn(root: &Path, logs: &Path) -> Result<String, String> {
         "leak check: server RSS {warm} KiB after the warm-up, {after} KiB after 10,000 more sessions ({:+} KiB; allowed +{LEAK_SLACK_KIB})",
         after as i64 - warm as i64
     );
-    if warm > 0 && after <= warm + LEAK_SLACK_KIB {
-        Ok(line)
-    } else {
-        Err(line)
-    }
-}
-
-fn stderr_of(child: &mut Child) -> String {
-    let mut text = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut text);
-    }
-    if text.is_empty() {
-        text
-    } else {
-        format!("\n{text}")
-    }
+    ensure!(warm > 0 && after <= warm + LEAK_SLACK_KIB, line);
+    Ok(line)
 }
 
 fn unix_ms() -> u64 {

@@ -10,50 +10,51 @@
 //! brotli twin, as `dist/` has.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::proc::{cargo, run_checked};
+use anyhow::{ensure, Context, Result};
+use duct::cmd;
+
+use crate::process::{cargo, run};
 
 /// Cold loads per page and network profile (the issue asks for ≥ 10).
 pub const LOADS: usize = 10;
 
 /// Runs the loads against `server` (a built server binary) and returns the
 /// Markdown table with the verdict lines. `dist/` must hold the release page.
-pub fn table(root: &Path, server: &Path) -> Result<String, String> {
+pub fn table(root: &Path, server: &Path) -> Result<String> {
     crate::setup::chromium()?;
     crate::interop::node_peers(root)?;
     let seed = crate::interop::install_seed_page(root)?;
     let pages = pages_folder(root, &seed)?;
-    run_checked(
-        cargo()
-            .args(["build", "-p", "e2e", "--bin", "first_load"])
-            .current_dir(root),
-    )?;
+    run(&cargo(["build", "-p", "e2e", "--bin", "first_load"]).dir(root))?;
     println!("xtask: ── S5 first loads: {LOADS} cold loads per page and profile in Chromium");
-    let output = Command::new(root.join("target/debug/first_load"))
+    let output = cmd!(root.join("target/debug/first_load"))
         .env("CHROMEDRIVER", crate::setup::CHROMEDRIVER)
         .env("ISS_E2E_SERVER_BIN", server)
         .env("ISS_E2E_DIST", &pages)
         .env("ISS_S5_LOADS", LOADS.to_string())
-        .output()
-        .map_err(|e| format!("cannot run first_load: {e}"))?;
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .context("cannot run first_load")?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        return Err(format!(
-            "first_load failed ({}):\n{stdout}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
+    ensure!(
+        output.status.success(),
+        "first_load failed ({}):\n{stdout}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
     Ok(stdout)
 }
 
 /// `target/bench/s5-pages`: `dist/` with the original page in `seed/`, all
 /// precompressed.
-fn pages_folder(root: &Path, seed: &Path) -> Result<PathBuf, String> {
+fn pages_folder(root: &Path, seed: &Path) -> Result<PathBuf> {
     let pages = root.join("target/bench/s5-pages");
     if pages.exists() {
-        std::fs::remove_dir_all(&pages).map_err(|e| format!("{}: {e}", pages.display()))?;
+        std::fs::remove_dir_all(&pages)
+            .with_context(|| format!("cannot remove {}", pages.display()))?;
     }
     copy_files(&root.join("dist"), &pages)?;
     copy_files(seed, &pages.join("seed"))?;
@@ -62,15 +63,16 @@ fn pages_folder(root: &Path, seed: &Path) -> Result<PathBuf, String> {
 }
 
 /// Copies the files of `from` (not its folders) into `to`.
-fn copy_files(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+fn copy_files(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let entries =
+        std::fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))?;
     for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
+        let path = entry?.path();
         if path.is_file() {
             let target = to.join(path.file_name().unwrap_or_default());
             std::fs::copy(&path, &target)
-                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+                .with_context(|| format!("cannot copy {}", path.display()))?;
         }
     }
     Ok(())

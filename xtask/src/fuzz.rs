@@ -11,9 +11,11 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use crate::proc::{cargo, describe, repo_root, run_checked, stdout_of};
+use anyhow::{bail, Context, Result};
+use duct::{cmd, Expression};
+
+use crate::process::{cargo, read, repo_root, run};
 
 /// The cargo-fuzz release this was written against (its CLI and output).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -30,15 +32,15 @@ struct Outcome {
 }
 
 /// Runs `targets` (all when empty) for `seconds` each.
-pub fn run(seconds: u64, mut targets: Vec<String>) -> Result<(), String> {
+pub fn fuzz(seconds: u64, mut targets: Vec<String>) -> Result<()> {
     let root = repo_root();
     install_cargo_fuzz()?;
     if targets.is_empty() {
-        let list = stdout_of(nightly_fuzz(&root).arg("list"))
-            .ok_or("`cargo +nightly fuzz list` failed (is the nightly toolchain installed?)")?;
+        let list = read(&nightly_fuzz(&root, "list"))
+            .context("`cargo +nightly fuzz list` failed (is the nightly toolchain installed?)")?;
         targets = list.lines().map(str::to_owned).collect();
     }
-    run_checked(nightly_fuzz(&root).arg("build"))?;
+    run(&nightly_fuzz(&root, "build"))?;
     let mut outcomes = Vec::new();
     for target in &targets {
         println!("xtask: ── fuzz {target} for {seconds} s");
@@ -63,23 +65,23 @@ pub fn run(seconds: u64, mut targets: Vec<String>) -> Result<(), String> {
         .zip(&outcomes)
         .filter_map(|(t, o)| o.failed.then_some(t))
         .collect();
-    match crashed.as_slice() {
-        [] => Ok(()),
-        _ => Err(format!(
+    if !crashed.is_empty() {
+        bail!(
             "fuzz targets failed: {crashed:?}; reproduce with `cargo +nightly fuzz run TARGET \
              INPUT`, minimise with `cargo +nightly fuzz tmin TARGET INPUT`"
-        )),
+        );
     }
+    Ok(())
 }
 
 /// `cargo install`s the pinned cargo-fuzz unless that version is on PATH.
-fn install_cargo_fuzz() -> Result<(), String> {
-    let installed = stdout_of(Command::new("cargo").args(["fuzz", "--version"]));
+fn install_cargo_fuzz() -> Result<()> {
+    let installed = read(&cmd!("cargo", "fuzz", "--version"));
     if installed.is_some_and(|v| v.ends_with(CARGO_FUZZ_VERSION)) {
         return Ok(());
     }
     println!("xtask: ── installing cargo-fuzz {CARGO_FUZZ_VERSION}");
-    run_checked(cargo().args([
+    run(&cargo([
         "install",
         "cargo-fuzz",
         "--version",
@@ -90,42 +92,42 @@ fn install_cargo_fuzz() -> Result<(), String> {
 
 /// `cargo +nightly fuzz` in the repository root (through rustup's proxy:
 /// `$CARGO` is the stable cargo running xtask).
-fn nightly_fuzz(root: &Path) -> Command {
-    let mut command = Command::new("cargo");
-    command.args(["+nightly", "fuzz"]).current_dir(root);
-    command
+fn nightly_fuzz(root: &Path, command: &str) -> Expression {
+    cmd!("cargo", "+nightly", "fuzz", command).dir(root)
 }
 
 /// Fuzzes one target, echoing libFuzzer's output except the per-input
 /// NEW/REDUCE lines and the recommended dictionary (all of it goes to the log).
-fn run_target(root: &Path, target: &str, seconds: u64) -> Result<Outcome, String> {
+fn run_target(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
     let fuzz = root.join("fuzz");
     let corpus = fuzz.join("target/fuzz-corpus").join(target);
     let logs = fuzz.join("target/fuzz-logs");
     for dir in [&corpus, &logs] {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let log_path = logs.join(format!("{target}.log"));
-    let mut log =
-        std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-    let mut command = nightly_fuzz(root);
-    command
-        .arg("run")
-        .arg(target)
-        .arg(&corpus)
-        .arg(fuzz.join("seeds").join(target))
-        .arg("--")
-        .arg(format!("-max_total_time={seconds}"))
-        .arg("-timeout=10")
-        .arg("-print_final_stats=1")
-        .stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", describe(&command)))?;
+    let mut log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let (stderr, writer) = std::io::pipe().context("cannot make a pipe")?;
+    let seeds = fuzz.join("seeds").join(target);
+    let max_time = format!("-max_total_time={seconds}");
+    let fuzz_run = cmd!(
+        "cargo",
+        "+nightly",
+        "fuzz",
+        "run",
+        target,
+        &corpus,
+        &seeds,
+        "--",
+        max_time,
+        "-timeout=10",
+        "-print_final_stats=1"
+    );
+    let child = fuzz_run.dir(root).stderr_file(writer).unchecked().start()?;
     let mut outcome = Outcome::default();
-    let stderr = child.stderr.take().ok_or("no stderr pipe")?;
     for line in BufReader::new(stderr).split(b'\n') {
-        let line = line.map_err(|e| format!("reading libFuzzer's output: {e}"))?;
+        let line = line.context("reading libFuzzer's output")?;
         let line = String::from_utf8_lossy(&line);
         let _ = writeln!(log, "{line}");
         outcome.read(&line);
@@ -136,9 +138,7 @@ fn run_target(root: &Path, target: &str, seconds: u64) -> Result<Outcome, String
             eprintln!("{line}");
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| format!("waiting for cargo fuzz: {e}"))?;
+    let status = child.wait().context("waiting for cargo fuzz")?.status;
     outcome.failed = !status.success();
     Ok(outcome)
 }

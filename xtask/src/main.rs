@@ -20,9 +20,8 @@ mod fuzz;
 mod interop;
 mod nightly;
 mod payload;
-mod proc;
+mod process;
 mod serve;
-mod server;
 mod setup;
 mod size;
 mod test;
@@ -136,7 +135,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    let result = process::handle_interrupts().and_then(|()| match cli.command {
         Command::Test { extra } => test::run(&extra),
         Command::Interop => interop::run(),
         Command::Setup => setup::all(),
@@ -151,14 +151,14 @@ fn main() -> ExitCode {
         } => bench::run_s7(quick),
         Command::Bench { quick, .. } => bench::run(quick),
         Command::Cluster { front, nodes } => cluster::run(front, nodes),
-        Command::Fault { clients } => fault::run(clients),
-        Command::Payload => payload::run(),
-        Command::Fuzz { seconds, targets } => fuzz::run(seconds, targets),
-    };
+        Command::Fault { clients } => fault::faults(clients),
+        Command::Payload => payload::s5(),
+        Command::Fuzz { seconds, targets } => fuzz::fuzz(seconds, targets),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("xtask: {message}");
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
             ExitCode::FAILURE
         }
     }

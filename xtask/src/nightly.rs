@@ -13,30 +13,36 @@
 //! in its own target folder so that neither build invalidates the other.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
-use crate::proc::{repo_root, run_checked, took};
+use anyhow::Result;
+use duct::cmd;
+
+use crate::process::{repo_root, run, took};
 
 /// The nightly toolchain the machine image carries (rustup's name).
 const TOOLCHAIN: &str = "nightly";
 
 /// Builds the nightly page and returns its folder.
-pub fn build() -> Result<PathBuf, String> {
+pub fn build() -> Result<PathBuf> {
     components()?;
     let root = repo_root();
     let dist = root.join("target/nightly-dist");
     println!("xtask: ── trunk build --release with {TOOLCHAIN}, -Zbuild-std and immediate-abort");
     let started = Instant::now();
-    run_checked(
-        crate::toolchain::trunk_command(&root)
-            .args(["build", "--release", "--dist"])
-            .arg(&dist)
-            .env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
-            .env("CARGO_TARGET_DIR", root.join("target/nightly"))
-            .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
-            .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"),
-    )?;
+    run(&crate::toolchain::trunk(
+        &root,
+        [
+            "build".as_ref(),
+            "--release".as_ref(),
+            "--dist".as_ref(),
+            dist.as_os_str(),
+        ],
+    )
+    .env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
+    .env("CARGO_TARGET_DIR", root.join("target/nightly"))
+    .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+    .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"))?;
     took("the nightly build", started);
     crate::toolchain::precompress(&dist)?;
     Ok(dist)
@@ -44,19 +50,21 @@ pub fn build() -> Result<PathBuf, String> {
 
 /// `rust-src` and the wasm target for the nightly toolchain (rustup does
 /// nothing when they are there).
-fn components() -> Result<(), String> {
-    run_checked(Command::new("rustup").args([
+fn components() -> Result<()> {
+    run(&cmd!(
+        "rustup",
         "component",
         "add",
         "rust-src",
         "--toolchain",
-        TOOLCHAIN,
-    ]))?;
-    run_checked(Command::new("rustup").args([
+        TOOLCHAIN
+    ))?;
+    run(&cmd!(
+        "rustup",
         "target",
         "add",
         "wasm32-unknown-unknown",
         "--toolchain",
-        TOOLCHAIN,
-    ]))
+        TOOLCHAIN
+    ))
 }

@@ -21,9 +21,11 @@
 //! than the issue's figure, and measured the same way as our `dist/`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::proc::run_checked;
+use anyhow::{bail, ensure, Context, Result};
+use duct::cmd;
+
+use crate::process::{cargo, repo_root, run};
 use crate::size::{self, thousands, SizeRow};
 
 /// One file the original page loaded, as published on npm.
@@ -68,26 +70,23 @@ impl Original {
 /// `cargo xtask payload`: prints the S5 tables (bytes, then first-load
 /// times against the release server) and writes them to
 /// `bench/results/s5.md`.
-pub fn run() -> Result<(), String> {
-    let root = crate::proc::repo_root();
-    run_checked(
-        crate::proc::cargo()
-            .args(["build", "--release", "-p", "server"])
-            .current_dir(&root),
-    )?;
+pub fn s5() -> Result<()> {
+    let root = repo_root();
+    run(&cargo(["build", "--release", "-p", "server"]).dir(&root))?;
     let table = s5_report(&root, &root.join("target/release/server"))?;
     print!("{table}");
     let results = root.join("bench/results");
-    std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
+    std::fs::create_dir_all(&results)
+        .with_context(|| format!("cannot create {}", results.display()))?;
     let out = results.join("s5.md");
-    std::fs::write(&out, &table).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    std::fs::write(&out, &table).with_context(|| format!("cannot write {}", out.display()))?;
     println!("xtask: wrote {}", out.display());
     Ok(())
 }
 
 /// Both S5 tables: the bytes ([`s5_table`]) and the first-load times
 /// ([`crate::first_load`]) with `server` serving both pages.
-pub fn s5_report(root: &Path, server: &Path) -> Result<String, String> {
+pub fn s5_report(root: &Path, server: &Path) -> Result<String> {
     let bytes = s5_table(root)?;
     let times = crate::first_load::table(root, server)?;
     Ok(format!(
@@ -99,14 +98,14 @@ pub fn s5_report(root: &Path, server: &Path) -> Result<String, String> {
 /// The S5 table in Markdown: each original file, the original total, this
 /// page's total (everything in `root/dist`), the ratio and the budget verdict.
 /// Fails if `dist/` has not been built.
-pub fn s5_table(root: &Path) -> Result<String, String> {
+pub fn s5_table(root: &Path) -> Result<String> {
     let dist = root.join("dist");
     if !dist.join("index.html").exists() {
-        return Err(format!(
+        bail!(
             "{} has no index.html: build the page first with `cargo xtask size` \
              (it builds dist/ for release)",
             dist.display()
-        ));
+        );
     }
     let ours = size::measure(&dist)?;
     let originals = fetch_originals(&root.join("target/bench/original"))?;
@@ -117,23 +116,22 @@ pub fn s5_table(root: &Path) -> Result<String, String> {
 
 /// Fetches every original file into `dir` (reusing tarballs fetched before)
 /// and measures it.
-fn fetch_originals(dir: &Path) -> Result<Vec<SizeRow>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn fetch_originals(dir: &Path) -> Result<Vec<SizeRow>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     ORIGINALS
         .iter()
         .map(|original| {
             let path = fetch(original, dir)?;
             let data =
-                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            if data.len() as u64 != original.raw {
-                return Err(format!(
-                    "{} is {} B, expected {} B: delete {} and run again",
-                    path.display(),
-                    data.len(),
-                    original.raw,
-                    dir.display()
-                ));
-            }
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            ensure!(
+                data.len() as u64 == original.raw,
+                "{} is {} B, expected {} B: delete {} and run again",
+                path.display(),
+                data.len(),
+                original.raw,
+                dir.display()
+            );
             Ok(row(
                 format!("{} `{}`", original.spec(), original.file),
                 &data,
@@ -144,26 +142,16 @@ fn fetch_originals(dir: &Path) -> Result<Vec<SizeRow>, String> {
 
 /// `npm pack`s one package into `dir` unless its tarball is there, and
 /// unpacks the one file; returns that file's path.
-fn fetch(original: &Original, dir: &Path) -> Result<PathBuf, String> {
+fn fetch(original: &Original, dir: &Path) -> Result<PathBuf> {
     let tarball = dir.join(format!("{}.tgz", original.stem()));
     if !tarball.exists() {
-        run_checked(
-            Command::new("npm")
-                .args(["pack", "--silent", &original.spec()])
-                .current_dir(dir),
-        )?;
+        run(&cmd!("npm", "pack", "--silent", original.spec()).dir(dir))?;
     }
     let unpacked = dir.join(original.stem());
-    std::fs::create_dir_all(&unpacked).map_err(|e| format!("{}: {e}", unpacked.display()))?;
+    std::fs::create_dir_all(&unpacked)
+        .with_context(|| format!("cannot create {}", unpacked.display()))?;
     let member = format!("package/{}", original.file);
-    run_checked(
-        Command::new("tar")
-            .arg("-xzf")
-            .arg(&tarball)
-            .arg("-C")
-            .arg(&unpacked)
-            .arg(&member),
-    )?;
+    run(&cmd!("tar", "-xzf", &tarball, "-C", &unpacked, &member))?;
     Ok(unpacked.join(member))
 }
 
@@ -271,7 +259,7 @@ mod tests {
     #[test]
     fn an_unbuilt_dist_says_how_to_build_it() {
         let root = TempDir::new("payload");
-        let error = s5_table(&root.0).unwrap_err();
+        let error = s5_table(&root.0).unwrap_err().to_string();
         assert!(error.contains("cargo xtask size"), "{error}");
     }
 }

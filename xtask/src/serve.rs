@@ -3,9 +3,11 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::proc::{cargo, describe, repo_root, run_checked, stop};
+use anyhow::{bail, Result};
+
+use crate::process::{cargo, repo_root, run, Process};
 
 /// Where the server listens unless told otherwise (its own default).
 const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -16,17 +18,13 @@ const DEV_PAGE: &str = "http://127.0.0.1:8080";
 /// `cargo xtask serve [--bind ADDR]`: installs the wasm tools if needed,
 /// builds the page for release, then runs the release server on it in the
 /// foreground until Ctrl-C.
-pub fn serve(bind: Option<SocketAddr>) -> Result<(), String> {
+pub fn serve(bind: Option<SocketAddr>) -> Result<()> {
     crate::setup::wasm_toolchain()?;
     let dist = crate::toolchain::build_frontend_release()?;
     let root = repo_root();
     println!("xtask: ── cargo build --release -p server");
-    run_checked(
-        cargo()
-            .args(["build", "--release", "-p", "server"])
-            .current_dir(&root),
-    )?;
-    let mut server = cargo();
+    run(&cargo(["build", "--release", "-p", "server"]).dir(&root))?;
+    let mut server = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     server
         .args([
             "run",
@@ -54,53 +52,36 @@ pub fn serve(bind: Option<SocketAddr>) -> Result<(), String> {
 /// `cargo xtask dev`: the server (debug build, accepting the trunk page's
 /// origin) in the background, `trunk serve` in the foreground; the server is
 /// stopped when trunk exits. Ctrl-C reaches both.
-pub fn dev() -> Result<(), String> {
+pub fn dev() -> Result<()> {
     crate::setup::wasm_toolchain()?;
     let root = repo_root();
     // Built in the foreground first, so the server's and trunk's builds do not
     // wait on each other's cargo lock.
-    run_checked(cargo().arg("fetch").current_dir(&root))?;
+    run(&cargo(["fetch"]).dir(&root))?;
     println!("xtask: ── cargo build -p server");
-    run_checked(cargo().args(["build", "-p", "server"]).current_dir(&root))?;
+    run(&cargo(["build", "-p", "server"]).dir(&root))?;
     let address = env_bind().unwrap_or_else(default_bind);
     if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-        return Err(format!(
-            "something already listens on {address}: stop it first (another server?)"
-        ));
+        bail!("something already listens on {address}: stop it first (another server?)");
     }
-    let mut command = cargo();
-    command
-        .args(["run", "--quiet", "-p", "server", "--"])
-        .args(["--allowed-origin", DEV_PAGE])
-        .current_dir(&root);
-    let mut server = command
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", describe(&command)))?;
-    let ready = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(status)) = server.try_wait() {
-            return Err(format!(
-                "the server exited before serving ({status}); is {address} already in use?"
-            ));
-        }
-        if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-            break;
-        }
-        if Instant::now() > ready {
-            stop(&mut server, Duration::from_secs(5));
-            return Err(format!(
-                "the server did not listen on {address} within 60 s"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let command = cargo([
+        "run",
+        "--quiet",
+        "-p",
+        "server",
+        "--",
+        "--allowed-origin",
+        DEV_PAGE,
+    ]);
+    let server = Process::start("the server", &command.dir(&root))?;
+    server.wait_listening(address, Duration::from_secs(60), None)?;
     println!(
         "xtask: server on {}; the page with live reload: {DEV_PAGE}",
         url(address)
     );
-    let trunk = run_checked(crate::toolchain::trunk_command(&root).arg("serve"));
+    let trunk = run(&crate::toolchain::trunk(&root, ["serve"]));
     println!("xtask: stopping the server");
-    stop(&mut server, Duration::from_secs(15));
+    server.terminate(Duration::from_secs(15));
     trunk
 }
 
@@ -126,19 +107,12 @@ fn url(addr: SocketAddr) -> String {
     format!("http://{shown}")
 }
 
-/// Replaces xtask with the command (Unix), so Ctrl-C and signals go straight
-/// to the server; elsewhere runs it to completion.
-fn hand_over(command: &mut Command) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        let error = command.exec();
-        Err(format!("cannot run {}: {error}", describe(command)))
-    }
-    #[cfg(not(unix))]
-    {
-        run_checked(command)
-    }
+/// Replaces xtask with the command, so Ctrl-C and signals go straight to
+/// the server.
+fn hand_over(command: &mut Command) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let error = command.exec();
+    bail!("cannot run {command:?}: {error}")
 }
 
 #[cfg(test)]

@@ -11,10 +11,12 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
-use crate::proc::{cargo, repo_root, run_checked, stdout_of, took};
+use anyhow::{bail, Context, Result};
+use duct::cmd;
+
+use crate::process::{cargo, read, repo_root, run, took};
 
 /// Debian packages the native tests build against: rust_socketio (the
 /// third-party client in the server tests) links OpenSSL through pkg-config.
@@ -32,7 +34,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// `cargo xtask setup`: everything the tests and `serve` need.
-pub fn all() -> Result<(), String> {
+pub fn all() -> Result<()> {
     system_packages()?;
     wasm_toolchain()?;
     browser()?;
@@ -41,7 +43,7 @@ pub fn all() -> Result<(), String> {
 
 /// Installs missing [`SYSTEM_PACKAGES`] with apt when running as root;
 /// otherwise says exactly what to install.
-pub fn system_packages() -> Result<(), String> {
+pub fn system_packages() -> Result<()> {
     let missing: Vec<&str> = SYSTEM_PACKAGES
         .iter()
         .copied()
@@ -51,10 +53,10 @@ pub fn system_packages() -> Result<(), String> {
         return Ok(());
     }
     if !is_root() {
-        return Err(format!(
+        bail!(
             "missing system packages: {0}\ninstall them with: sudo apt-get install -y {0}",
             missing.join(" ")
-        ));
+        );
     }
     println!("xtask: installing {}", missing.join(" "));
     apt_install(&missing)
@@ -62,7 +64,7 @@ pub fn system_packages() -> Result<(), String> {
 
 /// Everything a wasm build needs, in order: the Rust target, wasm-bindgen-cli
 /// (matching Cargo.lock), trunk and binaryen's wasm-opt.
-pub fn wasm_toolchain() -> Result<(), String> {
+pub fn wasm_toolchain() -> Result<()> {
     wasm_target()?;
     wasm_bindgen_cli()?;
     trunk()?;
@@ -70,21 +72,21 @@ pub fn wasm_toolchain() -> Result<(), String> {
 }
 
 /// What the browser tests need: Chromium and chromedriver.
-pub fn browser() -> Result<(), String> {
+pub fn browser() -> Result<()> {
     chromium()
 }
 
 /// Adds the `wasm32-unknown-unknown` target with rustup if it is missing.
-pub fn wasm_target() -> Result<(), String> {
+pub fn wasm_target() -> Result<()> {
     const TARGET: &str = "wasm32-unknown-unknown";
-    let installed = stdout_of(Command::new("rustup").args(["target", "list", "--installed"]))
-        .ok_or("cannot run `rustup target list --installed`: is rustup installed?")?;
+    let installed = read(&cmd!("rustup", "target", "list", "--installed"))
+        .context("cannot run `rustup target list --installed`: is rustup installed?")?;
     if installed.lines().any(|line| line.trim() == TARGET) {
         return Ok(());
     }
     println!("xtask: installing the Rust target {TARGET} (the page is compiled to WebAssembly)");
     let started = Instant::now();
-    run_checked(Command::new("rustup").args(["target", "add", TARGET]))?;
+    run(&cmd!("rustup", "target", "add", TARGET))?;
     took("rustup target add", started);
     Ok(())
 }
@@ -94,11 +96,11 @@ pub fn wasm_target() -> Result<(), String> {
 /// test runner refuse any other), installing `wasm-bindgen-cli` from
 /// crates.io if needed. Installed *without* `--locked`: its own lockfile names
 /// a crate version the registry does not have.
-pub fn wasm_bindgen_cli() -> Result<(), String> {
+pub fn wasm_bindgen_cli() -> Result<()> {
     let lock_path = repo_root().join("Cargo.lock");
     let lock = std::fs::read_to_string(&lock_path)
-        .map_err(|e| format!("cannot read {}: {e}", lock_path.display()))?;
-    let wanted = locked_version(&lock, "wasm-bindgen").ok_or_else(|| {
+        .with_context(|| format!("cannot read {}", lock_path.display()))?;
+    let wanted = locked_version(&lock, "wasm-bindgen").with_context(|| {
         format!(
             "no wasm-bindgen package in {}: is the frontend in the workspace?",
             lock_path.display()
@@ -120,7 +122,12 @@ pub fn wasm_bindgen_cli() -> Result<(), String> {
         found_list(&found)
     );
     let started = Instant::now();
-    run_checked(cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+    run(&cargo([
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        &wanted,
+    ]))?;
     took("cargo install wasm-bindgen-cli", started);
     for tool in ["wasm-bindgen", "wasm-bindgen-test-runner"] {
         expect_version(tool, tool_version(tool, 1), &wanted)?;
@@ -136,7 +143,7 @@ pub fn wasm_bindgen_cli() -> Result<(), String> {
 /// and leaving out rustls/ring and the crates.io client takes the build from
 /// 12 m 16 s to 10 m 49 s on the 2-core CI machine (measured 2026-11-30,
 /// `cargo install` from a warm registry cache).
-pub fn trunk() -> Result<(), String> {
+pub fn trunk() -> Result<()> {
     let found = tool_version("trunk", 1);
     if found.as_deref() == Some(TRUNK_VERSION) {
         return Ok(());
@@ -147,7 +154,7 @@ pub fn trunk() -> Result<(), String> {
         found.as_deref().unwrap_or("none")
     );
     let started = Instant::now();
-    run_checked(cargo().args([
+    run(&cargo([
         "install",
         "--locked",
         "--no-default-features",
@@ -162,7 +169,7 @@ pub fn trunk() -> Result<(), String> {
 /// Makes `tools/node_modules/.bin/wasm-opt` binaryen [`BINARYEN_VERSION`],
 /// running `npm ci` in `tools/` if needed. Debian's binaryen is never used:
 /// its wasm-opt 108 silently produces a page that fails at run time.
-pub fn binaryen() -> Result<(), String> {
+pub fn binaryen() -> Result<()> {
     let wasm_opt = tools_bin().join("wasm-opt");
     let found = wasm_opt_version(&wasm_opt);
     if found.as_deref() == Some(BINARYEN_VERSION) {
@@ -174,12 +181,8 @@ pub fn binaryen() -> Result<(), String> {
         found.as_deref().unwrap_or("none")
     );
     let started = Instant::now();
-    run_checked(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(repo_root().join("tools")),
-    )
-    .map_err(|e| format!("{e}\n(wasm-opt comes from npm: is Node.js with npm installed?)"))?;
+    run(&cmd!("npm", "ci", "--no-audit", "--no-fund").dir(repo_root().join("tools")))
+        .context("wasm-opt comes from npm: is Node.js with npm installed?")?;
     took("npm ci", started);
     expect_version(
         &wasm_opt.display().to_string(),
@@ -190,15 +193,15 @@ pub fn binaryen() -> Result<(), String> {
 
 /// Installs Chromium and chromedriver with apt (as root) if either is
 /// missing; otherwise says exactly what to install.
-pub fn chromium() -> Result<(), String> {
+pub fn chromium() -> Result<()> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return Ok(());
     }
     if !is_root() {
-        return Err(format!(
+        bail!(
             "the browser tests need {CHROMIUM} and {CHROMEDRIVER}\n\
              install them with: sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
-        ));
+        );
     }
     println!(
         "xtask: installing chromium and chromium-driver with apt (the browser tests drive it)"
@@ -220,7 +223,7 @@ pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 /// Installs redis-server, nginx and prometheus with apt (as root) if any is missing;
 /// otherwise says exactly what to install. Neither is started as a service:
 /// the xtask runs its own, on free ports, and stops them.
-pub fn cluster_tools() -> Result<(), String> {
+pub fn cluster_tools() -> Result<()> {
     let missing: Vec<&str> = [
         ("redis-server", REDIS_SERVER),
         ("nginx", NGINX),
@@ -234,11 +237,11 @@ pub fn cluster_tools() -> Result<(), String> {
         return Ok(());
     }
     if !is_root() {
-        return Err(format!(
+        bail!(
             "the server tests need {REDIS_SERVER}, {NGINX} and {PROMETHEUS}\n\
              install them with: sudo apt-get update && sudo apt-get install -y {}",
             missing.join(" ")
-        ));
+        );
     }
     println!(
         "xtask: installing {} with apt (the cluster, proxy and metrics tests)",
@@ -284,7 +287,7 @@ fn cargo_bin() -> PathBuf {
 /// The version a tool on [`tool_path`] reports: word `word` of the first line
 /// of `tool --version` (`trunk 0.21.14` → word 1).
 fn tool_version(tool: &str, word: usize) -> Option<String> {
-    let out = stdout_of(Command::new(tool).arg("--version").env("PATH", tool_path()))?;
+    let out = read(&cmd!(tool, "--version").env("PATH", tool_path()))?;
     nth_word(&out, word)
 }
 
@@ -293,11 +296,7 @@ fn wasm_opt_version(wasm_opt: &Path) -> Option<String> {
     if !wasm_opt.exists() {
         return None;
     }
-    let out = stdout_of(
-        Command::new(wasm_opt)
-            .arg("--version")
-            .env("PATH", tool_path()),
-    )?;
+    let out = read(&cmd!(wasm_opt, "--version").env("PATH", tool_path()))?;
     nth_word(&out, 2)
 }
 
@@ -309,14 +308,14 @@ fn nth_word(text: &str, n: usize) -> Option<String> {
         .map(|word| word.trim_start_matches('v').to_owned())
 }
 
-fn expect_version(tool: &str, found: Option<String>, wanted: &str) -> Result<(), String> {
+fn expect_version(tool: &str, found: Option<String>, wanted: &str) -> Result<()> {
     match found {
         Some(version) if version == wanted => Ok(()),
-        found => Err(format!(
+        found => bail!(
             "{tool} is still not version {wanted} after installing it (found {}); \
              is another copy earlier on PATH, or CARGO_INSTALL_ROOT set elsewhere?",
             found.as_deref().unwrap_or("none")
-        )),
+        ),
     }
 }
 
@@ -347,30 +346,21 @@ fn locked_version(lock: &str, name: &str) -> Option<String> {
     None
 }
 
-fn apt_install(packages: &[&str]) -> Result<(), String> {
-    run_checked(Command::new("apt-get").arg("update").arg("-q"))?;
-    run_checked(
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(packages)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
+fn apt_install(packages: &[&str]) -> Result<()> {
+    run(&cmd!("apt-get", "update", "-q"))?;
+    let install = ["install", "-y", "-q", "--no-install-recommends"];
+    run(&duct::cmd("apt-get", install.iter().chain(packages))
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn deb_installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
-        .unwrap_or(false)
+    let status = cmd!("dpkg-query", "-W", "-f=${Status}", package).unchecked();
+    read(&status).is_some_and(|out| out.contains("install ok installed"))
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 #[cfg(test)]

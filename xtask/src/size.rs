@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+use anyhow::{bail, Context, Result};
+pub use bench::tables::thousands;
+
 use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix};
 
 /// What the original page loaded, gzip -9: angular.min.js 1.4.8 (52,400 B)
@@ -28,17 +31,17 @@ pub struct SizeRow {
 
 /// `cargo xtask size [--no-build | --nightly]`: builds the page first when
 /// `build`; with `nightly`, builds and weighs the nightly page too.
-pub fn run(build: bool, nightly: bool) -> Result<(), String> {
+pub fn run(build: bool, nightly: bool) -> Result<()> {
     let dist = if build {
         crate::setup::wasm_toolchain()?;
         crate::toolchain::build_frontend_release()?
     } else {
-        let dist = crate::proc::repo_root().join("dist");
+        let dist = crate::process::repo_root().join("dist");
         if !dist.join("index.html").exists() {
-            return Err(format!(
+            bail!(
                 "{} has no index.html: run `cargo xtask size` without --no-build",
                 dist.display()
-            ));
+            );
         }
         dist
     };
@@ -60,14 +63,14 @@ pub fn run(build: bool, nightly: bool) -> Result<(), String> {
 /// A compressed size is the length of the file's twin (what the server
 /// sends) when the twin is at least as new as the file; otherwise the file is
 /// compressed here with the same settings.
-pub fn measure(dist: &Path) -> Result<Vec<SizeRow>, String> {
+pub fn measure(dist: &Path) -> Result<Vec<SizeRow>> {
     let mut rows = Vec::new();
     for path in files_under(dist)? {
         if is_twin(&path) {
             continue;
         }
         let data =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let relative = path.strip_prefix(dist).unwrap_or(&path);
         let file = relative
             .components()
@@ -201,33 +204,11 @@ pub fn verdict(total_gzip: u64) -> String {
     }
 }
 
-/// `98502` → `98,502`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures::{row, TempDir};
     use std::io::Read;
-
-    #[test]
-    fn formats_thousands() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(98_502), "98,502");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn measures_every_loaded_file_but_not_the_twins() {

@@ -21,77 +21,67 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 
-use crate::proc::{cargo, free_port, repo_root, run_checked};
-use crate::server::Server;
+use anyhow::{bail, Context, Result};
+use duct::{cmd, Expression};
+
+use crate::process::{self, cargo, free_port, repo_root, Server};
 use crate::setup;
 
 const WASM: &str = "wasm32-unknown-unknown";
 
 /// Runs the checks. Extra arguments are passed to the native `cargo test`.
-pub fn run(extra: &[String]) -> Result<(), String> {
+pub fn run(extra: &[String]) -> Result<()> {
     setup::system_packages()?;
     setup::wasm_target()?;
     // The cluster tests start their own Redis (and the end-to-end ones nginx).
     setup::cluster_tools()?;
     step(
         "cargo fmt --check",
-        cargo().args(["fmt", "--all", "--", "--check"]),
+        &cargo(["fmt", "--all", "--", "--check"]),
     )?;
+    let clippy = ["--all-targets", "--", "-D", "warnings"];
+    let native = ["clippy", "--workspace", "--exclude", "frontend"];
     step(
         "cargo clippy (native)",
-        cargo()
-            .args([
-                "clippy",
-                "--workspace",
-                "--exclude",
-                "frontend",
-                "--all-targets",
-            ])
-            .args(["--", "-D", "warnings"]),
+        &cargo(native.iter().chain(&clippy)),
     )?;
-    step(
-        "cargo clippy (wasm)",
-        cargo()
-            .args([
-                "clippy",
-                "-p",
-                "frontend",
-                "--target",
-                WASM,
-                "--all-targets",
-            ])
-            .args(["--", "-D", "warnings"]),
-    )?;
+    let wasm = ["clippy", "-p", "frontend", "--target", WASM];
+    step("cargo clippy (wasm)", &cargo(wasm.iter().chain(&clippy)))?;
     println!("xtask: ── native tests");
+    let native = [
+        "test",
+        "--workspace",
+        "--exclude",
+        "frontend",
+        "--exclude",
+        "e2e",
+    ];
     let native = cargo_test(
-        cargo()
-            .args([
-                "test",
-                "--workspace",
-                "--exclude",
-                "frontend",
-                "--exclude",
-                "e2e",
-            ])
-            .args(extra)
-            .env("ISS_REDIS_SERVER", setup::REDIS_SERVER),
+        &cargo(
+            native
+                .iter()
+                .copied()
+                .chain(extra.iter().map(String::as_str)),
+        )
+        .env("ISS_REDIS_SERVER", setup::REDIS_SERVER),
     )?;
     let browser = browser_tests()?;
     let e2e = end_to_end()?;
     println!("xtask: ── interop matrix");
     crate::interop::matrix()?;
     println!("xtask: ── fault tests");
-    crate::fault::run(crate::fault::DEFAULT_CLIENTS)?;
+    crate::fault::faults(crate::fault::DEFAULT_CLIENTS)?;
     println!("xtask: ── benchmark smoke run");
     crate::bench::run(true)?;
     if native.passed == 0 || browser.passed == 0 || e2e.passed == 0 {
-        return Err(format!(
+        bail!(
             "a test group ran no test (native {}, browser {}, end-to-end {}): \
              that is a failure, not a pass",
-            native.passed, browser.passed, e2e.passed
-        ));
+            native.passed,
+            browser.passed,
+            e2e.passed
+        );
     }
     println!(
         "xtask: native {} passed; browser (headless Chromium) {} passed; end-to-end {} passed",
@@ -107,25 +97,25 @@ pub fn run(extra: &[String]) -> Result<(), String> {
 }
 
 /// The release page in real Chromium against the server process.
-fn end_to_end() -> Result<Counts, String> {
+fn end_to_end() -> Result<Counts> {
     println!("xtask: ── end-to-end tests");
     setup::wasm_toolchain()?;
     let dist = crate::toolchain::build_frontend_release()?;
     let root = repo_root();
     let out = root.join("target/e2e");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    // The original page's tests need the interop peers: `interop` runs them.
+    let scenarios = [
+        "test",
+        "-p",
+        "e2e",
+        "--test",
+        "scenarios",
+        "--",
+        "--test-threads=1",
+    ];
     let single = cargo_test(
-        cargo()
-            // The original page's tests need the interop peers: `interop` runs them.
-            .args([
-                "test",
-                "-p",
-                "e2e",
-                "--test",
-                "scenarios",
-                "--",
-                "--test-threads=1",
-            ])
+        &cargo(scenarios)
             .env("ISS_E2E_DIST", &dist)
             .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
             .env("ISS_E2E_SCREENSHOT", out.join("screenshot.png"))
@@ -140,7 +130,7 @@ fn end_to_end() -> Result<Counts, String> {
 
 /// Shared mode in Chromium: Redis, three nodes and nginx on free ports,
 /// stopped afterwards even when the test fails.
-fn cluster_end_to_end(dist: &std::path::Path) -> Result<Counts, String> {
+fn cluster_end_to_end(dist: &std::path::Path) -> Result<Counts> {
     let root = repo_root();
     let cluster = crate::cluster::Cluster::start(&crate::cluster::Options {
         front: free_port()?,
@@ -151,8 +141,7 @@ fn cluster_end_to_end(dist: &std::path::Path) -> Result<Counts, String> {
         node_args: vec!["--log".into(), "warn".into()],
     })?;
     let counts = cargo_test(
-        cargo()
-            .args(["test", "-p", "e2e", "--test", "cluster"])
+        &cargo(["test", "-p", "e2e", "--test", "cluster"])
             .env("ISS_E2E_CLUSTER", cluster.nginx.url())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
     );
@@ -161,18 +150,18 @@ fn cluster_end_to_end(dist: &std::path::Path) -> Result<Counts, String> {
 }
 
 /// The browser tests, against a live server that is always stopped afterwards.
-fn browser_tests() -> Result<Counts, String> {
+fn browser_tests() -> Result<Counts> {
     println!("xtask: ── browser tests");
     setup::wasm_bindgen_cli()?;
     setup::chromium()?;
-    run_checked(cargo().args(["build", "-p", "server"]))?;
+    process::run(&cargo(["build", "-p", "server"]))?;
     let page = free_port()?;
     let server = live_server(page)?;
+    // The interop suite needs the foreign peers; `interop` runs it.
+    let browser = ["test", "-p", "frontend", "--target", WASM];
+    let suites = ["--test", "components", "--test", "live"];
     let counts = cargo_test(
-        cargo()
-            // The interop suite needs the foreign peers; `interop` runs it.
-            .args(["test", "-p", "frontend", "--target", WASM])
-            .args(["--test", "components", "--test", "live"])
+        &cargo(browser.iter().chain(&suites))
             .env("PATH", setup::tool_path())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("ISS_TEST_SERVER", format!("http://{}", server.addr()))
@@ -186,15 +175,22 @@ fn browser_tests() -> Result<Counts, String> {
 
 /// Our server for the browser tests, allowing the test page's origin;
 /// stopped when dropped, even on failure. Its log is in `target/`.
-fn live_server(page: SocketAddr) -> Result<Server, String> {
+fn live_server(page: SocketAddr) -> Result<Server> {
     let addr = free_port()?;
     let root = repo_root();
+    let server = cmd!(
+        root.join("target/debug/server"),
+        "--bind",
+        addr.to_string(),
+        "--allowed-origin",
+        format!("http://{page}"),
+        "--log",
+        "warn"
+    );
     Server::start(
         "test server",
-        Command::new(root.join("target/debug/server"))
-            .args(["--bind", &addr.to_string()])
-            .args(["--allowed-origin", &format!("http://{page}")])
-            .args(["--log", "warn"]),
+        addr,
+        &server,
         &root.join("target/browser-tests-server.log"),
     )
 }
@@ -206,30 +202,33 @@ struct Counts {
     failed: u64,
 }
 
-fn step(name: &str, command: &mut Command) -> Result<(), String> {
+fn step(name: &str, command: &Expression) -> Result<()> {
     println!("xtask: ── {name}");
-    run_checked(command)
+    process::run(command)
 }
 
 /// Runs `cargo test`, echoing its output while counting the results.
-fn cargo_test(command: &mut Command) -> Result<Counts, String> {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+fn cargo_test(command: &Expression) -> Result<Counts> {
+    let reader = command
+        .unchecked()
+        .reader()
+        .context("cannot run cargo test")?;
     let mut counts = Counts::default();
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            println!("{line}");
-            add_result_line(&mut counts, &line);
-        }
+    for line in BufReader::new(&reader).split(b'\n').map_while(Result::ok) {
+        let line = String::from_utf8_lossy(&line);
+        println!("{line}");
+        add_result_line(&mut counts, &line);
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = reader
+        .try_wait()?
+        .context("cargo test: no exit status")?
+        .status;
     if !status.success() || counts.failed > 0 {
-        return Err(format!(
+        bail!(
             "cargo test failed ({status}): {} passed, {} failed",
-            counts.passed, counts.failed
-        ));
+            counts.passed,
+            counts.failed
+        );
     }
     Ok(counts)
 }

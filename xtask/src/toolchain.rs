@@ -5,11 +5,13 @@
 //! call it first.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
+use anyhow::{bail, Context, Result};
+use duct::Expression;
+
 use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix, TWINNED};
-use crate::proc::{cargo, repo_root, run_checked, took};
+use crate::process::{cargo, repo_root, run, took};
 use crate::setup::tool_path;
 
 /// Builds the page with `trunk build --release` into `<repo>/dist` and writes
@@ -20,19 +22,19 @@ use crate::setup::tool_path;
 /// trunk runs with the tools on [`tool_path`] and no update check; its
 /// `offline = true` (Trunk.toml) also makes cargo offline, so the crates are
 /// fetched first.
-pub fn build_frontend_release() -> Result<PathBuf, String> {
+pub fn build_frontend_release() -> Result<PathBuf> {
     let root = repo_root();
-    run_checked(cargo().arg("fetch").current_dir(&root))?;
+    run(&cargo(["fetch"]).dir(&root))?;
     println!("xtask: ── trunk build --release");
     let started = Instant::now();
-    run_checked(trunk_command(&root).args(["build", "--release"]))?;
+    run(&trunk(&root, ["build", "--release"]))?;
     took("trunk build --release", started);
     let dist = root.join("dist");
     if !dist.join("index.html").exists() {
-        return Err(format!(
+        bail!(
             "trunk build succeeded but {} has no index.html",
             dist.display()
-        ));
+        );
     }
     let started = Instant::now();
     let written = precompress(&dist)?;
@@ -40,26 +42,27 @@ pub fn build_frontend_release() -> Result<PathBuf, String> {
     Ok(dist)
 }
 
-/// `trunk` run in `root` with the pinned tools first on PATH and the
+/// `trunk ARGS` run in `root` with the pinned tools first on PATH and the
 /// (blocked) update check off.
-pub fn trunk_command(root: &Path) -> Command {
-    let mut command = Command::new("trunk");
-    command
-        .current_dir(root)
+pub fn trunk<I: IntoIterator<Item = S>, S: Into<std::ffi::OsString>>(
+    root: &Path,
+    args: I,
+) -> Expression {
+    duct::cmd("trunk", args)
+        .dir(root)
         .env("PATH", tool_path())
-        .env("TRUNK_SKIP_VERSION_CHECK", "true");
-    command
+        .env("TRUNK_SKIP_VERSION_CHECK", "true")
 }
 
 /// Writes `<file>.gz` and `<file>.br` next to every file in `dist` whose
 /// extension is in [`TWINNED`], and removes twins whose file is gone.
 /// Returns how many files got twins.
-pub fn precompress(dist: &Path) -> Result<usize, String> {
+pub fn precompress(dist: &Path) -> Result<usize> {
     let files = files_under(dist)?;
     for twin in files.iter().filter(|path| is_twin(path)) {
         if !twin.with_extension("").exists() {
             std::fs::remove_file(twin)
-                .map_err(|e| format!("cannot remove {}: {e}", twin.display()))?;
+                .with_context(|| format!("cannot remove {}", twin.display()))?;
         }
     }
     let mut written = 0;
@@ -72,7 +75,7 @@ pub fn precompress(dist: &Path) -> Result<usize, String> {
             continue;
         }
         let data =
-            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         write(&with_suffix(file, "gz"), &gzip(&data))?;
         write(&with_suffix(file, "br"), &brotli(&data))?;
         written += 1;
@@ -80,8 +83,8 @@ pub fn precompress(dist: &Path) -> Result<usize, String> {
     Ok(written)
 }
 
-fn write(path: &Path, data: &[u8]) -> Result<(), String> {
-    std::fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write(path: &Path, data: &[u8]) -> Result<()> {
+    std::fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

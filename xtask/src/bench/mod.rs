@@ -1,5 +1,5 @@
-//! `cargo xtask bench [--quick]`: the benchmark scenarios of issue 5, side by
-//! side against the peers, in one run.
+//! `cargo xtask bench [--quick]`: the benchmark scenarios, side by side
+//! against the peers, in one run.
 //!
 //! - S1 throughput: closed-loop identify-with-ack against our server, node
 //!   socket.io 4.8, Flask-SocketIO 5.7 and a raw websocket echo (the ceiling);
@@ -20,24 +20,30 @@
 //! tool cannot rot) uses debug builds, our server and the echo, a few hundred
 //! clients and a second or two per scenario, and fails if any client fails.
 
+pub mod loadgen;
 mod pin;
 mod shared_mode;
 mod v3_bodies;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use bench::tables::{self, Run};
+use bench::tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3};
+use duct::{cmd, Expression};
 
 use crate::interop::{node_peers, python_peers};
-use crate::proc::free_port;
-use crate::proc::{cargo, describe, repo_root, rss_kib, run_checked};
-use crate::server::Server;
-pub(crate) use bench::tables::{self, Run};
-use bench::tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3};
+use crate::process::{self, cargo, free_port, repo_root, rss_kib, Server};
+use loadgen::SOURCES;
 use pin::Pinning;
 
 /// Connections the server may hold in S3/S4: 19,000 clients plus slack,
 /// below the machine's 20,000 open files per process.
 const MAX_CONNECTIONS: &str = "19800";
+
+/// The peers' allowed origin: none that a browser would send.
+const NO_ORIGIN: &str = "http://127.0.0.1:1";
 
 /// Sizes and durations of one run.
 struct Sizes {
@@ -89,21 +95,19 @@ struct Bench {
 
 /// `cargo xtask bench --s7`: only the v3 bodies; writes `bench/results/s7.md`
 /// (not with `--quick`).
-pub fn run_s7(quick: bool) -> Result<(), String> {
+pub fn run_s7(quick: bool) -> Result<()> {
     let bench = Bench::prepare(quick)?;
     let table = bench.s7()?;
     println!("{table}");
     if !quick {
-        let path = bench.root.join("bench/results/s7.md");
-        std::fs::write(&path, &table).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("xtask: wrote {}", path.display());
+        bench.write("s7.md", &table)?;
     }
     Ok(())
 }
 
 /// `cargo xtask bench --s6`: only the shared-mode part; writes
 /// `bench/results/s6.md`.
-pub fn run_s6(quick: bool) -> Result<(), String> {
+pub fn run_s6(quick: bool) -> Result<()> {
     let bench = Bench::prepare(quick)?;
     let sizes = if quick {
         &shared_mode::QUICK
@@ -113,21 +117,16 @@ pub fn run_s6(quick: bool) -> Result<(), String> {
     let shared = bench.shared_mode(sizes)?;
     println!("{}", shared.markdown);
     if !quick {
-        let path = bench.root.join("bench/results/s6.md");
-        std::fs::write(&path, &shared.markdown).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("xtask: wrote {}", path.display());
+        bench.write("s6.md", &shared.markdown)?;
     }
-    if shared.ok {
-        Ok(())
-    } else {
-        Err("a shared-mode generator failed".into())
-    }
+    ensure!(shared.ok, "a shared-mode generator failed");
+    Ok(())
 }
 
-pub fn run(quick: bool) -> Result<(), String> {
+pub fn run(quick: bool) -> Result<()> {
     let bench = Bench::prepare(quick)?;
     let s1 = bench.s1()?;
-    let peak = tables::ours_peak(&s1).ok_or("S1 measured no rate for our server")?;
+    let peak = tables::ours_peak(&s1).context("S1 measured no rate for our server")?;
     let s2 = bench.s2(peak / 2.0)?;
     let s3 = bench.s3()?;
     let s4 = bench.s4()?;
@@ -136,7 +135,10 @@ pub fn run(quick: bool) -> Result<(), String> {
     } else {
         &shared_mode::FULL
     })?;
-    let s5 = (!quick).then(|| crate::payload::s5_report(&bench.root, &bench.bin("server")));
+    let s5 = (!quick).then(|| {
+        let report = crate::payload::s5_report(&bench.root, &bench.bin("server"));
+        report.map_err(|e| format!("{e:#}"))
+    });
     let s7 = bench.s7()?;
     let report = tables::report(&s1, &s2, &s3, &s4, s5, bench.pin.describe());
     let report = format!("{report}\n{}\n{s7}", shared.markdown);
@@ -148,30 +150,25 @@ pub fn run(quick: bool) -> Result<(), String> {
             .filter(|run| !run.ok)
             .map(|run| format!("{} {}: {}", run.scenario, run.label, run.to_json()))
             .collect();
-        if !failed.is_empty() {
-            return Err(format!("bench --quick: {}", failed.join("\n")));
-        }
-        if !shared.ok {
-            return Err("bench --quick: a shared-mode (S6) generator failed".into());
-        }
+        ensure!(failed.is_empty(), "bench --quick: {}", failed.join("\n"));
+        ensure!(
+            shared.ok,
+            "bench --quick: a shared-mode (S6) generator failed"
+        );
         return Ok(());
     }
-    bench.write(&report, &[&s1, &s2, &s3, &s4])
+    bench.write_report(&report, &[&s1, &s2, &s3, &s4])
 }
 
 impl Bench {
-    fn prepare(quick: bool) -> Result<Bench, String> {
+    fn prepare(quick: bool) -> Result<Bench> {
         let root = repo_root();
-        let mut build = cargo();
-        build
-            .args(["build", "-p", "server", "-p", "bench"])
-            .current_dir(&root);
-        if !quick {
-            build.arg("--release");
-        }
-        run_checked(&mut build)?;
+        let build = ["build", "-p", "server", "-p", "bench"];
+        let release: &[&str] = if quick { &[] } else { &["--release"] };
+        process::run(&cargo(build.iter().chain(release)).dir(&root))?;
         let logs = root.join("target/bench/logs");
-        std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+        std::fs::create_dir_all(&logs)
+            .with_context(|| format!("cannot create {}", logs.display()))?;
         Ok(Bench {
             root,
             profile: if quick { "debug" } else { "release" },
@@ -188,82 +185,93 @@ impl Bench {
 
     // ── contenders ──────────────────────────────────────────────────────
 
+    /// A server on a free port, pinned to the servers' CPU, its log in
+    /// `logs/TAG.log`; `command` is given the port.
+    fn start(
+        &self,
+        name: &'static str,
+        tag: &str,
+        command: impl FnOnce(SocketAddr) -> Expression,
+    ) -> Result<Server> {
+        let addr = free_port()?;
+        let log = self.logs.join(format!("{tag}.log"));
+        Server::start(name, addr, &self.pin.server(command(addr)), &log)
+    }
+
     /// Our server as shipped: default flags and log level, but for the
     /// per-socket identify limit (S1/S2 measure the identify path itself,
     /// which 10/s would answer with `rate_limited`) and room for S3's 19,000
     /// (from 8 loopback addresses, so no per-source cap).
-    fn ours(&self, tag: &str) -> Result<Server, String> {
+    fn ours(&self, tag: &str) -> Result<Server> {
         self.ours_with(tag, &[])
     }
 
-    fn ours_with(&self, tag: &str, extra: &[&str]) -> Result<Server, String> {
-        Server::start(
-            "our server",
-            self.pin
-                .server(&self.bin("server"))
-                .args(["--bind", &free_port()?.to_string()])
-                .args(["--max-connections", MAX_CONNECTIONS])
-                .args(["--max-per-source", "0"])
-                .args(["--identify-rate", "0"])
-                .args(extra),
-            &self.logs.join(format!("ours-{tag}.log")),
-        )
+    fn ours_with(&self, tag: &str, extra: &[&str]) -> Result<Server> {
+        self.start("our server", &format!("ours-{tag}"), |addr| {
+            let flags = [
+                "--bind",
+                &addr.to_string(),
+                "--max-connections",
+                MAX_CONNECTIONS,
+                "--max-per-source",
+                "0",
+                "--identify-rate",
+                "0",
+            ];
+            duct::cmd(self.bin("server"), flags.iter().chain(extra))
+        })
     }
 
     /// The library we build on, with the same `/iss` behaviour and nothing
     /// of ours (`bench/src/bin/stock.rs`).
-    fn stock(&self, tag: &str) -> Result<Server, String> {
-        Server::start(
-            "stock socketioxide",
-            self.pin
-                .server(&self.bin("stock"))
-                .args(["--bind", &free_port()?.to_string()]),
-            &self.logs.join(format!("stock-{tag}.log")),
-        )
+    fn stock(&self, tag: &str) -> Result<Server> {
+        self.start("stock socketioxide", &format!("stock-{tag}"), |addr| {
+            cmd!(self.bin("stock"), "--bind", addr.to_string())
+        })
     }
 
-    fn echo(&self) -> Result<Server, String> {
-        Server::start(
-            "echo",
-            self.pin
-                .server(&self.bin("echo"))
-                .args(["--bind", &free_port()?.to_string()]),
-            &self.logs.join("echo.log"),
-        )
+    fn echo(&self) -> Result<Server> {
+        self.start("echo", "echo", |addr| {
+            cmd!(self.bin("echo"), "--bind", addr.to_string())
+        })
     }
 
-    fn node(&self, tag: &str) -> Result<Server, String> {
+    fn node(&self, tag: &str) -> Result<Server> {
         node_peers(&self.root)?;
-        Server::start(
-            "node socket.io",
-            self.pin
-                .server(Path::new("node"))
-                .arg(self.root.join("interop/node_server.js"))
-                .args(["--port", &free_port()?.port().to_string()])
-                .args(["--origin", "http://127.0.0.1:1"]),
-            &self.logs.join(format!("node-{tag}.log")),
-        )
+        let script = self.root.join("interop/node_server.js");
+        self.start("node socket.io", &format!("node-{tag}"), |addr| {
+            cmd!(
+                "node",
+                script,
+                "--port",
+                addr.port().to_string(),
+                "--origin",
+                NO_ORIGIN
+            )
+        })
     }
 
-    fn flask(&self) -> Result<Server, String> {
+    fn flask(&self) -> Result<Server> {
         let python = python_peers(&self.root)?;
-        Server::start(
-            "Flask-SocketIO",
-            self.pin
-                .server(&python)
-                .arg(self.root.join("interop/flask_server.py"))
-                .args(["--port", &free_port()?.port().to_string()])
-                .args(["--origin", "http://127.0.0.1:1"])
-                .env("PYTHONUNBUFFERED", "1"),
-            &self.logs.join("flask.log"),
-        )
+        let script = self.root.join("interop/flask_server.py");
+        self.start("Flask-SocketIO", "flask", |addr| {
+            cmd!(
+                python,
+                script,
+                "--port",
+                addr.port().to_string(),
+                "--origin",
+                NO_ORIGIN
+            )
+            .env("PYTHONUNBUFFERED", "1")
+        })
     }
 
     // ── scenarios ───────────────────────────────────────────────────────
 
     /// S1 against every contender at every load (Flask only at 100 clients:
-    /// it collapses at 1,000, issue 5's reference figures).
-    fn s1(&self) -> Result<Vec<Run>, String> {
+    /// it collapses at 1,000, as the reference figures showed).
+    fn s1(&self) -> Result<Vec<Run>> {
         let mut contenders = vec![ECHO, OURS, STOCK];
         if !self.quick {
             contenders.extend([OURS_WARN, NODE, FLASK]);
@@ -300,7 +308,7 @@ impl Bench {
     }
 
     /// Starts the S1 contender with this label.
-    fn s1_server(&self, label: &str, tag: &str) -> Result<Server, String> {
+    fn s1_server(&self, label: &str, tag: &str) -> Result<Server> {
         match label {
             ECHO => self.echo(),
             OURS => self.ours(tag),
@@ -308,12 +316,12 @@ impl Bench {
             OURS_WARN => self.ours_with(&format!("{tag}-warn"), &["--log", "warn"]),
             NODE => self.node(tag),
             FLASK => self.flask(),
-            other => Err(format!("no S1 contender {other:?}")),
+            other => bail!("no S1 contender {other:?}"),
         }
     }
 
     /// S2: our server, open loop at `rate` requests per second.
-    fn s2(&self, rate: f64) -> Result<Vec<Run>, String> {
+    fn s2(&self, rate: f64) -> Result<Vec<Run>> {
         let server = self.ours("s2")?;
         let rate = format!("{rate:.0}");
         let run = self.loadgen(
@@ -327,7 +335,7 @@ impl Bench {
     }
 
     /// S3: two generator processes hold connections to a fresh server.
-    fn s3(&self) -> Result<Vec<Run>, String> {
+    fn s3(&self) -> Result<Vec<Run>> {
         let mut runs = vec![
             self.hold(OURS, &self.ours("s3")?)?,
             self.hold(STOCK_S3, &self.stock("s3")?)?,
@@ -339,14 +347,14 @@ impl Bench {
     }
 
     /// S4: our server (the peers have no presence to fan out).
-    fn s4(&self) -> Result<Vec<Run>, String> {
+    fn s4(&self) -> Result<Vec<Run>> {
         let server = self.ours("s4")?;
         let run = self.loadgen("S4", OURS, &server, self.sizes.s4_clients, &[])?;
         Ok(vec![run])
     }
 
     /// S7: v3 POST bodies (see [`v3_bodies`]); the table.
-    fn s7(&self) -> Result<String, String> {
+    fn s7(&self) -> Result<String> {
         let server = self.ours_with("s7", &["--max-payload", "262144"])?;
         let posts = if self.quick { 3 } else { 200 };
         let rows = v3_bodies::measure(&server, posts)?;
@@ -355,14 +363,29 @@ impl Bench {
 
     // ── the load generator ─────────────────────────────────────────────
 
-    fn loadgen_command(&self, scenario: &str, server: &Server, clients: usize) -> Command {
-        let mut command = self.pin.generator(&self.bin("loadgen"));
-        command
-            .args(["--scenario", &scenario.to_lowercase()])
-            .args(["--addr", &server.addr().to_string()])
-            .args(["--clients", &clients.to_string()])
-            .args(["--server-pid", &server.pid().to_string()]);
-        command
+    /// The generator for `scenario` against `server`, pinned to its CPU.
+    fn loadgen_command(
+        &self,
+        scenario: &str,
+        server: &Server,
+        clients: usize,
+        flags: &[&str],
+    ) -> Expression {
+        let pid = server.pid().to_string();
+        let flags: Vec<&str> = ["--server-pid", &pid]
+            .iter()
+            .chain(flags)
+            .copied()
+            .collect();
+        let addr = server.addr().to_string();
+        let command = loadgen::command(
+            &self.bin("loadgen"),
+            &scenario.to_lowercase(),
+            &addr,
+            clients,
+            &flags,
+        );
+        self.pin.generator(command)
     }
 
     /// Runs one generator process to the end.
@@ -373,78 +396,71 @@ impl Bench {
         server: &Server,
         clients: usize,
         args: &[&str],
-    ) -> Result<Run, String> {
+    ) -> Result<Run> {
         println!("xtask: ── {scenario} {label} × {clients} clients");
-        let mut command = self.loadgen_command(scenario, server, clients);
-        command
-            .args(args)
-            .args(["--sources", "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5"]);
-        let output = command
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", describe(&command)))?;
-        Run::from_output(scenario, label, clients, &output)
+        let flags: Vec<&str> = args.iter().copied().chain(["--sources", SOURCES]).collect();
+        let output = loadgen::output(&self.loadgen_command(scenario, server, clients, &flags))?;
+        Run::from_output(scenario, label, clients, &output).map_err(|e| anyhow!(e))
     }
 
     /// S3 for one server: baseline memory, then two generators at once, each
     /// from its own four source addresses.
-    fn hold(&self, label: &str, server: &Server) -> Result<Run, String> {
+    fn hold(&self, label: &str, server: &Server) -> Result<Run> {
         let per = self.sizes.s3_per_generator;
         println!("xtask: ── S3 {label} × {} clients (2 generators)", 2 * per);
         std::thread::sleep(std::time::Duration::from_secs(1));
         let baseline = rss_kib(server.pid());
-        let children = [
-            "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5",
-            "127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9",
-        ]
-        .into_iter()
-        .map(|sources| {
-            let mut command = self.loadgen_command("S3", server, per);
+        let generators = [SOURCES, "127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9"].map(|sources| {
+            let flags = [
+                "--seconds",
+                self.sizes.s3_hold_seconds,
+                "--sources",
+                sources,
+            ];
+            let command = self.loadgen_command("S3", server, per, &flags);
             command
-                .args([
-                    "--seconds",
-                    self.sizes.s3_hold_seconds,
-                    "--sources",
-                    sources,
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("cannot run {}: {e}", describe(&command)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-        let outputs = children
-            .into_iter()
-            .map(|child| child.wait_with_output().map_err(|e| e.to_string()))
-            .collect::<Result<Vec<Output>, _>>()?;
-        let halves = outputs
-            .iter()
-            .map(|output| Run::from_output("S3", label, per, output))
-            .collect::<Result<Vec<_>, _>>()?;
+                .stdout_capture()
+                .stderr_capture()
+                .unchecked()
+                .start()
+        });
+        let mut halves = Vec::new();
+        for generator in generators {
+            let output = generator
+                .and_then(|g| g.into_output())
+                .context("an S3 generator")?;
+            halves.push(Run::from_output("S3", label, per, &output).map_err(|e| anyhow!(e))?);
+        }
         Ok(Run::merge_holds(label, halves, baseline))
     }
 
     // ── output ──────────────────────────────────────────────────────────
 
+    /// Writes `bench/results/NAME`.
+    fn write(&self, name: &str, text: &str) -> Result<()> {
+        let out = self.root.join("bench/results");
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("xtask: wrote {}", path.display());
+        Ok(())
+    }
+
     /// `latest.md` (the report), `latest.json` (every generator summary, for
     /// anyone who wants more than the tables) and `latency.svg`.
-    fn write(&self, report: &str, scenarios: &[&[Run]; 4]) -> Result<(), String> {
-        let out = self.root.join("bench/results");
-        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let path = out.join("latest.md");
-        std::fs::write(&path, report).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("xtask: wrote {}", path.display());
+    fn write_report(&self, report: &str, scenarios: &[&[Run]; 4]) -> Result<()> {
+        self.write("latest.md", report)?;
         let raw: Vec<serde_json::Value> = scenarios
             .iter()
             .flat_map(|runs| runs.iter())
             .map(Run::to_json)
             .collect();
-        let path = out.join("latest.json");
-        let json = serde_json::to_string_pretty(&raw).map_err(|e| e.to_string())?;
-        std::fs::write(&path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("xtask: wrote {}", path.display());
-        let chart = out.join("latency.svg");
+        self.write("latest.json", &(serde_json::to_string_pretty(&raw)? + "\n"))?;
+        let chart = self.root.join("bench/results/latency.svg");
         let series = tables::chart_series(scenarios[0], scenarios[1]);
-        bench::chart::latency_chart(&chart, "identify-with-ack latency by percentile", &series)?;
+        bench::chart::latency_chart(&chart, "identify-with-ack latency by percentile", &series)
+            .map_err(|e| anyhow!(e))?;
         println!("xtask: wrote {}", chart.display());
         Ok(())
     }

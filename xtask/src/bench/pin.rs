@@ -1,10 +1,11 @@
 //! CPU pinning: servers on CPU 0, load generators on CPU 1, so neither steals
 //! the other's core and the server's CPU time is its own.
 
-use std::path::Path;
-use std::process::Command;
+use std::os::unix::process::CommandExt;
 
-/// Whether pinning is possible here (taskset exists and there are ≥ 2 CPUs).
+use duct::Expression;
+
+/// Whether pinning is possible here (at least 2 CPUs).
 pub struct Pinning {
     pub enabled: bool,
 }
@@ -12,38 +13,48 @@ pub struct Pinning {
 impl Pinning {
     pub fn detect() -> Pinning {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        let taskset = Command::new("taskset").arg("-V").output().is_ok();
-        Pinning {
-            enabled: cpus >= 2 && taskset,
-        }
+        Pinning { enabled: cpus >= 2 }
     }
 
-    fn command(&self, cpu: &str, program: &Path) -> Command {
-        if self.enabled {
-            let mut command = Command::new("taskset");
-            command.args(["-c", cpu]).arg(program);
-            command
-        } else {
-            Command::new(program)
+    /// `command`, which will run on CPU `cpu` only (`taskset -c CPU`).
+    fn on(&self, cpu: usize, command: Expression) -> Expression {
+        if !self.enabled {
+            return command;
         }
+        command.before_spawn(move |c| {
+            // SAFETY: between fork and exec the hook makes one system call
+            // (async-signal-safe) on memory of its own.
+            unsafe {
+                c.pre_exec(move || {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(cpu, &mut set);
+                    if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+            Ok(())
+        })
     }
 
     /// A server process, on CPU 0.
-    pub fn server(&self, program: &Path) -> Command {
-        self.command("0", program)
+    pub fn server(&self, command: Expression) -> Expression {
+        self.on(0, command)
     }
 
     /// A load generator process, on CPU 1.
-    pub fn generator(&self, program: &Path) -> Command {
-        self.command("1", program)
+    pub fn generator(&self, command: Expression) -> Expression {
+        self.on(1, command)
     }
 
     /// One line for the report.
     pub fn describe(&self) -> &'static str {
         if self.enabled {
-            "servers pinned to CPU 0, load generators to CPU 1 (taskset)"
+            "servers pinned to CPU 0, load generators to CPU 1 (sched_setaffinity)"
         } else {
-            "not pinned (no taskset or fewer than 2 CPUs)"
+            "not pinned (fewer than 2 CPUs)"
         }
     }
 }

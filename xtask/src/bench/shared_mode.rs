@@ -17,18 +17,17 @@
 //! sharing costs per identify.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::{Context, Result};
 use bench::summary::{ChurnSummary, FanoutSummary, LoadSummary};
-use serde::de::DeserializeOwned;
+use duct::cmd;
 
+use super::loadgen::{self, SOURCES};
 use super::Bench;
-use crate::proc::{describe, free_port};
-use crate::server::Server;
+use crate::process::Server;
 use crate::setup;
 
 /// S6's target: every client sees the change within this, ms.
@@ -77,7 +76,7 @@ struct Cost {
 }
 
 impl Bench {
-    pub(super) fn shared_mode(&self, sizes: &SharedSizes) -> Result<SharedReport, String> {
+    pub(super) fn shared_mode(&self, sizes: &SharedSizes) -> Result<SharedReport> {
         setup::cluster_tools()?;
         let mut ok = true;
         let mut md = String::from("## S6: shared mode (Redis)\n\n");
@@ -92,12 +91,8 @@ impl Bench {
             "xtask: ── S6 reference: 1 node in memory × {} clients",
             sizes.s6_clients
         );
-        let mut command = self.pin.generator(&self.bin("loadgen"));
-        command
-            .args(["--scenario", "s4", "--addr", &single.addr().to_string()])
-            .args(["--clients", &sizes.s6_clients.to_string()])
-            .args(["--sources", SOURCES]);
-        let s4: Option<FanoutSummary> = summary_of(&mut command, &mut ok)?;
+        let s4: Option<FanoutSummary> =
+            self.fanout("s4", &single.addr().to_string(), sizes.s6_clients, &mut ok)?;
         drop(single);
 
         // S6: three nodes on one Redis.
@@ -105,7 +100,7 @@ impl Bench {
         let url = format!("{}/", redis.url());
         let nodes = (1..=3)
             .map(|i| self.ours_with(&format!("s6-node{i}"), &["--redis-url", &url]))
-            .collect::<Result<Vec<Server>, String>>()?;
+            .collect::<Result<Vec<Server>>>()?;
         let before = redis_used_memory(redis.addr())?;
         let sampler = MemorySampler::start(redis.addr());
         let addrs: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
@@ -114,12 +109,8 @@ impl Bench {
             sizes.s6_clients,
             nodes.len()
         );
-        let mut command = self.pin.generator(&self.bin("loadgen"));
-        command
-            .args(["--scenario", "s6", "--addr", &addrs.join(",")])
-            .args(["--clients", &sizes.s6_clients.to_string()])
-            .args(["--sources", SOURCES]);
-        let s6: Option<FanoutSummary> = summary_of(&mut command, &mut ok)?;
+        let s6: Option<FanoutSummary> =
+            self.fanout("s6", &addrs.join(","), sizes.s6_clients, &mut ok)?;
         let peak = sampler.stop();
         drop(nodes);
         drop(redis);
@@ -146,15 +137,31 @@ impl Bench {
 
     /// S1 and churn against one fresh node (on a fresh Redis when the label
     /// says so).
-    fn cost(
+    /// S4 or S6 against `addrs`; its summary, `ok` cleared if it failed.
+    fn fanout(
         &self,
-        label: &'static str,
-        sizes: &SharedSizes,
+        scenario: &str,
+        addrs: &str,
+        clients: usize,
         ok: &mut bool,
-    ) -> Result<Cost, String> {
+    ) -> Result<Option<FanoutSummary>> {
+        let command = loadgen::command(
+            &self.bin("loadgen"),
+            scenario,
+            addrs,
+            clients,
+            &["--sources", SOURCES],
+        );
+        let output = loadgen::output(&self.pin.generator(command))?;
+        let summary = loadgen::summary(&output.stdout);
+        *ok &= output.status.success() && summary.is_some();
+        Ok(summary)
+    }
+
+    fn cost(&self, label: &'static str, sizes: &SharedSizes, ok: &mut bool) -> Result<Cost> {
         let on_redis = label.contains("Redis");
         let tag = if on_redis { "redis" } else { "memory" };
-        let run = |what: &str, scenario: &str, args: &[&str], ok: &mut bool| {
+        let run = |what: &str, scenario: &str, clients: usize, args: &[&str], ok: &mut bool| {
             let redis = on_redis
                 .then(|| self.redis(&format!("cost-{what}")))
                 .transpose()?;
@@ -171,80 +178,41 @@ impl Bench {
                 .collect();
             let cpu_before: f64 = pids.iter().map(|&p| cpu_secs(p)).sum();
             println!("xtask: ── {what} {label}");
-            let mut command = self.pin.generator(&self.bin("loadgen"));
-            command
-                .args(["--scenario", scenario, "--addr", &node.addr().to_string()])
-                .args(["--server-pid", &node.pid().to_string()])
-                .args(["--sources", SOURCES])
-                .args(args);
-            let output = command
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", describe(&command)))?;
+            let pid = node.pid().to_string();
+            let flags: Vec<&str> = ["--server-pid", &pid, "--sources", SOURCES]
+                .iter()
+                .chain(args)
+                .copied()
+                .collect();
+            let addr = node.addr().to_string();
+            let command = loadgen::command(&self.bin("loadgen"), scenario, &addr, clients, &flags);
+            let output = loadgen::output(&self.pin.generator(command))?;
             let cpu = pids.iter().map(|&p| cpu_secs(p)).sum::<f64>() - cpu_before;
             *ok &= output.status.success();
-            Ok::<_, String>((String::from_utf8_lossy(&output.stdout).into_owned(), cpu))
+            anyhow::Ok((output.stdout, cpu))
         };
-        let clients = sizes.s1_clients.to_string();
-        let s1_args = ["--clients", &clients, "--seconds", sizes.s1_seconds];
-        let (s1_out, _) = run("s1", "s1", &s1_args, ok)?;
-        let rename_args = [&s1_args[..], &["--target", "rename"]].concat();
-        let (renames_out, renames_cpu_secs) = run("s1-rename", "s1", &rename_args, ok)?;
+        let s1_args = ["--seconds", sizes.s1_seconds];
+        let (s1_out, _) = run("s1", "s1", sizes.s1_clients, &s1_args, ok)?;
+        let rename_args = ["--seconds", sizes.s1_seconds, "--target", "rename"];
+        let (renames_out, renames_cpu_secs) =
+            run("s1-rename", "s1", sizes.s1_clients, &rename_args, ok)?;
         let cycles = sizes.churn_cycles.to_string();
-        let (churn_out, churn_cpu_secs) = run(
-            "churn",
-            "churn",
-            &["--clients", "50", "--cycles", &cycles],
-            ok,
-        )?;
+        let (churn_out, churn_cpu_secs) = run("churn", "churn", 50, &["--cycles", &cycles], ok)?;
         Ok(Cost {
             label,
-            s1: last_json(&s1_out),
-            renames: last_json(&renames_out),
+            s1: loadgen::summary(&s1_out),
+            renames: loadgen::summary(&renames_out),
             renames_cpu_secs,
-            churn: last_json(&churn_out),
+            churn: loadgen::summary(&churn_out),
             churn_cpu_secs,
         })
     }
 
     /// A Redis on a free port, pinned with the servers, no persistence.
-    fn redis(&self, tag: &str) -> Result<Server, String> {
-        let addr = free_port()?;
-        Server::start_speaking(
-            "redis",
-            "redis",
-            addr,
-            self.pin
-                .server(Path::new(setup::REDIS_SERVER))
-                .args(["--port", &addr.port().to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(&self.logs),
-            &self.logs.join(format!("redis-{tag}.log")),
-        )
+    fn redis(&self, tag: &str) -> Result<Server> {
+        let log = self.logs.join(format!("redis-{tag}.log"));
+        crate::cluster::redis(&self.logs, &log, |redis| self.pin.server(redis))
     }
-}
-
-/// The generators' source addresses (as the other scenarios use).
-const SOURCES: &str = "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5";
-
-fn summary_of<T: DeserializeOwned>(
-    command: &mut Command,
-    ok: &mut bool,
-) -> Result<Option<T>, String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", describe(command)))?;
-    *ok &= output.status.success();
-    let summary = last_json(&String::from_utf8_lossy(&output.stdout));
-    *ok &= summary.is_some();
-    Ok(summary)
-}
-
-fn last_json<T: DeserializeOwned>(stdout: &str) -> Option<T> {
-    stdout
-        .lines()
-        .rev()
-        .find_map(|line| serde_json::from_str(line).ok())
 }
 
 fn s6_table(s6: Option<&FanoutSummary>, single: Option<&FanoutSummary>, clients: usize) -> String {
@@ -312,17 +280,16 @@ fn cost_table(costs: &[Cost], sizes: &SharedSizes) -> String {
 }
 
 /// `used_memory` from `INFO memory`, bytes.
-fn redis_used_memory(addr: SocketAddr) -> Result<u64, String> {
-    let output = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &addr.port().to_string()])
-        .args(["INFO", "memory"])
-        .output()
-        .map_err(|e| format!("cannot run redis-cli: {e}"))?;
-    String::from_utf8_lossy(&output.stdout)
+fn redis_used_memory(addr: SocketAddr) -> Result<u64> {
+    let port = addr.port().to_string();
+    let info = cmd!("redis-cli", "-h", "127.0.0.1", "-p", port, "INFO", "memory")
+        .unchecked()
+        .read();
+    info.context("cannot run redis-cli")?
         .lines()
         .find_map(|line| line.strip_prefix("used_memory:"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| "redis-cli INFO memory: no used_memory".to_owned())
+        .context("redis-cli INFO memory: no used_memory")
 }
 
 /// Samples Redis's memory every 200 ms in a thread; keeps the peak.

@@ -1,7 +1,7 @@
 //! S7: what an Engine.IO v3 polling POST costs the server, a benign body
-//! beside a hostile one of the same size (issue 22: the repair and
-//! socketioxide's decoder were quadratic on many small packets, 2.2 s of
-//! CPU for one 256 KiB body).
+//! beside a hostile one of the same size (the case behind this scenario:
+//! the repair and socketioxide's decoder were quadratic on many small
+//! packets, 2.2 s of CPU for one 256 KiB body).
 //!
 //! - **benign**: one message packet carrying the whole size (an event on
 //!   `/`, which socketioxide reads and drops);
@@ -19,8 +19,10 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use anyhow::{bail, Context, Result};
+
 use super::shared_mode::cpu_secs;
-use crate::server::Server;
+use crate::process::Server;
 
 /// The sizes measured, bytes.
 const SIZES: [usize; 2] = [16 * 1024, 256 * 1024];
@@ -35,7 +37,7 @@ pub struct Row {
 }
 
 /// Measures every kind at every size against `server`, `posts` each.
-pub fn measure(server: &Server, posts: usize) -> Result<Vec<Row>, String> {
+pub fn measure(server: &Server, posts: usize) -> Result<Vec<Row>> {
     let addr = server.addr();
     let pid = server.pid();
     let mut rows = Vec::new();
@@ -48,7 +50,7 @@ pub fn measure(server: &Server, posts: usize) -> Result<Vec<Row>, String> {
             let mut status = String::new();
             for i in 0..posts {
                 status =
-                    post(addr, &sid, &body).map_err(|e| format!("S7 {kind} {size} #{i}: {e}"))?;
+                    post(addr, &sid, &body).with_context(|| format!("S7 {kind} {size} #{i}"))?;
             }
             let cpu = cpu_secs(pid) - before;
             rows.push(Row {
@@ -111,7 +113,7 @@ fn bodies(size: usize) -> [(&'static str, Vec<u8>); 3] {
 
 /// A v3 polling session's sid, joined to nothing (its POSTs are read all
 /// the same).
-fn open_session(addr: SocketAddr) -> Result<String, String> {
+fn open_session(addr: SocketAddr) -> Result<String> {
     let answer = exchange(
         addr,
         "GET",
@@ -123,12 +125,12 @@ fn open_session(addr: SocketAddr) -> Result<String, String> {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .map(str::to_owned)
-        .ok_or_else(|| format!("S7: no sid in {text:?}"))
+        .with_context(|| format!("S7: no sid in {text:?}"))
 }
 
 /// POSTs `body`; the status, if it is 200 or our layer's 400 (anything
 /// else is an error: the measurement would not be of this code).
-fn post(addr: SocketAddr, sid: &str, body: &[u8]) -> Result<String, String> {
+fn post(addr: SocketAddr, sid: &str, body: &[u8]) -> Result<String> {
     let path = format!("/socket.io/?EIO=3&transport=polling&sid={sid}");
     let answer = exchange(addr, "POST", &path, body)?;
     let text = String::from_utf8_lossy(&answer);
@@ -136,24 +138,22 @@ fn post(addr: SocketAddr, sid: &str, body: &[u8]) -> Result<String, String> {
     match text.split(' ').nth(1) {
         Some("200") => Ok("200".into()),
         Some("400") if ours => Ok("400".into()),
-        _ => Err(text.chars().take(200).collect()),
+        _ => bail!("{}", text.chars().take(200).collect::<String>()),
     }
 }
 
 /// One request on its own connection; the whole answer.
-fn exchange(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Result<Vec<u8>, String> {
-    let mut tcp = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
+fn exchange(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Result<Vec<u8>> {
+    let mut tcp = TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain;charset=UTF-8\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    tcp.write_all(head.as_bytes())
-        .and_then(|()| tcp.write_all(body))
-        .map_err(|e| e.to_string())?;
+    tcp.write_all(head.as_bytes())?;
+    tcp.write_all(body)?;
     let mut answer = Vec::new();
-    tcp.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+    tcp.read_to_end(&mut answer)?;
     Ok(answer)
 }

@@ -1,6 +1,6 @@
 //! The matrix: its cells, their outcomes, the printed table.
 
-use super::*;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Cell {

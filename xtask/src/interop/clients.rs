@@ -1,12 +1,22 @@
 //! Running the peer clients and the browser cells, and reading their results.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Result;
+use duct::Expression;
+
+use super::cells::{Cell, Outcome};
+use super::{Servers, BUILD_WITHIN, CLIENT_WITHIN, WASM};
+use crate::process::{cargo, run_bounded, Finished, Server};
+use crate::setup;
 
 /// Runs a peer client's scenario; a failure lists the steps that failed.
-pub(super) fn peer_client(command: &mut Command) -> Outcome {
-    let finished = match run_bounded(command, CLIENT_WITHIN, Echo::Indented) {
+pub(super) fn peer_client(command: &Expression) -> Outcome {
+    let finished = match run_bounded(command, CLIENT_WITHIN, "    ") {
         Ok(finished) => finished,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return Outcome::Failed(format!("{e:#}")),
     };
     if finished.status.success() {
         return Outcome::Passed;
@@ -24,22 +34,12 @@ pub(super) fn peer_client(command: &mut Command) -> Outcome {
     })
 }
 
-/// The servers our browser client runs against.
-pub(super) struct BrowserPeers<'a> {
-    pub(super) flask: &'a Server,
-    pub(super) flask_polling: &'a Server,
-    pub(super) node: &'a Server,
-    pub(super) ours: &'a Server,
-    pub(super) seed_threading: &'a Server,
-    pub(super) seed_eventlet: &'a Server,
-}
-
 /// Our client against the servers: one run of the wasm test, one cell per
 /// test.
 pub(super) fn browser_cells(
     root: &Path,
     page: SocketAddr,
-    servers: &BrowserPeers,
+    servers: &Servers,
 ) -> Vec<(Cell, Outcome)> {
     let wanted = [
         (Cell::OursFlask, "our_client_against_flask"),
@@ -56,14 +56,21 @@ pub(super) fn browser_cells(
         (Cell::OursSeedThreading, "our_client_against_seed_threading"),
         (Cell::OursSeedEventlet, "our_client_against_seed_eventlet"),
     ];
+    // `--nocapture`: print each test's step lines, not only a failed test's.
+    let test = [
+        "test",
+        "-p",
+        "frontend",
+        "--target",
+        WASM,
+        "--test",
+        "interop",
+        "--",
+        "--nocapture",
+    ];
     let finished = run_bounded(
-        cargo()
-            .args([
-                "test", "-p", "frontend", "--target", WASM, "--test", "interop",
-            ])
-            // Print each test's step lines, not only a failed test's.
-            .args(["--", "--nocapture"])
-            .current_dir(root)
+        &cargo(test)
+            .dir(root)
             .env("PATH", setup::tool_path())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
@@ -75,20 +82,20 @@ pub(super) fn browser_cells(
             .env("ISS_PEER_SEED_THREADING", servers.seed_threading.url())
             .env("ISS_PEER_SEED_EVENTLET", servers.seed_eventlet.url()),
         BUILD_WITHIN,
-        Echo::Indented,
+        "    ",
     );
     test_cells(finished, &wanted)
 }
 
 /// One cell per test of a browser test run: passed, failed (with the
 /// failed step when the output names it), or did not run.
-fn test_cells(finished: Result<Finished, String>, wanted: &[(Cell, &str)]) -> Vec<(Cell, Outcome)> {
+fn test_cells(finished: Result<Finished>, wanted: &[(Cell, &str)]) -> Vec<(Cell, Outcome)> {
     let finished = match finished {
         Ok(finished) => finished,
         Err(e) => {
             return wanted
                 .iter()
-                .map(|(cell, _)| (*cell, Outcome::Failed(format!("the browser test: {e}"))))
+                .map(|(cell, _)| (*cell, Outcome::Failed(format!("the browser test: {e:#}"))))
                 .collect()
         }
     };
@@ -151,8 +158,7 @@ pub(super) fn panic_message(lines: &[String], test: &str) -> Option<String> {
 pub(super) fn seed_page_cells(
     root: &Path,
     dist: &Path,
-    threading: &Server,
-    eventlet: &Server,
+    (threading, eventlet): (&Server, &Server),
 ) -> Vec<(Cell, Outcome)> {
     let wanted = [
         (Cell::SeedPageOurs, "seed_page_over_polling_then_websocket"),
@@ -169,13 +175,20 @@ pub(super) fn seed_page_cells(
             "seed_page_against_seed_eventlet",
         ),
     ];
+    // `--no-fail-fast`: both test files run even when the first fails.
+    let test = [
+        "test",
+        "-p",
+        "e2e",
+        "--no-fail-fast",
+        "--test",
+        "seed_page",
+        "--test",
+        "seed_peers",
+    ];
     let finished = run_bounded(
-        cargo()
-            // Both test files run even when the first fails.
-            .args(["test", "-p", "e2e", "--no-fail-fast"])
-            .args(["--test", "seed_page", "--test", "seed_peers"])
-            .args(["--", "--test-threads=1"])
-            .current_dir(root)
+        &cargo(test.iter().chain(&["--", "--test-threads=1"]))
+            .dir(root)
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("ISS_E2E_DIST", dist)
             .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
@@ -183,7 +196,7 @@ pub(super) fn seed_page_cells(
             .env("ISS_PEER_SEED_THREADING", threading.url())
             .env("ISS_PEER_SEED_EVENTLET", eventlet.url()),
         BUILD_WITHIN,
-        Echo::Indented,
+        "    ",
     );
     test_cells(finished, &wanted)
 }

@@ -24,79 +24,31 @@
 //!
 //! Server logs go to `target/interop/logs/`.
 
-mod bounded;
 mod cells;
 mod clients;
-mod helpers;
 mod peers;
 
-use bounded::*;
-use cells::*;
-use clients::*;
-use helpers::*;
-#[cfg(test)]
-use peers::json_string_field;
-use peers::*;
-pub(crate) use peers::{install_seed_page, node_peers, python_peers};
+pub use peers::{install_seed_page, node_peers, python_peers};
 
-#[cfg(test)]
-use crate::server::{bound_address, strip_ansi};
-use crate::server::{tail, Server};
-
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::proc::{cargo, describe, free_port, repo_root, stop};
+use anyhow::{Context, Result};
+use duct::cmd;
+
+use crate::process::{cargo, free_port, repo_root, run_bounded, tail, Server};
 use crate::setup;
+use cells::{Cell, Cells};
 
 const WASM: &str = "wasm32-unknown-unknown";
 
 /// A peer client's whole scenario (each of its steps has 10 s).
 const CLIENT_WITHIN: Duration = Duration::from_secs(90);
-/// `pip install` or `npm ci`.
-const INSTALL_WITHIN: Duration = Duration::from_secs(15 * 60);
 /// Building the server, or building and running the wasm test.
 const BUILD_WITHIN: Duration = Duration::from_secs(30 * 60);
 
-/// Python packages whose installed versions the run prints.
-const PYTHON_PACKAGES: &[&str] = &[
-    "Flask-SocketIO",
-    "python-socketio",
-    "python-engineio",
-    "simple-websocket",
-    "Flask",
-    "Werkzeug",
-    "websocket-client",
-];
-/// The seed backend's packages whose installed versions the run prints.
-const SEED_PACKAGES: &[&str] = &[
-    "Flask-SocketIO",
-    "python-socketio",
-    "python-engineio",
-    "eventlet",
-    "Flask",
-    "Werkzeug",
-];
-/// npm packages whose installed versions the run prints (the `-v1`/`-v2`
-/// folders are npm aliases of older socket.io-client releases).
-const NODE_PACKAGES: &[&str] = &[
-    "socket.io",
-    "engine.io",
-    "socket.io-client",
-    "engine.io-client",
-    "ws",
-    "socket.io-client-v2",
-    "socket.io-client-v1",
-    "angular",
-];
-
 /// `cargo xtask interop`: the whole matrix.
-pub fn run() -> Result<(), String> {
+pub fn run() -> Result<()> {
     matrix()
 }
 
@@ -111,183 +63,263 @@ pub(crate) const ABOUT: &str =
 
 /// The whole matrix; `Err` names every required cell that failed. Callable
 /// from `cargo xtask test`.
-pub fn matrix() -> Result<(), String> {
+pub fn matrix() -> Result<()> {
     let started = Instant::now();
     let root = repo_root();
-    println!("xtask: ── interop: peers");
-    setup::wasm_target()?;
-    setup::wasm_bindgen_cli()?;
-    setup::chromium()?;
-    let python = python_peers(&root)?;
-    let seed_python = seed_python(&root)?;
-    node_peers(&root)?;
-    let seed_page = install_seed_page(&root)?;
-    let versions = peer_versions(&root, &python, &seed_python);
-    for line in &versions {
-        println!("xtask:   {line}");
-    }
-
+    let peers = install_peers(&root)?;
     println!("xtask: ── interop: cargo build -p server");
     run_bounded(
-        cargo().args(["build", "-p", "server"]).current_dir(&root),
+        &cargo(["build", "-p", "server"]).dir(&root),
         BUILD_WITHIN,
-        Echo::Plain,
+        "",
     )?
     .ok()?;
     // The original page's cells against our server run beside our release page.
     let dist = crate::toolchain::build_frontend_release()?;
-
     let logs = root.join("target/interop/logs");
-    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let page = free_port()?;
-    let origin = format!("http://{page}");
-    println!("xtask: ── interop: servers (test page origin {origin})");
-    let flask = Server::start(
-        "Flask-SocketIO",
-        Command::new(&python)
-            .arg(root.join("interop/flask_server.py"))
-            .args(["--port", &free_port()?.port().to_string()])
-            .args(["--origin", &origin])
-            .env("PYTHONUNBUFFERED", "1"),
-        &logs.join("flask.log"),
-    )?;
-    let flask_polling = Server::start(
-        "Flask-SocketIO, no websocket",
-        Command::new(&python)
-            .arg(root.join("interop/flask_server.py"))
-            .args(["--port", &free_port()?.port().to_string()])
-            .args(["--origin", &origin, "--polling-only"])
-            .env("PYTHONUNBUFFERED", "1"),
-        &logs.join("flask-polling.log"),
-    )?;
-    let node = Server::start(
-        "node socket.io",
-        Command::new("node")
-            .arg(root.join("interop/node_server.js"))
-            .args(["--port", &free_port()?.port().to_string()])
-            .args(["--origin", &origin]),
-        &logs.join("node.log"),
-    )?;
-    let seed_server = |name: &'static str, mode: &str| -> Result<Server, String> {
-        Server::start(
-            name,
-            Command::new(&seed_python)
-                .arg(root.join("interop/seed_server.py"))
-                .args(["--port", &free_port()?.port().to_string()])
-                .args(["--origin", &origin])
-                .args(["--mode", mode])
-                .arg("--page")
-                .arg(&seed_page)
-                .env("PYTHONUNBUFFERED", "1"),
-            &logs.join(format!("seed-{mode}.log")),
-        )
-    };
-    let seed_threading = seed_server("seed backend, threading", "threading")?;
-    let seed_eventlet = seed_server("seed backend, eventlet", "eventlet")?;
-    let ours = Server::start(
-        "our server",
-        Command::new(root.join("target/debug/server"))
-            .args(["--bind", &free_port()?.to_string()])
-            .args(["--allowed-origin", &origin])
-            .args(["--log", "info"]),
-        &logs.join("ours.log"),
-    )?;
-
+    let servers = Servers::start(&root, &peers, &logs, &format!("http://{page}"))?;
     let mut cells = Cells::default();
-    println!("xtask: ── interop: socket.io-client 4.8 (node) → our server");
-    cells.record(
-        Cell::NodeClientOurs,
-        peer_client(
-            Command::new("node")
-                .arg(root.join("interop/node_client.js"))
-                .args(["--url", &ours.url()]),
-        ),
+    peer_client_cells(&root, &peers.python, &servers, &mut cells);
+    println!("xtask: ── interop: our client (headless Chromium) → every server");
+    for (cell, outcome) in clients::browser_cells(&root, page, &servers) {
+        cells.record(cell, outcome);
+    }
+    println!("xtask: ── interop: the original page (headless Chromium) → our server and the seed");
+    let seed_servers = (&servers.seed_threading, &servers.seed_eventlet);
+    for (cell, outcome) in clients::seed_page_cells(&root, &dist, seed_servers) {
+        cells.record(cell, outcome);
+    }
+    let after = servers.stop();
+    print_matrix(&peers.versions, &cells, &after);
+    println!(
+        "\nxtask: interop took {:.1} s (server logs in {})",
+        started.elapsed().as_secs_f64(),
+        logs.display()
     );
+    verdict(&cells, after.exited)
+}
+
+/// What the peers need, installed at their pinned versions.
+struct Peers {
+    python: PathBuf,
+    seed_python: PathBuf,
+    seed_page: PathBuf,
+    /// One line per runtime with the packages installed.
+    versions: Vec<String>,
+}
+
+fn install_peers(root: &Path) -> Result<Peers> {
+    println!("xtask: ── interop: peers");
+    setup::wasm_target()?;
+    setup::wasm_bindgen_cli()?;
+    setup::chromium()?;
+    let python = python_peers(root)?;
+    let seed_python = peers::seed_python(root)?;
+    node_peers(root)?;
+    let seed_page = install_seed_page(root)?;
+    let versions = peers::peer_versions(root, &python, &seed_python);
+    for line in &versions {
+        println!("xtask:   {line}");
+    }
+    Ok(Peers {
+        python,
+        seed_python,
+        seed_page,
+        versions,
+    })
+}
+
+/// Every server of the matrix, on free loopback ports.
+pub struct Servers {
+    pub flask: Server,
+    pub flask_polling: Server,
+    pub node: Server,
+    pub seed_threading: Server,
+    pub seed_eventlet: Server,
+    pub ours: Server,
+}
+
+/// What the servers left behind once stopped.
+struct Stopped {
+    /// `GET /users` of every peer.
+    stored: Vec<String>,
+    /// `NAME exited during the run`.
+    exited: Vec<String>,
+    /// The end of every server's log.
+    log_tails: Vec<(String, String)>,
+}
+
+impl Servers {
+    /// Starts them all, allowing the test page's `origin`.
+    fn start(root: &Path, peers: &Peers, logs: &Path, origin: &str) -> Result<Servers> {
+        println!("xtask: ── interop: servers (test page origin {origin})");
+        let flask_script = root.join("interop/flask_server.py").display().to_string();
+        let flask = |name, polling_only: bool, log: &str| {
+            peer(name, logs.join(log), |port| {
+                let args = [flask_script.as_str(), "--port", &port, "--origin", origin];
+                let args = args
+                    .into_iter()
+                    .chain(polling_only.then_some("--polling-only"));
+                duct::cmd(&peers.python, args).env("PYTHONUNBUFFERED", "1")
+            })
+        };
+        let seed = |name, mode: &str| {
+            peer(name, logs.join(format!("seed-{mode}.log")), |port| {
+                let script = root.join("interop/seed_server.py");
+                cmd!(
+                    &peers.seed_python,
+                    script,
+                    "--port",
+                    port,
+                    "--origin",
+                    origin,
+                    "--mode",
+                    mode,
+                    "--page",
+                    &peers.seed_page
+                )
+                .env("PYTHONUNBUFFERED", "1")
+            })
+        };
+        let ours_addr = free_port()?;
+        let ours = cmd!(
+            root.join("target/debug/server"),
+            "--bind",
+            ours_addr.to_string(),
+            "--allowed-origin",
+            origin,
+            "--log",
+            "info"
+        );
+        Ok(Servers {
+            flask: flask("Flask-SocketIO", false, "flask.log")?,
+            flask_polling: flask("Flask-SocketIO, no websocket", true, "flask-polling.log")?,
+            node: peer("node socket.io", logs.join("node.log"), |port| {
+                cmd!(
+                    "node",
+                    root.join("interop/node_server.js"),
+                    "--port",
+                    port,
+                    "--origin",
+                    origin
+                )
+            })?,
+            seed_threading: seed("seed backend, threading", "threading")?,
+            seed_eventlet: seed("seed backend, eventlet", "eventlet")?,
+            ours: Server::start("our server", ours_addr, &ours, &logs.join("ours.log"))?,
+        })
+    }
+
+    /// Stops them all, keeping what the report needs.
+    fn stop(self) -> Stopped {
+        let peers = [
+            &self.flask,
+            &self.flask_polling,
+            &self.node,
+            &self.seed_threading,
+            &self.seed_eventlet,
+        ];
+        let stored = peers
+            .map(|s| format!("{}: GET /users → {}", s.name, s.users()))
+            .to_vec();
+        let all = [
+            self.flask,
+            self.flask_polling,
+            self.node,
+            self.ours,
+            self.seed_threading,
+            self.seed_eventlet,
+        ];
+        let exited = all
+            .iter()
+            .filter(|s| !s.still_running())
+            .map(|s| format!("{} exited during the run", s.name));
+        let exited = exited.collect();
+        let log_tails = all
+            .iter()
+            .map(|s| (s.name.to_owned(), tail(&s.log, 15)))
+            .collect();
+        drop(all);
+        Stopped {
+            stored,
+            exited,
+            log_tails,
+        }
+    }
+}
+
+/// A peer server whose command takes `--port PORT` (given to `command`).
+fn peer(
+    name: &'static str,
+    log: PathBuf,
+    command: impl FnOnce(String) -> duct::Expression,
+) -> Result<Server> {
+    let addr = free_port()?;
+    Server::start(name, addr, &command(addr.port().to_string()), &log)
+}
+
+/// The stock clients (node 4.8 and 2.5, python-socketio) against our server
+/// and, for 2.5, the seed backend.
+fn peer_client_cells(root: &Path, python: &Path, servers: &Servers, cells: &mut Cells) {
+    let node_client = root.join("interop/node_client.js");
+    println!("xtask: ── interop: socket.io-client 4.8 (node) → our server");
+    let node = cmd!("node", &node_client, "--url", servers.ours.url());
+    cells.record(Cell::NodeClientOurs, clients::peer_client(&node));
     println!("xtask: ── interop: python-socketio client → our server");
+    let py = cmd!(
+        python,
+        root.join("interop/py_client.py"),
+        "--url",
+        servers.ours.url()
+    );
     cells.record(
         Cell::PyClientOurs,
-        peer_client(
-            Command::new(&python)
-                .arg(root.join("interop/py_client.py"))
-                .args(["--url", &ours.url()])
-                .env("PYTHONUNBUFFERED", "1"),
-        ),
+        clients::peer_client(&py.env("PYTHONUNBUFFERED", "1")),
     );
+    let both = "polling,websocket";
     for (cell, server, transports, peer) in [
-        (Cell::NodeV2Ours, &ours, "polling,websocket", "ours"),
-        (Cell::NodeV2OursPolling, &ours, "polling", "ours"),
+        (Cell::NodeV2Ours, &servers.ours, both, "ours"),
+        (Cell::NodeV2OursPolling, &servers.ours, "polling", "ours"),
         (
             Cell::NodeV2SeedThreading,
-            &seed_threading,
-            "polling,websocket",
+            &servers.seed_threading,
+            both,
             "seed",
         ),
         (
             Cell::NodeV2SeedEventlet,
-            &seed_eventlet,
-            "polling,websocket",
+            &servers.seed_eventlet,
+            both,
             "seed",
         ),
     ] {
         println!("xtask: ── interop: {}", cell.label());
-        cells.record(
-            cell,
-            peer_client(
-                Command::new("node")
-                    .arg(root.join("interop/node_client.js"))
-                    .args(["--url", &server.url()])
-                    .args(["--client", "2", "--name", "Zoë 2.x"])
-                    .args(["--transports", transports, "--peer", peer])
-                    .args(["--expect-transport", cell.transport()]),
-            ),
+        let v2 = cmd!(
+            "node",
+            &node_client,
+            "--url",
+            server.url(),
+            "--client",
+            "2",
+            "--name",
+            "Zoë 2.x",
+            "--transports",
+            transports,
+            "--peer",
+            peer,
+            "--expect-transport",
+            cell.transport()
         );
+        cells.record(cell, clients::peer_client(&v2));
     }
-    println!("xtask: ── interop: our client (headless Chromium) → every server");
-    let peers = BrowserPeers {
-        flask: &flask,
-        flask_polling: &flask_polling,
-        node: &node,
-        ours: &ours,
-        seed_threading: &seed_threading,
-        seed_eventlet: &seed_eventlet,
-    };
-    for (cell, outcome) in browser_cells(&root, page, &peers) {
-        cells.record(cell, outcome);
-    }
-    println!("xtask: ── interop: the original page (headless Chromium) → our server and the seed");
-    for (cell, outcome) in seed_page_cells(&root, &dist, &seed_threading, &seed_eventlet) {
-        cells.record(cell, outcome);
-    }
+}
 
-    let stored = [
-        &flask,
-        &flask_polling,
-        &node,
-        &seed_threading,
-        &seed_eventlet,
-    ]
-    .map(|server| format!("{}: GET /users → {}", server.name, server.users()));
-    let mut servers = [
-        flask,
-        flask_polling,
-        node,
-        ours,
-        seed_threading,
-        seed_eventlet,
-    ];
-    let failed_servers: Vec<String> = servers
-        .iter_mut()
-        .filter_map(|s| (!s.still_running()).then(|| format!("{} exited during the run", s.name)))
-        .collect();
-    let log_tails: Vec<(String, String)> = servers
-        .iter()
-        .map(|s| (s.name.to_owned(), tail(&s.log, 15)))
-        .collect();
-    drop(servers);
-
+fn print_matrix(versions: &[String], cells: &Cells, after: &Stopped) {
     println!();
     println!("xtask: ── interop matrix");
-    for line in &versions {
+    for line in versions {
         println!("  {line}");
     }
     println!();
@@ -296,46 +328,40 @@ pub fn matrix() -> Result<(), String> {
     for line in cells.details() {
         println!("{line}");
     }
-    for line in stored {
+    for line in &after.stored {
         println!("  {line}");
     }
-    for line in &failed_servers {
+    for line in &after.exited {
         println!("  ✗ {line}");
     }
-    let failures = cells.failures();
-    if !failures.is_empty() || !failed_servers.is_empty() {
-        for (name, log) in log_tails {
+    if !cells.failures().is_empty() || !after.exited.is_empty() {
+        for (name, log) in &after.log_tails {
             println!("\n  last lines of the {name} log:\n{log}");
         }
     }
-    println!(
-        "\nxtask: interop took {:.1} s (server logs in {})",
-        started.elapsed().as_secs_f64(),
-        logs.display()
-    );
-    if failures.is_empty() && failed_servers.is_empty() {
+}
+
+/// The closing line; `Err` names every failed cell and exited server.
+fn verdict(cells: &Cells, exited: Vec<String>) -> Result<()> {
+    let failures = cells.failures();
+    if failures.is_empty() && exited.is_empty() {
         println!("interop: {} passed, 0 failed", cells.passed());
-        Ok(())
-    } else {
-        println!(
-            "interop: {} passed, {} failed",
-            cells.passed(),
-            failures.len()
-        );
-        Err(format!(
-            "interop cells failed:\n  {}",
-            failures
-                .into_iter()
-                .chain(failed_servers)
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        ))
+        return Ok(());
     }
+    println!(
+        "interop: {} passed, {} failed",
+        cells.passed(),
+        failures.len()
+    );
+    let all: Vec<String> = failures.into_iter().chain(exited).collect();
+    anyhow::bail!("interop cells failed:\n  {}", all.join("\n  "))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::cells::{Cells, Outcome, REQUIRED};
+    use super::clients::{panic_message, test_results};
+    use super::peers::json_string_field;
 
     #[test]
     fn reads_wasm_bindgen_test_results() {
@@ -383,36 +409,6 @@ mod tests {
         assert!(cells.table().contains(
             "| our client (in headless Chromium) | ✗ ws, ✓ polling only | ✓ ws, ✓ polling"
         ));
-    }
-
-    #[test]
-    fn finds_the_bound_address() {
-        let mut ours = Command::new("server");
-        ours.args(["--bind", "127.0.0.1:4100", "--log", "info"]);
-        assert_eq!(
-            bound_address(&ours),
-            Some("127.0.0.1:4100".parse().unwrap())
-        );
-        let mut peer = Command::new("node");
-        peer.args([
-            "peer.js",
-            "--port",
-            "4200",
-            "--origin",
-            "http://127.0.0.1:1",
-        ]);
-        assert_eq!(
-            bound_address(&peer),
-            Some("127.0.0.1:4200".parse().unwrap())
-        );
-    }
-
-    #[test]
-    fn strips_terminal_colours() {
-        assert_eq!(
-            strip_ansi("\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m x"),
-            "2026  INFO x"
-        );
     }
 
     #[test]

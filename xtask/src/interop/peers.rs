@@ -1,11 +1,52 @@
 //! The reference peers: installing them at their pinned versions, and
 //! what is installed.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use duct::cmd;
+
+use crate::process::run_bounded;
+
+/// `pip install` or `npm ci`.
+const INSTALL_WITHIN: Duration = Duration::from_secs(15 * 60);
+
+/// Python packages whose installed versions the run prints.
+const PYTHON_PACKAGES: &[&str] = &[
+    "Flask-SocketIO",
+    "python-socketio",
+    "python-engineio",
+    "simple-websocket",
+    "Flask",
+    "Werkzeug",
+    "websocket-client",
+];
+/// The seed backend's packages whose installed versions the run prints.
+const SEED_PACKAGES: &[&str] = &[
+    "Flask-SocketIO",
+    "python-socketio",
+    "python-engineio",
+    "eventlet",
+    "Flask",
+    "Werkzeug",
+];
+/// npm packages whose installed versions the run prints (the `-v1`/`-v2`
+/// folders are npm aliases of older socket.io-client releases).
+const NODE_PACKAGES: &[&str] = &[
+    "socket.io",
+    "engine.io",
+    "socket.io-client",
+    "engine.io-client",
+    "ws",
+    "socket.io-client-v2",
+    "socket.io-client-v1",
+    "angular",
+];
 
 /// The venv's python with `interop/requirements.txt` installed (Flask-SocketIO
 /// 5.7 and python-socketio 5).
-pub(crate) fn python_peers(root: &Path) -> Result<PathBuf, String> {
+pub fn python_peers(root: &Path) -> Result<PathBuf> {
     python_venv(
         root,
         "requirements.txt",
@@ -16,7 +57,7 @@ pub(crate) fn python_peers(root: &Path) -> Result<PathBuf, String> {
 
 /// The seed backend's venv (`interop/requirements-seed.txt`: Flask-SocketIO
 /// 4.3.2, eventlet), apart from the other: their pins conflict.
-pub(super) fn seed_python(root: &Path) -> Result<PathBuf, String> {
+pub(super) fn seed_python(root: &Path) -> Result<PathBuf> {
     python_venv(
         root,
         "requirements-seed.txt",
@@ -27,17 +68,18 @@ pub(super) fn seed_python(root: &Path) -> Result<PathBuf, String> {
 
 /// A venv in `target/interop/<venv>` with `interop/<requirements>` installed;
 /// `pip install` runs only when the requirements changed since the last one.
-fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Result<PathBuf, String> {
+fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Result<PathBuf> {
     let requirements_path = root.join("interop").join(requirements);
     let requirements = read(&requirements_path)?;
     let venv = root.join("target/interop").join(venv);
     let python = venv.join("bin/python");
     let stamp = venv.join(".iss-requirements.txt");
     let python_runs = || {
-        Command::new(&python)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
+        cmd!(&python, "--version")
+            .stdout_null()
+            .stderr_null()
+            .run()
+            .is_ok()
     };
     if python_runs() && std::fs::read_to_string(&stamp).ok().as_ref() == Some(&requirements) {
         return Ok(python);
@@ -47,46 +89,33 @@ fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Resul
             "xtask: creating the Python venv {} ({what})",
             venv.display()
         );
-        run_bounded(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            INSTALL_WITHIN,
-            Echo::Plain,
-        )
-        .and_then(Finished::ok)
-        .map_err(|e| {
-            format!(
-                "{e}\n(the interop peers need Python 3.9+ with venv: \
-                 apt-get install python3 python3-venv)"
-            )
-        })?;
+        run_bounded(&cmd!("python3", "-m", "venv", &venv), INSTALL_WITHIN, "")
+            .and_then(|finished| finished.ok())
+            .context("the interop peers need Python 3.9+ with venv: apt-get install python3 python3-venv")?;
     }
     println!(
         "xtask: pip install -r {} (pinned peers, from PyPI)",
         requirements_path.display()
     );
-    run_bounded(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg("-r")
-            .arg(&requirements_path),
-        INSTALL_WITHIN,
-        Echo::Plain,
-    )?
-    .ok()?;
+    let pip = cmd!(
+        &python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+        &requirements_path
+    );
+    run_bounded(&pip, INSTALL_WITHIN, "")?.ok()?;
     std::fs::write(&stamp, &requirements)
-        .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+        .with_context(|| format!("cannot write {}", stamp.display()))?;
     Ok(python)
 }
 
 /// `npm ci` in `interop/` unless `node_modules` already holds exactly the
 /// committed lockfile's packages (a stamp written after the last `npm ci`).
-pub(crate) fn node_peers(root: &Path) -> Result<(), String> {
+pub fn node_peers(root: &Path) -> Result<()> {
     let dir = root.join("interop");
     let lock = read(&dir.join("package-lock.json"))?;
     let stamp = dir.join("node_modules/.iss-package-lock.json");
@@ -104,26 +133,22 @@ pub(crate) fn node_peers(root: &Path) -> Result<(), String> {
          AngularJS 1.4.8, from the lockfile)"
     );
     run_bounded(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir),
+        &cmd!("npm", "ci", "--no-audit", "--no-fund").dir(&dir),
         INSTALL_WITHIN,
-        Echo::Plain,
+        "",
     )
-    .and_then(Finished::ok)
-    .map_err(|e| format!("{e}\n(the node peers need Node.js 18+ with npm)"))?;
-    std::fs::write(&stamp, &lock).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
+    .and_then(|finished| finished.ok())
+    .context("the node peers need Node.js 18+ with npm")?;
+    std::fs::write(&stamp, &lock).with_context(|| format!("cannot write {}", stamp.display()))
 }
 
 /// One line per runtime with the peer packages actually installed.
 pub(super) fn peer_versions(root: &Path, python: &Path, seed: &Path) -> Vec<String> {
     let py = python_versions(python, PYTHON_PACKAGES);
     let seed = format!("seed backend: {}", python_versions(seed, SEED_PACKAGES));
-    let node_version = Command::new("node")
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    let node_version = cmd!("node", "--version")
+        .unchecked()
+        .read()
         .unwrap_or_default();
     let packages: Vec<String> = NODE_PACKAGES
         .iter()
@@ -152,12 +177,7 @@ fn python_versions(python: &Path, packages: &[&str]) -> String {
         "import sys\nfrom importlib.metadata import version\n\
          print('Python', sys.version.split()[0] + ':', ', '.join(p + ' ' + version(p) for p in {packages:?}))"
     );
-    Command::new(python)
-        .args(["-c", &script])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    crate::process::read(&cmd!(python, "-c", script))
         .unwrap_or_else(|| "Python peers: versions unknown".to_owned())
 }
 
@@ -170,9 +190,9 @@ pub(super) fn json_string_field(json: &str, field: &str) -> Option<String> {
 /// The original page (`interop/seed_page/index.html`, AngularJS 1.4.8 and
 /// socket.io-client 1.4.4 from the npm packages) in `target/interop/seed-page`,
 /// for the seed backend to serve.
-pub(crate) fn install_seed_page(root: &Path) -> Result<PathBuf, String> {
+pub fn install_seed_page(root: &Path) -> Result<PathBuf> {
     let dir = root.join("target/interop/seed-page");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let modules = root.join("interop/node_modules");
     for (from, name) in [
         (root.join("interop/seed_page/index.html"), "index.html"),
@@ -183,7 +203,11 @@ pub(crate) fn install_seed_page(root: &Path) -> Result<PathBuf, String> {
         ),
     ] {
         std::fs::copy(&from, dir.join(name))
-            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+            .with_context(|| format!("cannot copy {}", from.display()))?;
     }
     Ok(dir)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
