@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::rate::RateLimit;
-use crate::source::Network;
+use crate::http::source::Network;
+use crate::state::rate::RateLimit;
 
 /// Everything an operator can set. Flags win over environment variables,
 /// which win over the defaults shown in `server --help`.
@@ -124,7 +124,7 @@ pub struct Config {
     /// Most departed sessions kept resumable at once; beyond it the oldest
     /// are forgotten first (≈ 700 B each). In shared mode, the bound on
     /// Redis's resume keys across all nodes.
-    #[arg(long, env = "ISS_RESUME_CAPACITY", default_value_t = crate::resume::DEFAULT_RESUME_CAPACITY)]
+    #[arg(long, env = "ISS_RESUME_CAPACITY", default_value_t = crate::state::resume::DEFAULT_RESUME_CAPACITY)]
     pub resume_capacity: usize,
 
     /// Most `identify` events one socket may send per second, sustained;

@@ -1,5 +1,5 @@
 //! The whole server in memory, for fuzzing: the real limits, layers and
-//! router ([`crate::spawn_on`]) behind a listener of in-memory pipes, and a
+//! router ([`crate::start::spawn_on`]) behind a listener of in-memory pipes, and a
 //! [`Driver`] that plays a byte string as a sequence of client requests
 //! against it, each under a deadline.
 //!
@@ -75,7 +75,8 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::{AppState, Config};
+use crate::app::AppState;
+use crate::config::Config;
 
 /// Most steps read from one input.
 pub const MAX_STEPS: usize = 8;
@@ -542,7 +543,8 @@ impl Driver {
             let signal = async {
                 let _ = stopped.await;
             };
-            crate::spawn_on(listener, &fuzz_config(), signal).expect("the fuzz configuration")
+            crate::start::spawn_on(listener, &fuzz_config(), signal)
+                .expect("the fuzz configuration")
         };
         Driver {
             server: Some(server),

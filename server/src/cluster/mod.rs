@@ -1,7 +1,7 @@
 //! Shared mode: several server processes (nodes) on one Redis, with one
 //! presence, resume tokens any node can honour, and no lost users.
 //!
-//! Each node keeps its own [`Registry`](crate::registry::Registry) as the
+//! Each node keeps its own [`Registry`](crate::state::registry::Registry) as the
 //! truth about *its* sockets (it answers `identify` from it, Redis or not).
 //! Redis holds the union, written by one task per node:
 //!
@@ -37,11 +37,11 @@ use shared::events::{ResumeToken, SessionId, NAMESPACE};
 use socketioxide::SocketIo;
 use tokio::task::JoinHandle;
 
-use crate::conn::Conn;
-use crate::fanout::Fanout;
-use crate::metrics::Metrics;
-use crate::registry::Registry;
-use crate::resume::Resumed;
+use crate::observe::metrics::Metrics;
+use crate::state::conn::Conn;
+use crate::state::fanout::Fanout;
+use crate::state::registry::Registry;
+use crate::state::resume::Resumed;
 use changes::{BadReply, ChangeKind};
 use scripts::{call, Scripts};
 use tokens::Tokens;
@@ -200,7 +200,7 @@ impl Cluster {
     /// Gives a connected session a fresh resume token (written to Redis
     /// with the session).
     pub fn issue(&self, session: &SessionId) -> ResumeToken {
-        let token = crate::resume::fresh_token();
+        let token = crate::state::resume::fresh_token();
         self.tokens().issue(session.clone(), token.clone());
         self.touch(session);
         token

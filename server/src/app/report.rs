@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::app::AppState;
-use crate::stats::StatsView;
+use crate::observe::stats::StatsView;
 
 /// Spawns the report task; `None` when `every` is zero (reports off).
 pub fn spawn(state: AppState, every: Duration) -> Option<JoinHandle<()>> {

@@ -22,7 +22,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::metrics::{Metrics, Refusal};
+use crate::observe::metrics::{Metrics, Refusal};
 
 /// The host names this server answers to, lower case, without ports.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@
 //! window fills, the total grows), not 20,000 names.
 //!
 //! Each name in the window goes out with its look-alike key
-//! ([`crate::lookalike`]), computed once per stored name, when it first
+//! ([`crate::state::lookalike`]), computed once per stored name, when it first
 //! enters the window: users beyond the window, however many, cost nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use indexmap::IndexMap;
 use shared::events::{Look, OnlineUser, Presence, PresenceChange, SessionId, PRESENCE_WINDOW};
 
-use crate::lookalike::look;
+use crate::state::lookalike::look;
 
 /// Published presence plus the changes not yet published.
 #[derive(Debug, Default)]
@@ -149,6 +149,7 @@ impl PresenceBook {
     }
 
     /// How many users clients currently see online (named or counted).
+    #[cfg(test)]
     pub fn published_len(&self) -> usize {
         self.online.len()
     }

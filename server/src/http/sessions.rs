@@ -1,7 +1,7 @@
 //! The session limit: every Engine.IO session holds a slot for its whole
 //! life, whatever its transport.
 //!
-//! Counting TCP connections ([`crate::limit`]) is not enough: a polling
+//! Counting TCP connections ([`crate::http::limit`]) is not enough: a polling
 //! client's session outlives its requests, so four keep-alive connections
 //! opened 3,000 polling sessions in four seconds with the connection limit
 //! at 50. Here the request that *opens* a session (a Socket.IO request
@@ -23,10 +23,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sio_proto::engineio::ENDPOINT_PATH;
 
-use crate::limit::{Full, Slot, Slots};
-use crate::metrics::{Metrics, Refusal};
-use crate::source::{Peer, Source, TrustedProxies};
-use crate::stats::Stats;
+use crate::http::limit::{Full, Slot, Slots};
+use crate::http::source::{Peer, Source, TrustedProxies};
+use crate::observe::metrics::{Metrics, Refusal};
+use crate::observe::stats::Stats;
 
 /// A session's slot, kept by socketioxide with the opening request's parts.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! A deadline on every request body.
 //!
-//! hyper's header-read timeout ([`crate::serve`]) covers a request's head
+//! hyper's header-read timeout ([`crate::http::serve`]) covers a request's head
 //! only. A body trickled one byte a second (a POST with a large
 //! `Content-Length`) kept its connection, and its slot, for as long as the
 //! client liked: still open at 14 s with a 2 s timeout. Here the whole body
@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use crate::metrics::{Metrics, Refusal};
+use crate::observe::metrics::{Metrics, Refusal};
 
 /// A body that did not arrive within its deadline.
 #[derive(Debug, thiserror::Error)]

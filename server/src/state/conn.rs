@@ -15,8 +15,8 @@ use socketioxide::adapter::Adapter;
 use socketioxide::handler::{FromMessageParts, Value};
 use socketioxide::socket::Socket;
 
-use crate::arrival::Arrival;
-use crate::rate::{Bucket, RateLimit};
+use crate::state::arrival::Arrival;
+use crate::state::rate::{Bucket, RateLimit};
 
 /// One socket's state, stored in its extensions at connect.
 #[derive(Debug)]
@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn arrivals_count_from_one() {
-        let config = crate::Config::defaults();
+        let config = crate::config::Config::defaults();
         let conn = Conn::new(
             SessionId("s".into()),
             config.identify_limit(),

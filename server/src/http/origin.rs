@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 
 use sio_proto::engineio::ENDPOINT_PATH;
 
-use crate::metrics::{Metrics, Refusal};
-use crate::stats::Stats;
+use crate::observe::metrics::{Metrics, Refusal};
+use crate::observe::stats::Stats;
 
 /// The origins allowed besides same-origin, normalised (`scheme://host[:port]`, lower case).
 #[derive(Debug, Clone, Default)]

@@ -37,11 +37,6 @@ impl Encoded {
         self.payload.as_ref().map_or(0, |p| p.get().len())
     }
 
-    /// Whether the event carries no payload.
-    pub fn is_empty(&self) -> bool {
-        self.payload.is_none()
-    }
-
     /// Queues the event on `socket` (fails at once if its queue is full).
     pub fn send(&self, socket: &SocketRef) -> Result<(), SendError> {
         match &self.payload {

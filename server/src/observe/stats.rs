@@ -33,7 +33,7 @@ impl Stats {
     /// Counts a Socket.IO request refused for its origin; true for the
     /// first one, which is worth a line of its own (a misconfigured
     /// `--allowed-origin` shows at once), the rest are summed up by
-    /// [`crate::report`].
+    /// the periodic report.
     pub fn origin_was_refused(&self) -> bool {
         self.origin_refused.fetch_add(1, Ordering::Relaxed) == 0
     }

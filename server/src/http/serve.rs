@@ -20,8 +20,8 @@ use tower::ServiceExt;
 
 use std::sync::Arc;
 
-use crate::metrics::{Metrics, Refusal};
-use crate::source::Peer;
+use crate::http::source::Peer;
+use crate::observe::metrics::{Metrics, Refusal};
 
 use axum::serve::Listener;
 use axum::Router;

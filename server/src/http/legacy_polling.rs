@@ -34,7 +34,7 @@
 //!   of the first (see `docs/PROTOCOL.md`, section 7).
 //!
 //! Requests are classified as engineioxide classifies them
-//! ([`crate::engine_request`]). Everything else (websocket, EIO=4, error
+//! ([`crate::http::engine_request`]). Everything else (websocket, EIO=4, error
 //! answers, binary answers) passes through untouched; socketioxide answers
 //! its own errors. The upstream report is in `docs/PROTOCOL.md`, section 6.
 
@@ -52,8 +52,8 @@ use sio_proto::eio3::{
 };
 use sio_proto::engineio::ENDPOINT_PATH;
 
-use crate::engine_request::EngineRequest;
-use crate::metrics::{Metrics, Refusal};
+use crate::http::engine_request::EngineRequest;
+use crate::observe::metrics::{Metrics, Refusal};
 
 /// The most packets one POST may carry. socket.io-client 1.4.4 POSTs what
 /// it queued while the previous POST was in flight: a handful. Thousands of
@@ -145,7 +145,7 @@ async fn checked_request(
 }
 
 /// The answer to a body that could not be read: over the payload limit,
-/// too slow (see [`crate::deadline`]) or cut off.
+/// too slow (see [`crate::http::deadline`]) or cut off.
 fn unreadable(err: axum::Error, metrics: &Metrics) -> Response {
     let too_large = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
         e.source()
@@ -159,7 +159,7 @@ fn unreadable(err: axum::Error, metrics: &Metrics) -> Response {
         )
             .into_response();
     }
-    crate::deadline::refusal(&err).unwrap_or_else(|| {
+    crate::http::deadline::refusal(&err).unwrap_or_else(|| {
         (
             StatusCode::BAD_REQUEST,
             "the request body could not be read\n",

@@ -33,8 +33,8 @@ use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError, SocketIo};
 use tokio::task::JoinHandle;
 
-use crate::emit::{self, Encoded};
-use crate::presence::PresenceBook;
+use crate::state::emit::{self, Encoded};
+use crate::state::presence::PresenceBook;
 
 /// The room every `/iss` socket joins to receive presence deltas.
 const PRESENCE_ROOM: &str = "presence";

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use axum::http::HeaderMap;
 
-/// The TCP peer of a request, put into its extensions by [`crate::serve`].
+/// The TCP peer of a request, put into its extensions by [`crate::http::serve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub SocketAddr);
 

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use shared::events::{OnlineUser, SessionId};
 
-use crate::arrival::Arrival;
-use crate::lookalike::look;
+use crate::state::arrival::Arrival;
+use crate::state::lookalike::look;
 
 /// A stored name and the arrival position of the identify that set it.
 #[derive(Debug, Clone)]

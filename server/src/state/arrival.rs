@@ -7,7 +7,7 @@
 //! with its position so the registry can ignore a name overtaken by a newer one.
 
 /// The 1-based arrival position of an event on its socket, stamped by
-/// [`crate::conn::ConnEvent`] (0: restored from a resume token, older than
+/// [`crate::state::conn::ConnEvent`] (0: restored from a resume token, older than
 /// anything the socket sends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Arrival(pub u64);

@@ -1,8 +1,13 @@
-//! The application's shared state and the identify use case.
+//! The application: the state every `/iss` handler shares ([`AppState`]),
+//! the identify use case, the handlers themselves and the periodic report.
 //!
 //! Handlers stay thin: they extract, call into [`AppState`], and send what it
 //! returns. The rules (payload shape, name rules, registry, presence) meet
 //! here, in one function that is easy to test without a socket.
+
+pub mod args;
+pub mod handlers;
+pub mod report;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,14 +20,14 @@ use shared::events::{
 };
 use shared::names::validate_name;
 
-use crate::arrival::Arrival;
 use crate::cluster::Cluster;
-use crate::fanout::Fanout;
-use crate::metrics::Metrics;
-use crate::rate::{Bucket, RateLimit};
-use crate::registry::{NameChange, Registry, RegistryError};
-use crate::resume::ResumeBook;
-use crate::stats::Stats;
+use crate::observe::metrics::Metrics;
+use crate::observe::stats::Stats;
+use crate::state::arrival::Arrival;
+use crate::state::fanout::Fanout;
+use crate::state::rate::{Bucket, RateLimit};
+use crate::state::registry::{NameChange, Registry, RegistryError};
+use crate::state::resume::ResumeBook;
 
 /// State every handler can reach (socketioxide's `State<AppState>`).
 #[derive(Debug, Clone)]
@@ -30,7 +35,7 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub fanout: Arc<Fanout>,
     pub stats: Arc<Stats>,
-    /// What `/metrics` shows (see [`crate::metrics`]).
+    /// What `/metrics` shows (see [`crate::observe::metrics`]).
     pub metrics: Arc<Metrics>,
     pub resume: Arc<ResumeBook>,
     /// Shared mode (`--redis-url`): this node's link to the others. `None`:
@@ -48,14 +53,14 @@ pub struct AppState {
 impl Default for AppState {
     /// The state of a server with the default configuration.
     fn default() -> Self {
-        AppState::new(&crate::Config::defaults()).expect("the defaults are valid")
+        AppState::new(&crate::config::Config::defaults()).expect("the defaults are valid")
     }
 }
 
 impl AppState {
     /// Empty state with the configuration's limits: departed sessions stay
     /// resumable for `--resume-ttl-secs`, at most `--resume-capacity` of them.
-    pub fn new(config: &crate::Config) -> Result<Self, crate::cluster::BadRedisUrl> {
+    pub fn new(config: &crate::config::Config) -> Result<Self, crate::cluster::BadRedisUrl> {
         let metrics = Arc::new(Metrics::default());
         let cluster = match &config.redis_url {
             Some(url) => Some(Arc::new(Cluster::new(
@@ -110,7 +115,7 @@ impl AppState {
     pub async fn resume(
         &self,
         token: &shared::events::ResumeToken,
-    ) -> Option<crate::resume::Resumed> {
+    ) -> Option<crate::state::resume::Resumed> {
         match &self.cluster {
             None => self.resume.resume(token, Instant::now()),
             Some(cluster) => cluster.resume(token).await,
@@ -257,7 +262,10 @@ mod tests {
     use serde_json::json;
 
     fn renames() -> Bucket {
-        Bucket::new(crate::Config::defaults().rename_limit(), Instant::now())
+        Bucket::new(
+            crate::config::Config::defaults().rename_limit(),
+            Instant::now(),
+        )
     }
     use shared::events::Presence;
 

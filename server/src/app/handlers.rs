@@ -12,13 +12,13 @@ use socketioxide::socket::DisconnectReason;
 use socketioxide::{ProtocolVersion, SocketError, SocketIo};
 use uuid::Uuid;
 
+use crate::app::args::RawArgs;
 use crate::app::AppState;
-use crate::args::RawArgs;
-use crate::conn::{Conn, ConnEvent};
-use crate::emit;
-use crate::metrics::{Close, EventKind, Refusal};
-use crate::rate::Verdict;
-use crate::resume::Resumed;
+use crate::observe::metrics::{Close, EventKind, Refusal};
+use crate::state::conn::{Conn, ConnEvent};
+use crate::state::emit;
+use crate::state::rate::Verdict;
+use crate::state::resume::Resumed;
 
 /// Connect middleware: spends the resume token the client's auth carries,
 /// if any, and leaves what it brings back in the socket's extensions. It

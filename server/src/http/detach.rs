@@ -83,7 +83,7 @@ const MAX_KEPT_VALUE: usize = 256;
 
 /// What is kept of a header value: all of it up to [`MAX_KEPT_VALUE`];
 /// beyond it, the start, except for `X-Forwarded-For`, whose right end is
-/// what counts (proxies append; [`crate::source`] reads it from the right):
+/// what counts (proxies append; [`crate::http::source`] reads it from the right):
 /// its last entries that fit, cut at a comma.
 fn bounded<'v>(name: &HeaderName, value: &'v [u8]) -> &'v [u8] {
     if value.len() <= MAX_KEPT_VALUE {

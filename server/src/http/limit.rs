@@ -11,7 +11,7 @@
 //!
 //! It counts TCP connections (websocket, polling and page requests alike),
 //! because descriptors are what runs out. Engine.IO sessions, which outlive
-//! the connections of a polling client, are counted by [`crate::sessions`]
+//! the connections of a polling client, are counted by [`crate::http::sessions`]
 //! with the same [`Slots`].
 //!
 //! The total alone would let one client take every slot; the per-source cap
@@ -19,7 +19,7 @@
 //! capped per source (they carry many clients); its clients' sessions are.
 //!
 //! Holding a slot must also cost the holder something: that is hyper's
-//! header-read timeout, set in [`crate::serve`] (every request head, and the
+//! header-read timeout, set in [`crate::http::serve`] (every request head, and the
 //! wait for the next one on an idle keep-alive connection).
 
 use std::collections::HashMap;
@@ -35,9 +35,9 @@ use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::metrics::{Metrics, Refusal};
-use crate::source::{Source, TrustedProxies};
-use crate::stall::WriteStall;
+use crate::http::source::{Source, TrustedProxies};
+use crate::http::stall::WriteStall;
+use crate::observe::metrics::{Metrics, Refusal};
 
 /// The reply to a connection over the limit.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n\r\nThe server is at its connection limit\n";
@@ -135,7 +135,7 @@ pub struct Limited<L> {
 
 impl<L> Limited<L> {
     /// Admits connections `slots` has room for; each is cut when a write
-    /// stays pending longer than `write_stall` (see [`crate::stall`]).
+    /// stays pending longer than `write_stall` (see [`crate::http::stall`]).
     pub fn new(
         inner: L,
         slots: Slots,
