@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the seed corpora in fuzz/seeds/<target>/ from the frames that real
-# peers send: the golden frames of shared/tests/codec_golden.rs and
-# shared/tests/client_session.rs, and the peer captures in docs/PROTOCOL.md
+# peers send: the golden frames of sio-proto/tests/codec_golden.rs and
+# app-client/tests/session.rs, and the peer captures in docs/PROTOCOL.md
 # (whose abbreviated sids and uuids are filled in as the golden tests do).
 # The seeds are committed; rerun this after changing it. `cargo xtask fuzz`
 # reads them and grows its corpora under fuzz/target/fuzz-corpus/ instead.

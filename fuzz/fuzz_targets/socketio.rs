@@ -6,7 +6,7 @@
 //! through an Engine.IO message frame.
 //!
 //! "The same" is exact, floats included: the codec hands JSON over as
-//! checked text and writes it back unchanged (sio-client/tests/fuzz_regressions.rs).
+//! checked text and writes it back unchanged (sio-proto/tests/fuzz_regressions.rs).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -42,7 +42,7 @@
 //!
 //!   Whatever these still allow to look alike (a ZWJ between two Cyrillic
 //!   letters, say) the server's look-alike key catches: it ignores every
-//!   default-ignorable character (`server/src/lookalike.rs`);
+//!   default-ignorable character (`server/src/state/lookalike.rs`);
 //! - no character carries more than [`MAX_MARKS_PER_BASE`] combining marks
 //!   (General_Category=Mark: Mn, Mc, Me) in a row (`name_too_many_marks`), so
 //!   a stack of accents cannot spill out of its line. NFC has already merged

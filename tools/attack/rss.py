@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""RSS of the /iss server under the six attacks of issue 11 ("Hardening II").
+"""RSS of the /iss server under the six attacks of the "Hardening II" round.
 
 For each attack: start the given server binary on a free loopback port, read
 its VmRSS, run the attack, read VmRSS again (connections still held) and the

@@ -1,7 +1,7 @@
 //! Shared mode: several server processes (nodes) on one Redis, with one
 //! presence, resume tokens any node can honour, and no lost users.
 //!
-//! Each node keeps its own [`Registry`](crate::state::registry::Registry) as the
+//! Each node keeps its own [`Registry`] as the
 //! truth about *its* sockets (it answers `identify` from it, Redis or not).
 //! Redis holds the union, written by one task per node:
 //!
