@@ -18,31 +18,81 @@ use std::time::Duration;
 
 use bench::closed_loop::Target;
 use bench::{churn, closed_loop, fanout, fault, hold, open_loop};
+use clap::{Parser, ValueEnum};
 use serde::Serialize;
 
 /// Everything the flags can say; each scenario takes what it needs.
+#[derive(Parser)]
+#[command(
+    about = "Runs one benchmark scenario and prints its summary as one JSON line.",
+    allow_negative_numbers = true
+)]
 struct Args {
-    scenario: String,
-    addr: SocketAddr,
-    /// Every `--addr` given (comma-separated); `addr` is the first.
+    #[arg(long, value_enum, default_value = "s1")]
+    scenario: Scenario,
+    /// The server, or several (comma-separated) for s6.
+    #[arg(long = "addr", value_delimiter = ',', default_value = "127.0.0.1:3000")]
     addrs: Vec<SocketAddr>,
-    target: Target,
+    /// What S1 sends.
+    #[arg(long, value_enum, default_value = "socketio")]
+    target: TargetArg,
+    /// Clients (churn: workers).
+    #[arg(long, default_value_t = 100)]
     clients: usize,
+    /// How long to run or hold (fault: how long after the loss), 0.1 to 3600.
+    #[arg(long = "seconds", value_name = "SECONDS", default_value = "5", value_parser = seconds)]
     duration: Duration,
+    /// S2's requests per second.
+    #[arg(long, default_value = "1000", value_parser = rate)]
     rate: f64,
+    /// Churn's sessions in total.
+    #[arg(long, default_value_t = 1000)]
     cycles: usize,
+    /// Local addresses to connect from (comma-separated).
+    #[arg(long, value_delimiter = ',')]
     sources: Vec<IpAddr>,
+    /// The server's process id, for its CPU time and memory.
+    #[arg(long)]
     server_pid: Option<u32>,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    S1,
+    S2,
+    S3,
+    S4,
+    S6,
+    Fault,
+    Churn,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetArg {
+    Socketio,
+    Rename,
+    Echo,
+}
+
+fn seconds(value: &str) -> Result<Duration, String> {
+    let secs: f64 = value.parse().map_err(|e| format!("{e}"))?;
+    if secs.is_nan() {
+        return Err("not a number".into());
+    }
+    Ok(Duration::from_secs_f64(secs.clamp(0.1, 3600.0)))
+}
+
+fn rate(value: &str) -> Result<f64, String> {
+    let rate: f64 = value.parse().map_err(|e| format!("{e}"))?;
+    if rate > 0.0 && rate.is_finite() {
+        Ok(rate)
+    } else {
+        Err(format!("{rate}: must be a positive number"))
+    }
+}
+
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1).collect()) {
-        Ok(args) => args,
-        Err(err) => {
-            eprintln!("loadgen: {err}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,11 +101,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(a: Args) -> ExitCode {
-    match a.scenario.as_str() {
-        "s1" => {
+    let addr = a.addrs[0];
+    match a.scenario {
+        Scenario::S1 => {
             let s = closed_loop::run(closed_loop::Plan {
-                addr: a.addr,
-                target: a.target,
+                addr,
+                target: match a.target {
+                    TargetArg::Socketio => Target::SocketIo,
+                    TargetArg::Rename => Target::Rename,
+                    TargetArg::Echo => Target::Echo,
+                },
                 clients: a.clients,
                 duration: a.duration,
                 sources: a.sources,
@@ -64,9 +119,9 @@ async fn run(a: Args) -> ExitCode {
             .await;
             print(&s, s.failed_clients == 0 && s.acks > 0)
         }
-        "s2" => {
+        Scenario::S2 => {
             let s = open_loop::run(open_loop::Plan {
-                addr: a.addr,
+                addr,
                 clients: a.clients,
                 rate: a.rate,
                 duration: a.duration,
@@ -76,9 +131,9 @@ async fn run(a: Args) -> ExitCode {
             .await;
             print(&s, s.failed_clients == 0 && s.acks > 0)
         }
-        "s3" => {
+        Scenario::S3 => {
             let plan = hold::Plan {
-                addr: a.addr,
+                addr,
                 clients: a.clients,
                 hold: a.duration,
                 sources: a.sources,
@@ -90,7 +145,7 @@ async fn run(a: Args) -> ExitCode {
             .await;
             print(&s, s.connect_failed == 0 && s.dropped == 0 && s.kept > 0)
         }
-        "s4" | "s6" => {
+        Scenario::S4 | Scenario::S6 => {
             let s = fanout::run(fanout::Plan {
                 addrs: a.addrs,
                 clients: a.clients,
@@ -100,9 +155,9 @@ async fn run(a: Args) -> ExitCode {
             .await;
             print(&s, s.missed == 0 && s.saw > 0 && s.connect_failed == 0)
         }
-        "fault" => {
+        Scenario::Fault => {
             let plan = fault::Plan {
-                addr: a.addr,
+                addr,
                 clients: a.clients,
                 sources: a.sources,
                 limit: a.duration,
@@ -114,14 +169,10 @@ async fn run(a: Args) -> ExitCode {
                 && s.first_error.is_none();
             print(&s, ok)
         }
-        "churn" => {
+        Scenario::Churn => {
             // --clients workers, --cycles sessions in total.
-            let s = churn::run(a.addr, a.cycles, a.clients, a.sources).await;
+            let s = churn::run(addr, a.cycles, a.clients, a.sources).await;
             print(&s, s.failed == 0)
-        }
-        other => {
-            eprintln!("loadgen: --scenario {other:?}: s1, s2, s3, s4, s6, fault or churn");
-            ExitCode::from(2)
         }
     }
 }
@@ -133,68 +184,4 @@ fn print(summary: &impl Serialize, ok: bool) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-fn parse(args: Vec<String>) -> Result<Args, String> {
-    let mut a = Args {
-        scenario: "s1".into(),
-        addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-        addrs: vec![SocketAddr::from(([127, 0, 0, 1], 3000))],
-        target: Target::SocketIo,
-        clients: 100,
-        duration: Duration::from_secs(5),
-        rate: 1000.0,
-        cycles: 1000,
-        sources: Vec::new(),
-        server_pid: None,
-    };
-    let mut args = args.into_iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--scenario" => a.scenario = value()?,
-            "--addr" => {
-                a.addrs = value()?
-                    .split(',')
-                    .map(|addr| addr.parse().map_err(|e| format!("--addr {addr}: {e}")))
-                    .collect::<Result<_, String>>()?;
-                a.addr = a.addrs[0];
-            }
-            "--target" => {
-                a.target = match value()?.as_str() {
-                    "socketio" => Target::SocketIo,
-                    "rename" => Target::Rename,
-                    "echo" => Target::Echo,
-                    other => return Err(format!("--target {other:?}: socketio, rename or echo")),
-                }
-            }
-            "--clients" => a.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?,
-            "--seconds" => {
-                let secs: f64 = value()?.parse().map_err(|e| format!("--seconds: {e}"))?;
-                a.duration = Duration::from_secs_f64(secs.clamp(0.1, 3600.0));
-            }
-            "--rate" => {
-                let rate: f64 = value()?.parse().map_err(|e| format!("--rate: {e}"))?;
-                if !(rate > 0.0 && rate.is_finite()) {
-                    return Err(format!("--rate {rate}: must be a positive number"));
-                }
-                a.rate = rate;
-            }
-            "--cycles" => a.cycles = value()?.parse().map_err(|e| format!("--cycles: {e}"))?,
-            "--sources" => {
-                a.sources = value()?
-                    .split(',')
-                    .map(|ip| {
-                        ip.parse::<IpAddr>()
-                            .map_err(|e| format!("--sources {ip}: {e}"))
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            "--server-pid" => {
-                a.server_pid = Some(value()?.parse().map_err(|e| format!("--server-pid: {e}"))?)
-            }
-            other => return Err(format!("unknown flag {other:?}")),
-        }
-    }
-    Ok(a)
 }
