@@ -16,10 +16,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use duct::{cmd, Expression};
 
-use crate::process::{self, cargo, free_port, repo_root, until_interrupted, Server};
+use crate::process::{
+    self, cargo, create_dir, free_port, repo_root, until_interrupted, write_file, Server,
+};
 use crate::setup;
 
 /// Where `cargo xtask cluster` answers unless told otherwise.
@@ -56,8 +58,7 @@ impl Cluster {
     /// Starts Redis, the nodes, then nginx; each is ready before the next.
     pub fn start(options: &Options) -> Result<Cluster> {
         setup::cluster_tools()?;
-        std::fs::create_dir_all(&options.dir)
-            .with_context(|| format!("cannot create {}", options.dir.display()))?;
+        create_dir(&options.dir)?;
         if TcpStream::connect_timeout(&options.front, Duration::from_millis(200)).is_ok() {
             bail!(
                 "something already listens on {}: stop it first (`cargo xtask serve`?), \
@@ -136,12 +137,10 @@ fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Resul
     let prefix = dir.join("nginx");
     for temp in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
         let temp = prefix.join("temp").join(temp);
-        std::fs::create_dir_all(&temp)
-            .with_context(|| format!("cannot create {}", temp.display()))?;
+        create_dir(&temp)?;
     }
     let conf = prefix.join("nginx.conf");
-    std::fs::write(&conf, nginx_conf(front, upstreams, &prefix))
-        .with_context(|| format!("cannot write {}", conf.display()))?;
+    write_file(&conf, nginx_conf(front, upstreams, &prefix))?;
     let nginx = cmd!(
         setup::NGINX,
         "-p",

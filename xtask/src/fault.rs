@@ -27,7 +27,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::bench::loadgen;
-use crate::process::{cargo, free_port, repo_root, rss_kib, run, tail, Process, Server};
+use crate::process::{
+    cargo, create_dir, free_port, repo_root, rss_kib, run, tail, Process, Server,
+};
 use anyhow::{bail, ensure, Context, Result};
 use bench::summary::FaultSummary;
 
@@ -59,7 +61,7 @@ pub fn faults(clients: usize) -> Result<()> {
     let root = repo_root();
     run(&cargo(["build", "-p", "server", "-p", "bench"]).dir(&root))?;
     let logs = root.join("target/fault/logs");
-    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    create_dir(&logs)?;
     let mut failures = Vec::new();
     let mut table = String::from(
         "| fault | clients | back | back after restart (last) ms | p50 / p100 from first loss ms | most back in 100 ms | server counts |\n|---|---:|---:|---:|---:|---:|---:|\n",

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Context, Result};
 use duct::cmd;
 
-use crate::process::{cargo, run};
+use crate::process::{cargo, create_dir, run};
 
 /// Cold loads per page and network profile (the issue asks for ≥ 10).
 pub const LOADS: usize = 10;
@@ -64,7 +64,7 @@ fn pages_folder(root: &Path, seed: &Path) -> Result<PathBuf> {
 
 /// Copies the files of `from` (not its folders) into `to`.
 fn copy_files(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    create_dir(to)?;
     let entries =
         std::fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))?;
     for entry in entries {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use duct::{cmd, Expression};
 
-use crate::process::{cargo, read, repo_root, run};
+use crate::process::{cargo, create_dir, read, repo_root, run};
 
 /// The cargo-fuzz release this was written against (its CLI and output).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -103,7 +103,7 @@ fn run_target(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
     let corpus = fuzz.join("target/fuzz-corpus").join(target);
     let logs = fuzz.join("target/fuzz-logs");
     for dir in [&corpus, &logs] {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        create_dir(dir)?;
     }
     let log_path = logs.join(format!("{target}.log"));
     let mut log = std::fs::File::create(&log_path)

@@ -22,10 +22,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, ensure, Result};
 use duct::cmd;
 
-use crate::process::{cargo, repo_root, run};
+use crate::process::{cargo, create_dir, read_file, repo_root, run, write_file};
 use crate::size::{self, thousands, SizeRow};
 
 /// One file the original page loaded, as published on npm.
@@ -76,10 +76,9 @@ pub fn s5() -> Result<()> {
     let table = s5_report(&root, &root.join("target/release/server"))?;
     print!("{table}");
     let results = root.join("bench/results");
-    std::fs::create_dir_all(&results)
-        .with_context(|| format!("cannot create {}", results.display()))?;
+    create_dir(&results)?;
     let out = results.join("s5.md");
-    std::fs::write(&out, &table).with_context(|| format!("cannot write {}", out.display()))?;
+    write_file(&out, &table)?;
     println!("xtask: wrote {}", out.display());
     Ok(())
 }
@@ -117,13 +116,12 @@ pub fn s5_table(root: &Path) -> Result<String> {
 /// Fetches every original file into `dir` (reusing tarballs fetched before)
 /// and measures it.
 fn fetch_originals(dir: &Path) -> Result<Vec<SizeRow>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    create_dir(dir)?;
     ORIGINALS
         .iter()
         .map(|original| {
             let path = fetch(original, dir)?;
-            let data =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let data = read_file(&path)?;
             ensure!(
                 data.len() as u64 == original.raw,
                 "{} is {} B, expected {} B: delete {} and run again",
@@ -148,8 +146,7 @@ fn fetch(original: &Original, dir: &Path) -> Result<PathBuf> {
         run(&cmd!("npm", "pack", "--silent", original.spec()).dir(dir))?;
     }
     let unpacked = dir.join(original.stem());
-    std::fs::create_dir_all(&unpacked)
-        .with_context(|| format!("cannot create {}", unpacked.display()))?;
+    create_dir(&unpacked)?;
     let member = format!("package/{}", original.file);
     run(&cmd!("tar", "-xzf", &tarball, "-C", &unpacked, &member))?;
     Ok(unpacked.join(member))

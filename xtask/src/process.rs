@@ -55,6 +55,24 @@ pub fn read(command: &Expression) -> Option<String> {
     command.stderr_capture().read().ok()
 }
 
+/// `create_dir_all`, `read`, `read_to_string` and `write`, their errors
+/// naming the path.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub fn write_file(path: &Path, data: impl AsRef<[u8]>) -> Result<()> {
+    std::fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// A loopback port nobody uses right now.
 pub fn free_port() -> Result<SocketAddr> {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use duct::cmd;
 
-use crate::process::{cargo, read, repo_root, run, took};
+use crate::process::{cargo, read, read_text, repo_root, run, took};
 
 /// Debian packages the native tests build against: rust_socketio (the
 /// third-party client in the server tests) links OpenSSL through pkg-config.
@@ -98,8 +98,7 @@ pub fn wasm_target() -> Result<()> {
 /// a crate version the registry does not have.
 pub fn wasm_bindgen_cli() -> Result<()> {
     let lock_path = repo_root().join("Cargo.lock");
-    let lock = std::fs::read_to_string(&lock_path)
-        .with_context(|| format!("cannot read {}", lock_path.display()))?;
+    let lock = read_text(&lock_path)?;
     let wanted = locked_version(&lock, "wasm-bindgen").with_context(|| {
         format!(
             "no wasm-bindgen package in {}: is the frontend in the workspace?",

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use crate::process::read_file;
+use anyhow::{bail, Result};
 pub use bench::tables::thousands;
 
 use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix};
@@ -69,8 +70,7 @@ pub fn measure(dist: &Path) -> Result<Vec<SizeRow>> {
         if is_twin(&path) {
             continue;
         }
-        let data =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let data = read_file(&path)?;
         let relative = path.strip_prefix(dist).unwrap_or(&path);
         let file = relative
             .components()

@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 
 use anyhow::{bail, Context, Result};
-use duct::{cmd, Expression};
+use duct::Expression;
 
 use crate::process::{self, cargo, free_port, repo_root, Server};
 use crate::setup;
@@ -36,35 +36,19 @@ pub fn run(extra: &[String]) -> Result<()> {
     setup::wasm_target()?;
     // The cluster tests start their own Redis (and the end-to-end ones nginx).
     setup::cluster_tools()?;
+    step("cargo fmt --check", "fmt --all -- --check")?;
+    let clippy = "--all-targets -- -D warnings";
+    let native = format!("clippy --workspace --exclude frontend {clippy}");
+    step("cargo clippy (native)", &native)?;
     step(
-        "cargo fmt --check",
-        &cargo(["fmt", "--all", "--", "--check"]),
+        "cargo clippy (wasm)",
+        &format!("clippy -p frontend --target {WASM} {clippy}"),
     )?;
-    let clippy = ["--all-targets", "--", "-D", "warnings"];
-    let native = ["clippy", "--workspace", "--exclude", "frontend"];
-    step(
-        "cargo clippy (native)",
-        &cargo(native.iter().chain(&clippy)),
-    )?;
-    let wasm = ["clippy", "-p", "frontend", "--target", WASM];
-    step("cargo clippy (wasm)", &cargo(wasm.iter().chain(&clippy)))?;
     println!("xtask: ── native tests");
-    let native = [
-        "test",
-        "--workspace",
-        "--exclude",
-        "frontend",
-        "--exclude",
-        "e2e",
-    ];
+    let native = "test --workspace --exclude frontend --exclude e2e".split(' ');
     let native = cargo_test(
-        &cargo(
-            native
-                .iter()
-                .copied()
-                .chain(extra.iter().map(String::as_str)),
-        )
-        .env("ISS_REDIS_SERVER", setup::REDIS_SERVER),
+        &cargo(native.chain(extra.iter().map(String::as_str)))
+            .env("ISS_REDIS_SERVER", setup::REDIS_SERVER),
     )?;
     let browser = browser_tests()?;
     let e2e = end_to_end()?;
@@ -103,17 +87,9 @@ fn end_to_end() -> Result<Counts> {
     let dist = crate::toolchain::build_frontend_release()?;
     let root = repo_root();
     let out = root.join("target/e2e");
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    process::create_dir(&out)?;
     // The original page's tests need the interop peers: `interop` runs them.
-    let scenarios = [
-        "test",
-        "-p",
-        "e2e",
-        "--test",
-        "scenarios",
-        "--",
-        "--test-threads=1",
-    ];
+    let scenarios = "test -p e2e --test scenarios -- --test-threads=1".split(' ');
     let single = cargo_test(
         &cargo(scenarios)
             .env("ISS_E2E_DIST", &dist)
@@ -158,10 +134,9 @@ fn browser_tests() -> Result<Counts> {
     let page = free_port()?;
     let server = live_server(page)?;
     // The interop suite needs the foreign peers; `interop` runs it.
-    let browser = ["test", "-p", "frontend", "--target", WASM];
-    let suites = ["--test", "components", "--test", "live"];
+    let browser = format!("test -p frontend --target {WASM} --test components --test live");
     let counts = cargo_test(
-        &cargo(browser.iter().chain(&suites))
+        &cargo(browser.split(' '))
             .env("PATH", setup::tool_path())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("ISS_TEST_SERVER", format!("http://{}", server.addr()))
@@ -178,15 +153,8 @@ fn browser_tests() -> Result<Counts> {
 fn live_server(page: SocketAddr) -> Result<Server> {
     let addr = free_port()?;
     let root = repo_root();
-    let server = cmd!(
-        root.join("target/debug/server"),
-        "--bind",
-        addr.to_string(),
-        "--allowed-origin",
-        format!("http://{page}"),
-        "--log",
-        "warn"
-    );
+    let args = format!("--bind {addr} --allowed-origin http://{page} --log warn");
+    let server = duct::cmd(root.join("target/debug/server"), args.split(' '));
     Server::start(
         "test server",
         addr,
@@ -202,9 +170,10 @@ struct Counts {
     failed: u64,
 }
 
-fn step(name: &str, command: &Expression) -> Result<()> {
+/// `cargo ARGS` (split at spaces) as a named step.
+fn step(name: &str, args: &str) -> Result<()> {
     println!("xtask: ── {name}");
-    process::run(command)
+    process::run(&cargo(args.split(' ')))
 }
 
 /// Runs `cargo test`, echoing its output while counting the results.

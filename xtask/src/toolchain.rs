@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use duct::Expression;
 
 use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix, TWINNED};
-use crate::process::{cargo, repo_root, run, took};
+use crate::process::{cargo, read_file, repo_root, run, took, write_file};
 use crate::setup::tool_path;
 
 /// Builds the page with `trunk build --release` into `<repo>/dist` and writes
@@ -74,17 +74,12 @@ pub fn precompress(dist: &Path) -> Result<usize> {
         if !twinned {
             continue;
         }
-        let data =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        write(&with_suffix(file, "gz"), &gzip(&data))?;
-        write(&with_suffix(file, "br"), &brotli(&data))?;
+        let data = read_file(file)?;
+        write_file(&with_suffix(file, "gz"), gzip(&data))?;
+        write_file(&with_suffix(file, "br"), brotli(&data))?;
         written += 1;
     }
     Ok(written)
-}
-
-fn write(path: &Path, data: &[u8]) -> Result<()> {
-    std::fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use bench::tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3
 use duct::{cmd, Expression};
 
 use crate::interop::{node_peers, python_peers};
-use crate::process::{self, cargo, free_port, repo_root, rss_kib, Server};
+use crate::process::{self, cargo, create_dir, free_port, repo_root, rss_kib, write_file, Server};
 use loadgen::SOURCES;
 use pin::Pinning;
 
@@ -167,8 +167,7 @@ impl Bench {
         let release: &[&str] = if quick { &[] } else { &["--release"] };
         process::run(&cargo(build.iter().chain(release)).dir(&root))?;
         let logs = root.join("target/bench/logs");
-        std::fs::create_dir_all(&logs)
-            .with_context(|| format!("cannot create {}", logs.display()))?;
+        create_dir(&logs)?;
         Ok(Bench {
             root,
             profile: if quick { "debug" } else { "release" },
@@ -439,10 +438,9 @@ impl Bench {
     /// Writes `bench/results/NAME`.
     fn write(&self, name: &str, text: &str) -> Result<()> {
         let out = self.root.join("bench/results");
-        std::fs::create_dir_all(&out)
-            .with_context(|| format!("cannot create {}", out.display()))?;
+        create_dir(&out)?;
         let path = out.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(&path, text)?;
         println!("xtask: wrote {}", path.display());
         Ok(())
     }

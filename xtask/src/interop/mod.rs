@@ -33,10 +33,10 @@ pub use peers::{install_seed_page, node_peers, python_peers};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use duct::cmd;
 
-use crate::process::{cargo, free_port, repo_root, run_bounded, tail, Server};
+use crate::process::{cargo, create_dir, free_port, repo_root, run_bounded, tail, Server};
 use crate::setup;
 use cells::{Cell, Cells};
 
@@ -77,7 +77,7 @@ pub fn matrix() -> Result<()> {
     // The original page's cells against our server run beside our release page.
     let dist = crate::toolchain::build_frontend_release()?;
     let logs = root.join("target/interop/logs");
-    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+    create_dir(&logs)?;
     let page = free_port()?;
     let servers = Servers::start(&root, &peers, &logs, &format!("http://{page}"))?;
     let mut cells = Cells::default();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use duct::cmd;
 
-use crate::process::run_bounded;
+use crate::process::{create_dir, read_text, run_bounded, write_file};
 
 /// `pip install` or `npm ci`.
 const INSTALL_WITHIN: Duration = Duration::from_secs(15 * 60);
@@ -70,7 +70,7 @@ pub(super) fn seed_python(root: &Path) -> Result<PathBuf> {
 /// `pip install` runs only when the requirements changed since the last one.
 fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Result<PathBuf> {
     let requirements_path = root.join("interop").join(requirements);
-    let requirements = read(&requirements_path)?;
+    let requirements = read_text(&requirements_path)?;
     let venv = root.join("target/interop").join(venv);
     let python = venv.join("bin/python");
     let stamp = venv.join(".iss-requirements.txt");
@@ -108,8 +108,7 @@ fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Resul
         &requirements_path
     );
     run_bounded(&pip, INSTALL_WITHIN, "")?.ok()?;
-    std::fs::write(&stamp, &requirements)
-        .with_context(|| format!("cannot write {}", stamp.display()))?;
+    write_file(&stamp, &requirements)?;
     Ok(python)
 }
 
@@ -117,7 +116,7 @@ fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Resul
 /// committed lockfile's packages (a stamp written after the last `npm ci`).
 pub fn node_peers(root: &Path) -> Result<()> {
     let dir = root.join("interop");
-    let lock = read(&dir.join("package-lock.json"))?;
+    let lock = read_text(&dir.join("package-lock.json"))?;
     let stamp = dir.join("node_modules/.iss-package-lock.json");
     let installed = NODE_PACKAGES.iter().all(|p| {
         dir.join("node_modules")
@@ -139,7 +138,7 @@ pub fn node_peers(root: &Path) -> Result<()> {
     )
     .and_then(|finished| finished.ok())
     .context("the node peers need Node.js 18+ with npm")?;
-    std::fs::write(&stamp, &lock).with_context(|| format!("cannot write {}", stamp.display()))
+    write_file(&stamp, &lock)
 }
 
 /// One line per runtime with the peer packages actually installed.
@@ -192,7 +191,7 @@ pub(super) fn json_string_field(json: &str, field: &str) -> Option<String> {
 /// for the seed backend to serve.
 pub fn install_seed_page(root: &Path) -> Result<PathBuf> {
     let dir = root.join("target/interop/seed-page");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    create_dir(&dir)?;
     let modules = root.join("interop/node_modules");
     for (from, name) in [
         (root.join("interop/seed_page/index.html"), "index.html"),
@@ -206,8 +205,4 @@ pub fn install_seed_page(root: &Path) -> Result<PathBuf> {
             .with_context(|| format!("cannot copy {}", from.display()))?;
     }
     Ok(dir)
-}
-
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
