@@ -12,6 +12,7 @@
 //! [`Cluster`] is dropped (Ctrl-C in `run`). The end-to-end test and the
 //! benchmark's S6 start the same [`Cluster`].
 
+use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -95,36 +96,28 @@ pub fn redis(
     place: impl FnOnce(Expression) -> Expression,
 ) -> Result<Server> {
     let addr = free_port()?;
-    let redis = cmd!(
+    let args = format!("--port {} --bind 127.0.0.1 --save", addr.port());
+    let args = args.split(' ').map(OsStr::new);
+    let more = ["", "--appendonly", "no", "--dir"].map(OsStr::new);
+    let redis = duct::cmd(
         setup::REDIS_SERVER,
-        "--port",
-        addr.port().to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        dir
+        args.chain(more).chain([dir.as_os_str()]),
     );
     Server::redis(addr, &place(redis), log)
 }
 
 fn start_node(options: &Options, i: usize, redis_url: &str) -> Result<Server> {
     let addr = free_port()?;
-    let args = [
-        "--bind".into(),
-        addr.to_string(),
-        "--redis-url".into(),
-        redis_url.into(),
-        "--dist".into(),
-        options.dist.display().to_string(),
-        // nginx names the client in X-Forwarded-For.
-        "--trusted-proxy".into(),
-        "127.0.0.1".into(),
-    ];
-    let node = duct::cmd(&options.server, args.iter().chain(&options.node_args));
+    // nginx names the client in X-Forwarded-For.
+    let args = format!("--bind {addr} --redis-url {redis_url} --trusted-proxy 127.0.0.1 --dist");
+    let args = args
+        .split(' ')
+        .map(OsStr::new)
+        .chain([options.dist.as_os_str()]);
+    let node = duct::cmd(
+        &options.server,
+        args.chain(options.node_args.iter().map(OsStr::new)),
+    );
     Server::start(
         "node",
         addr,
@@ -141,15 +134,8 @@ fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Resul
     }
     let conf = prefix.join("nginx.conf");
     write_file(&conf, nginx_conf(front, upstreams, &prefix))?;
-    let nginx = cmd!(
-        setup::NGINX,
-        "-p",
-        &prefix,
-        "-c",
-        &conf,
-        "-e",
-        prefix.join("error.log")
-    );
+    let error_log = prefix.join("error.log");
+    let nginx = cmd!(setup::NGINX, "-p", &prefix, "-c", &conf, "-e", error_log);
     Server::start("nginx", front, &nginx, &dir.join("nginx.log"))
 }
 

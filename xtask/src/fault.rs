@@ -185,16 +185,11 @@ fn start(root: &Path, addr: SocketAddr, log: &Path) -> Result<Server> {
 }
 
 fn start_with(root: &Path, addr: SocketAddr, log: &Path, extra: &[&str]) -> Result<Server> {
-    let bind = addr.to_string();
-    let args = [
-        "--bind",
-        &bind,
-        "--log",
-        "warn",
-        "--shutdown-grace-secs",
-        "5",
-    ];
-    let server = duct::cmd(root.join("target/debug/server"), args.iter().chain(extra));
+    let args = format!("--bind {addr} --log warn --shutdown-grace-secs 5");
+    let server = duct::cmd(
+        root.join("target/debug/server"),
+        args.split(' ').chain(extra.iter().copied()),
+    );
     Server::start("our server", addr, &server, log)
 }
 

@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use duct::cmd;
 
 use crate::process::{repo_root, run, took};
 
@@ -30,19 +29,14 @@ pub fn build() -> Result<PathBuf> {
     let dist = root.join("target/nightly-dist");
     println!("xtask: ── trunk build --release with {TOOLCHAIN}, -Zbuild-std and immediate-abort");
     let started = Instant::now();
-    run(&crate::toolchain::trunk(
-        &root,
-        [
-            "build".as_ref(),
-            "--release".as_ref(),
-            "--dist".as_ref(),
-            dist.as_os_str(),
-        ],
-    )
-    .env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
-    .env("CARGO_TARGET_DIR", root.join("target/nightly"))
-    .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
-    .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"))?;
+    let build = ["build", "--release", "--dist"].map(std::ffi::OsStr::new);
+    run(
+        &crate::toolchain::trunk(&root, build.into_iter().chain([dist.as_os_str()]))
+            .env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
+            .env("CARGO_TARGET_DIR", root.join("target/nightly"))
+            .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+            .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"),
+    )?;
     took("the nightly build", started);
     crate::toolchain::precompress(&dist)?;
     Ok(dist)
@@ -51,20 +45,9 @@ pub fn build() -> Result<PathBuf> {
 /// `rust-src` and the wasm target for the nightly toolchain (rustup does
 /// nothing when they are there).
 fn components() -> Result<()> {
-    run(&cmd!(
-        "rustup",
-        "component",
-        "add",
-        "rust-src",
-        "--toolchain",
-        TOOLCHAIN
-    ))?;
-    run(&cmd!(
-        "rustup",
-        "target",
-        "add",
-        "wasm32-unknown-unknown",
-        "--toolchain",
-        TOOLCHAIN
+    let rustup = |args: &str| run(&duct::cmd("rustup", args.split(' ')));
+    rustup(&format!("component add rust-src --toolchain {TOOLCHAIN}"))?;
+    rustup(&format!(
+        "target add wasm32-unknown-unknown --toolchain {TOOLCHAIN}"
     ))
 }

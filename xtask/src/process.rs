@@ -4,7 +4,7 @@
 //! with everything it started when dropped, on error, panic or Ctrl-C.
 //! [`Server`] is a [`Process`] that listens on an address.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -14,7 +14,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use duct::{Expression, Handle};
+use duct::{Expression, Handle, IntoExecutablePath};
 
 /// How long a server may take to listen after it was started.
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -39,6 +39,13 @@ pub fn cargo<I: IntoIterator<Item = S>, S: Into<OsString>>(args: I) -> Expressio
         std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
         args,
     )
+}
+
+/// `program SCRIPT FLAGS`: a script and its flags, written as a command line
+/// (split at spaces).
+pub fn script(program: impl IntoExecutablePath, script: &Path, flags: &str) -> Expression {
+    let flags = flags.split(' ').map(OsStr::new);
+    duct::cmd(program, std::iter::once(script.as_os_str()).chain(flags))
 }
 
 /// Runs a command with inherited output; the error names it.

@@ -26,15 +26,7 @@ pub fn serve(bind: Option<SocketAddr>) -> Result<()> {
     run(&cargo(["build", "--release", "-p", "server"]).dir(&root))?;
     let mut server = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     server
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "server",
-            "--",
-            "--dist",
-        ])
+        .args("run --quiet --release -p server -- --dist".split(' '))
         .arg(&dist)
         .current_dir(&root);
     if let Some(bind) = bind {
@@ -64,15 +56,7 @@ pub fn dev() -> Result<()> {
     if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
         bail!("something already listens on {address}: stop it first (another server?)");
     }
-    let command = cargo([
-        "run",
-        "--quiet",
-        "-p",
-        "server",
-        "--",
-        "--allowed-origin",
-        DEV_PAGE,
-    ]);
+    let command = cargo(format!("run --quiet -p server -- --allowed-origin {DEV_PAGE}").split(' '));
     let server = Process::start("the server", &command.dir(&root))?;
     server.wait_listening(address, Duration::from_secs(60), None)?;
     println!(

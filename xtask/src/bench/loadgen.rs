@@ -22,16 +22,8 @@ pub fn command(
     clients: usize,
     flags: &[&str],
 ) -> Expression {
-    let clients = clients.to_string();
-    let args = [
-        "--scenario",
-        scenario,
-        "--addr",
-        addrs,
-        "--clients",
-        &clients,
-    ];
-    duct::cmd(bin, args.iter().chain(flags))
+    let args = format!("--scenario {scenario} --addr {addrs} --clients {clients}");
+    duct::cmd(bin, args.split(' ').chain(flags.iter().copied()))
 }
 
 /// Runs a generator to its end: stdout and stderr captured, any status.

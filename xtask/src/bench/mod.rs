@@ -33,7 +33,7 @@ use bench::tables::{self, Run};
 use bench::tables::{ECHO, FLASK, NODE, NODE_S3, OURS, OURS_WARN, STOCK, STOCK_S3};
 use duct::{cmd, Expression};
 
-use crate::interop::{node_peers, python_peers};
+use crate::interop::{flask_server, node_peers, node_server, python_peers};
 use crate::process::{self, cargo, create_dir, free_port, repo_root, rss_kib, write_file, Server};
 use loadgen::SOURCES;
 use pin::Pinning;
@@ -207,17 +207,10 @@ impl Bench {
 
     fn ours_with(&self, tag: &str, extra: &[&str]) -> Result<Server> {
         self.start("our server", &format!("ours-{tag}"), |addr| {
-            let flags = [
-                "--bind",
-                &addr.to_string(),
-                "--max-connections",
-                MAX_CONNECTIONS,
-                "--max-per-source",
-                "0",
-                "--identify-rate",
-                "0",
-            ];
-            duct::cmd(self.bin("server"), flags.iter().chain(extra))
+            let flags = format!(
+                "--bind {addr} --max-connections {MAX_CONNECTIONS} --max-per-source 0 --identify-rate 0"
+            );
+            duct::cmd(self.bin("server"), flags.split(' ').chain(extra.iter().copied()))
         })
     }
 
@@ -237,32 +230,15 @@ impl Bench {
 
     fn node(&self, tag: &str) -> Result<Server> {
         node_peers(&self.root)?;
-        let script = self.root.join("interop/node_server.js");
         self.start("node socket.io", &format!("node-{tag}"), |addr| {
-            cmd!(
-                "node",
-                script,
-                "--port",
-                addr.port().to_string(),
-                "--origin",
-                NO_ORIGIN
-            )
+            node_server(&self.root, addr.port(), NO_ORIGIN)
         })
     }
 
     fn flask(&self) -> Result<Server> {
         let python = python_peers(&self.root)?;
-        let script = self.root.join("interop/flask_server.py");
         self.start("Flask-SocketIO", "flask", |addr| {
-            cmd!(
-                python,
-                script,
-                "--port",
-                addr.port().to_string(),
-                "--origin",
-                NO_ORIGIN
-            )
-            .env("PYTHONUNBUFFERED", "1")
+            flask_server(&python, &self.root, addr.port(), NO_ORIGIN, false)
         })
     }
 

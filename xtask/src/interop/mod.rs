@@ -28,15 +28,15 @@ mod cells;
 mod clients;
 mod peers;
 
-pub use peers::{install_seed_page, node_peers, python_peers};
+pub use peers::{flask_server, install_seed_page, node_peers, node_server, python_peers};
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use duct::cmd;
 
-use crate::process::{cargo, create_dir, free_port, repo_root, run_bounded, tail, Server};
+use crate::process::{cargo, create_dir, free_port, repo_root, run_bounded, script, tail, Server};
 use crate::setup;
 use cells::{Cell, Cells};
 
@@ -155,56 +155,32 @@ impl Servers {
     /// Starts them all, allowing the test page's `origin`.
     fn start(root: &Path, peers: &Peers, logs: &Path, origin: &str) -> Result<Servers> {
         println!("xtask: ── interop: servers (test page origin {origin})");
-        let flask_script = root.join("interop/flask_server.py").display().to_string();
         let flask = |name, polling_only: bool, log: &str| {
             peer(name, logs.join(log), |port| {
-                let args = [flask_script.as_str(), "--port", &port, "--origin", origin];
-                let args = args
-                    .into_iter()
-                    .chain(polling_only.then_some("--polling-only"));
-                duct::cmd(&peers.python, args).env("PYTHONUNBUFFERED", "1")
+                peers::flask_server(&peers.python, root, port, origin, polling_only)
             })
         };
         let seed = |name, mode: &str| {
             peer(name, logs.join(format!("seed-{mode}.log")), |port| {
+                let flags = format!("--port {port} --origin {origin} --mode {mode} --page");
+                let page = std::iter::once(peers.seed_page.as_os_str());
+                let args = flags.split(' ').map(OsStr::new).chain(page);
                 let script = root.join("interop/seed_server.py");
-                cmd!(
+                duct::cmd(
                     &peers.seed_python,
-                    script,
-                    "--port",
-                    port,
-                    "--origin",
-                    origin,
-                    "--mode",
-                    mode,
-                    "--page",
-                    &peers.seed_page
+                    std::iter::once(script.as_os_str()).chain(args),
                 )
                 .env("PYTHONUNBUFFERED", "1")
             })
         };
         let ours_addr = free_port()?;
-        let ours = cmd!(
-            root.join("target/debug/server"),
-            "--bind",
-            ours_addr.to_string(),
-            "--allowed-origin",
-            origin,
-            "--log",
-            "info"
-        );
+        let flags = format!("--bind {ours_addr} --allowed-origin {origin} --log info");
+        let ours = duct::cmd(root.join("target/debug/server"), flags.split(' '));
         Ok(Servers {
             flask: flask("Flask-SocketIO", false, "flask.log")?,
             flask_polling: flask("Flask-SocketIO, no websocket", true, "flask-polling.log")?,
             node: peer("node socket.io", logs.join("node.log"), |port| {
-                cmd!(
-                    "node",
-                    root.join("interop/node_server.js"),
-                    "--port",
-                    port,
-                    "--origin",
-                    origin
-                )
+                peers::node_server(root, port, origin)
             })?,
             seed_threading: seed("seed backend, threading", "threading")?,
             seed_eventlet: seed("seed backend, eventlet", "eventlet")?,
@@ -254,10 +230,10 @@ impl Servers {
 fn peer(
     name: &'static str,
     log: PathBuf,
-    command: impl FnOnce(String) -> duct::Expression,
+    command: impl FnOnce(u16) -> duct::Expression,
 ) -> Result<Server> {
     let addr = free_port()?;
-    Server::start(name, addr, &command(addr.port().to_string()), &log)
+    Server::start(name, addr, &command(addr.port()), &log)
 }
 
 /// The stock clients (node 4.8 and 2.5, python-socketio) against our server
@@ -265,19 +241,13 @@ fn peer(
 fn peer_client_cells(root: &Path, python: &Path, servers: &Servers, cells: &mut Cells) {
     let node_client = root.join("interop/node_client.js");
     println!("xtask: ── interop: socket.io-client 4.8 (node) → our server");
-    let node = cmd!("node", &node_client, "--url", servers.ours.url());
+    let url = format!("--url {}", servers.ours.url());
+    let node = script("node", &node_client, &url);
     cells.record(Cell::NodeClientOurs, clients::peer_client(&node));
     println!("xtask: ── interop: python-socketio client → our server");
-    let py = cmd!(
-        python,
-        root.join("interop/py_client.py"),
-        "--url",
-        servers.ours.url()
-    );
-    cells.record(
-        Cell::PyClientOurs,
-        clients::peer_client(&py.env("PYTHONUNBUFFERED", "1")),
-    );
+    let py = script(python, &root.join("interop/py_client.py"), &url);
+    let py = py.env("PYTHONUNBUFFERED", "1");
+    cells.record(Cell::PyClientOurs, clients::peer_client(&py));
     let both = "polling,websocket";
     for (cell, server, transports, peer) in [
         (Cell::NodeV2Ours, &servers.ours, both, "ours"),
@@ -296,22 +266,14 @@ fn peer_client_cells(root: &Path, python: &Path, servers: &Servers, cells: &mut 
         ),
     ] {
         println!("xtask: ── interop: {}", cell.label());
-        let v2 = cmd!(
-            "node",
-            &node_client,
-            "--url",
+        let flags = format!(
+            "--url {} --client 2 --transports {transports} --peer {peer} --expect-transport {}",
             server.url(),
-            "--client",
-            "2",
-            "--name",
-            "Zoë 2.x",
-            "--transports",
-            transports,
-            "--peer",
-            peer,
-            "--expect-transport",
             cell.transport()
         );
+        let name = ["--name", "Zoë 2.x"].map(OsStr::new);
+        let args = [node_client.as_os_str()].into_iter().chain(name);
+        let v2 = duct::cmd("node", args.chain(flags.split(' ').map(OsStr::new)));
         cells.record(cell, clients::peer_client(&v2));
     }
 }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use duct::cmd;
+use duct::{cmd, Expression};
 
-use crate::process::{create_dir, read_text, run_bounded, write_file};
+use crate::process::{create_dir, read_text, run_bounded, script, write_file};
 
 /// `pip install` or `npm ci`.
 const INSTALL_WITHIN: Duration = Duration::from_secs(15 * 60);
@@ -43,6 +43,26 @@ const NODE_PACKAGES: &[&str] = &[
     "socket.io-client-v1",
     "angular",
 ];
+
+/// The node socket.io peer on `port`, allowing `origin`.
+pub fn node_server(root: &Path, port: u16, origin: &str) -> Expression {
+    let flags = format!("--port {port} --origin {origin}");
+    script("node", &root.join("interop/node_server.js"), &flags)
+}
+
+/// The Flask-SocketIO peer on `port`, allowing `origin`; `polling_only`:
+/// without a websocket transport.
+pub fn flask_server(
+    python: &Path,
+    root: &Path,
+    port: u16,
+    origin: &str,
+    polling_only: bool,
+) -> Expression {
+    let only = if polling_only { " --polling-only" } else { "" };
+    let flags = format!("--port {port} --origin {origin}{only}");
+    script(python, &root.join("interop/flask_server.py"), &flags).env("PYTHONUNBUFFERED", "1")
+}
 
 /// The venv's python with `interop/requirements.txt` installed (Flask-SocketIO
 /// 5.7 and python-socketio 5).
