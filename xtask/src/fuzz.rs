@@ -9,6 +9,7 @@
 //! and fails naming the crashing input. The fuzz crate is a workspace of its
 //! own on nightly, so the main workspace stays on stable.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -81,13 +82,9 @@ fn install_cargo_fuzz() -> Result<()> {
         return Ok(());
     }
     println!("xtask: ── installing cargo-fuzz {CARGO_FUZZ_VERSION}");
-    run(&cargo([
-        "install",
-        "cargo-fuzz",
-        "--version",
-        CARGO_FUZZ_VERSION,
-        "--locked",
-    ]))
+    run(&cargo(
+        format!("install cargo-fuzz --version {CARGO_FUZZ_VERSION} --locked").split(' '),
+    ))
 }
 
 /// `cargo +nightly fuzz` in the repository root (through rustup's proxy:
@@ -110,20 +107,15 @@ fn run_target(root: &Path, target: &str, seconds: u64) -> Result<Outcome> {
         .with_context(|| format!("cannot create {}", log_path.display()))?;
     let (stderr, writer) = std::io::pipe().context("cannot make a pipe")?;
     let seeds = fuzz.join("seeds").join(target);
-    let max_time = format!("-max_total_time={seconds}");
-    let fuzz_run = cmd!(
-        "cargo",
-        "+nightly",
-        "fuzz",
-        "run",
-        target,
-        &corpus,
-        &seeds,
-        "--",
-        max_time,
-        "-timeout=10",
-        "-print_final_stats=1"
-    );
+    let paths = [corpus.as_os_str(), seeds.as_os_str()];
+    let libfuzzer = format!("-- -max_total_time={seconds} -timeout=10 -print_final_stats=1");
+    let args = ["+nightly", "fuzz", "run", target]
+        .map(OsStr::new)
+        .into_iter();
+    let args = args
+        .chain(paths)
+        .chain(libfuzzer.split(' ').map(OsStr::new));
+    let fuzz_run = duct::cmd("cargo", args);
     let child = fuzz_run.dir(root).stderr_file(writer).unchecked().start()?;
     let mut outcome = Outcome::default();
     for line in BufReader::new(stderr).split(b'\n') {

@@ -37,29 +37,19 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub fn all() -> Result<()> {
     system_packages()?;
     wasm_toolchain()?;
-    browser()?;
+    chromium()?;
     cluster_tools()
 }
 
-/// Installs missing [`SYSTEM_PACKAGES`] with apt when running as root;
-/// otherwise says exactly what to install.
+/// Installs missing [`SYSTEM_PACKAGES`].
 pub fn system_packages() -> Result<()> {
     let missing: Vec<&str> = SYSTEM_PACKAGES
         .iter()
         .copied()
         .filter(|package| !deb_installed(package))
         .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    if !is_root() {
-        bail!(
-            "missing system packages: {0}\ninstall them with: sudo apt-get install -y {0}",
-            missing.join(" ")
-        );
-    }
-    println!("xtask: installing {}", missing.join(" "));
-    apt_install(&missing)
+    let need = format!("missing system packages: {}", missing.join(" "));
+    apt(&missing, &need, "")
 }
 
 /// Everything a wasm build needs, in order: the Rust target, wasm-bindgen-cli
@@ -69,11 +59,6 @@ pub fn wasm_toolchain() -> Result<()> {
     wasm_bindgen_cli()?;
     trunk()?;
     binaryen()
-}
-
-/// What the browser tests need: Chromium and chromedriver.
-pub fn browser() -> Result<()> {
-    chromium()
 }
 
 /// Adds the `wasm32-unknown-unknown` target with rustup if it is missing.
@@ -153,14 +138,8 @@ pub fn trunk() -> Result<()> {
         found.as_deref().unwrap_or("none")
     );
     let started = Instant::now();
-    run(&cargo([
-        "install",
-        "--locked",
-        "--no-default-features",
-        "trunk",
-        "--version",
-        TRUNK_VERSION,
-    ]))?;
+    let install = format!("install --locked --no-default-features trunk --version {TRUNK_VERSION}");
+    run(&cargo(install.split(' ')))?;
     took("cargo install trunk", started);
     expect_version("trunk", tool_version("trunk", 1), TRUNK_VERSION)
 }
@@ -190,25 +169,16 @@ pub fn binaryen() -> Result<()> {
     )
 }
 
-/// Installs Chromium and chromedriver with apt (as root) if either is
-/// missing; otherwise says exactly what to install.
+/// Installs Chromium and chromedriver if either is missing.
 pub fn chromium() -> Result<()> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-        return Ok(());
-    }
-    if !is_root() {
-        bail!(
-            "the browser tests need {CHROMIUM} and {CHROMEDRIVER}\n\
-             install them with: sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
-        );
-    }
-    println!(
-        "xtask: installing chromium and chromium-driver with apt (the browser tests drive it)"
-    );
-    let started = Instant::now();
-    apt_install(&["chromium", "chromium-driver"])?;
-    took("apt-get install chromium", started);
-    Ok(())
+    let there = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
+    let missing: &[&str] = if there {
+        &[]
+    } else {
+        &["chromium", "chromium-driver"]
+    };
+    let need = format!("the browser tests need {CHROMIUM} and {CHROMEDRIVER}");
+    apt(missing, &need, " with apt (the browser tests drive it)")
 }
 
 /// Redis and nginx, for shared mode (`cargo xtask cluster` and the cluster
@@ -219,9 +189,8 @@ pub const NGINX: &str = "/usr/sbin/nginx";
 /// A real Prometheus scrapes `/metrics` in `server/tests/metrics.rs`.
 pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 
-/// Installs redis-server, nginx and prometheus with apt (as root) if any is missing;
-/// otherwise says exactly what to install. Neither is started as a service:
-/// the xtask runs its own, on free ports, and stops them.
+/// Installs redis-server, nginx and prometheus if any is missing. None is
+/// started as a service: the xtask runs its own, on free ports, and stops them.
 pub fn cluster_tools() -> Result<()> {
     let missing: Vec<&str> = [
         ("redis-server", REDIS_SERVER),
@@ -232,24 +201,12 @@ pub fn cluster_tools() -> Result<()> {
     .filter(|(_, path)| !Path::new(path).exists())
     .map(|(package, _)| package)
     .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    if !is_root() {
-        bail!(
-            "the server tests need {REDIS_SERVER}, {NGINX} and {PROMETHEUS}\n\
-             install them with: sudo apt-get update && sudo apt-get install -y {}",
-            missing.join(" ")
-        );
-    }
-    println!(
-        "xtask: installing {} with apt (the cluster, proxy and metrics tests)",
-        missing.join(" ")
-    );
-    let started = Instant::now();
-    apt_install(&missing)?;
-    took("apt-get install redis-server nginx prometheus", started);
-    Ok(())
+    let need = format!("the server tests need {REDIS_SERVER}, {NGINX} and {PROMETHEUS}");
+    apt(
+        &missing,
+        &need,
+        " with apt (the cluster, proxy and metrics tests)",
+    )
 }
 
 /// `PATH` with `tools/node_modules/.bin` (wasm-opt) and cargo's bin folder
@@ -345,11 +302,26 @@ fn locked_version(lock: &str, name: &str) -> Option<String> {
     None
 }
 
-fn apt_install(packages: &[&str]) -> Result<()> {
+/// Installs the `missing` Debian packages with apt when running as root,
+/// saying `why`; otherwise fails with `need` and the command to run.
+fn apt(missing: &[&str], need: &str, why: &str) -> Result<()> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing.join(" ");
+    if !is_root() {
+        bail!("{need}\ninstall them with: sudo apt-get update && sudo apt-get install -y {list}");
+    }
+    println!("xtask: installing {list}{why}");
+    let started = Instant::now();
     run(&cmd!("apt-get", "update", "-q"))?;
-    let install = ["install", "-y", "-q", "--no-install-recommends"];
-    run(&duct::cmd("apt-get", install.iter().chain(packages))
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    let install = "install -y -q --no-install-recommends".split(' ');
+    run(
+        &duct::cmd("apt-get", install.chain(missing.iter().copied()))
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    took(&format!("apt-get install {list}"), started);
+    Ok(())
 }
 
 fn deb_installed(package: &str) -> bool {

@@ -57,19 +57,9 @@ pub(super) fn browser_cells(
         (Cell::OursSeedEventlet, "our_client_against_seed_eventlet"),
     ];
     // `--nocapture`: print each test's step lines, not only a failed test's.
-    let test = [
-        "test",
-        "-p",
-        "frontend",
-        "--target",
-        WASM,
-        "--test",
-        "interop",
-        "--",
-        "--nocapture",
-    ];
+    let test = format!("test -p frontend --target {WASM} --test interop -- --nocapture");
     let finished = run_bounded(
-        &cargo(test)
+        &cargo(test.split(' '))
             .dir(root)
             .env("PATH", setup::tool_path())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -176,18 +166,9 @@ pub(super) fn seed_page_cells(
         ),
     ];
     // `--no-fail-fast`: both test files run even when the first fails.
-    let test = [
-        "test",
-        "-p",
-        "e2e",
-        "--no-fail-fast",
-        "--test",
-        "seed_page",
-        "--test",
-        "seed_peers",
-    ];
+    let test = "test -p e2e --no-fail-fast --test seed_page --test seed_peers -- --test-threads=1";
     let finished = run_bounded(
-        &cargo(test.iter().chain(&["--", "--test-threads=1"]))
+        &cargo(test.split(' '))
             .dir(root)
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env("ISS_E2E_DIST", dist)

@@ -1,6 +1,7 @@
 //! The reference peers: installing them at their pinned versions, and
 //! what is installed.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -117,15 +118,10 @@ fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Resul
         "xtask: pip install -r {} (pinned peers, from PyPI)",
         requirements_path.display()
     );
-    let pip = cmd!(
+    let pip = "-m pip install --quiet --disable-pip-version-check -r".split(' ');
+    let pip = duct::cmd(
         &python,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "-r",
-        &requirements_path
+        pip.map(OsStr::new).chain([requirements_path.as_os_str()]),
     );
     run_bounded(&pip, INSTALL_WITHIN, "")?.ok()?;
     write_file(&stamp, &requirements)?;
