@@ -1,13 +1,5 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs
-//! wherever cargo does.
-//!
-//! - `test`: formatting, lints and every test; fails if any of them fails or
-//!   if no test ran at all.
-//! - `serve`, `dev`, `size`: run the app, develop the page, weigh the page.
-//! - `bench`, `payload`: the benchmark scenarios (S1–S6; S5 alone).
-//! - `cluster`: Redis, three nodes and nginx in front, as deployed.
-//! - `fault`: kill and restart the server under load; everyone comes back.
-//! - `fuzz`: the cargo-fuzz targets of the wire code (nightly).
+//! wherever cargo does (`cargo xtask --help` lists the commands).
 
 mod bench;
 mod cluster;
@@ -138,7 +130,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = process::handle_interrupts().and_then(|()| match cli.command {
         Command::Test { extra } => test::run(&extra),
-        Command::Interop => interop::run(),
+        Command::Interop => interop::matrix(),
         Command::Setup => setup::all(),
         Command::Serve { bind } => serve::serve(bind),
         Command::Dev => serve::dev(),

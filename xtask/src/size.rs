@@ -104,20 +104,13 @@ fn compressed_len(file: &Path, data: &[u8], suffix: &str, compress: fn(&[u8]) ->
 
 /// The sum of the rows, named `total`.
 pub fn total(rows: &[SizeRow]) -> SizeRow {
-    rows.iter().fold(
-        SizeRow {
-            file: "total".to_owned(),
-            raw: 0,
-            gzip: 0,
-            brotli: 0,
-        },
-        |sum, row| SizeRow {
-            raw: sum.raw + row.raw,
-            gzip: sum.gzip + row.gzip,
-            brotli: sum.brotli + row.brotli,
-            ..sum
-        },
-    )
+    let sum = |size: fn(&SizeRow) -> u64| rows.iter().map(size).sum();
+    SizeRow {
+        file: "total".to_owned(),
+        raw: sum(|r| r.raw),
+        gzip: sum(|r| r.gzip),
+        brotli: sum(|r| r.brotli),
+    }
 }
 
 /// The rows and a total row as an aligned plain-text table, one line each,
@@ -125,52 +118,26 @@ pub fn total(rows: &[SizeRow]) -> SizeRow {
 pub fn format_table(rows: &[SizeRow]) -> String {
     let header = ["file", "raw B", "gzip -9 B", "brotli 11 B"].map(str::to_owned);
     let total = total(rows);
-    let cells: Vec<[String; 4]> = rows
-        .iter()
-        .chain(std::iter::once(&total))
-        .map(|row| {
-            [
-                row.file.clone(),
-                thousands(row.raw),
-                thousands(row.gzip),
-                thousands(row.brotli),
-            ]
-        })
-        .collect();
-    let mut widths = header.clone().map(|h| h.len());
-    for line in &cells {
-        for (width, cell) in widths.iter_mut().zip(line) {
-            *width = (*width).max(cell.len());
+    let cells = rows.iter().chain([&total]).map(|r| {
+        let n = thousands;
+        [r.file.clone(), n(r.raw), n(r.gzip), n(r.brotli)]
+    });
+    let lines: Vec<[String; 4]> = std::iter::once(header).chain(cells).collect();
+    let width = |i: usize| lines.iter().map(|l| l[i].len()).max().unwrap_or(0);
+    let w = [0, 1, 2, 3].map(width);
+    let rule = w.map(|w| "-".repeat(w)).join("  ") + "\n";
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        // Rules under the header and above the total.
+        if i == 1 || i == lines.len() - 1 {
+            out.push_str(&rule);
         }
+        let cells = l.iter().zip(w).enumerate().map(|(i, (cell, w))| match i {
+            0 => format!("{cell:<w$}"),
+            _ => format!("{cell:>w$}"),
+        });
+        out.push_str(&(cells.collect::<Vec<_>>().join("  ") + "\n"));
     }
-    let rule = widths
-        .iter()
-        .map(|w| "-".repeat(*w))
-        .collect::<Vec<_>>()
-        .join("  ");
-    let format_line = |line: &[String; 4]| {
-        format!(
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}\n",
-            line[0],
-            line[1],
-            line[2],
-            line[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-        )
-    };
-    let mut out = format_line(&header);
-    out.push_str(&rule);
-    out.push('\n');
-    let (total_line, file_lines) = cells.split_last().expect("the total row is always there");
-    for line in file_lines {
-        out.push_str(&format_line(line));
-    }
-    out.push_str(&rule);
-    out.push('\n');
-    out.push_str(&format_line(total_line));
     out
 }
 

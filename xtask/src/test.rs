@@ -1,23 +1,10 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
-//! failure, and refusing a green result when no test ran.
-//!
-//! 1. install what a fresh machine lacks (system packages, wasm toolchain,
-//!    Chromium, redis-server and nginx);
-//! 2. `cargo fmt --check`; clippy `-D warnings` for the native crates and for
-//!    the frontend on the wasm target;
-//! 3. native tests (`cargo test --workspace --exclude frontend`);
-//! 4. browser tests: a real server on a free loopback port, then
-//!    `cargo test -p frontend --target wasm32-unknown-unknown` in headless
-//!    Chromium. A host `cargo test` runs no browser test at all, so this step
-//!    fails unless browser tests actually ran;
-//! 5. end to end: the release page (trunk) served by the server process, in
-//!    Chromium over WebDriver (`cargo test -p e2e`), one scenario at a time;
-//!    then two pages through nginx on a three-node cluster (Redis);
-//! 6. the interop matrix against the real peers (`cargo xtask interop`);
-//! 7. the fault tests (`cargo xtask fault`): SIGKILL and SIGTERM under 1,000
-//!    identified clients, everyone back within 10 s of the restart;
-//! 8. a smoke run of the benchmark (`cargo xtask bench --quick`), so the
-//!    load generator cannot rot.
+//! failure, and refusing a green result when no test ran (a host
+//! `cargo test` runs no browser test at all): formatting and clippy, native
+//! tests, browser tests in headless Chromium against a live server, the
+//! release page end to end (alone, then on a three-node cluster behind
+//! nginx), the interop matrix, the fault tests, and a smoke run of the
+//! benchmark so the load generator cannot rot.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -80,7 +67,6 @@ pub fn run(extra: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The release page in real Chromium against the server process.
 fn end_to_end() -> Result<Counts> {
     println!("xtask: ── end-to-end tests");
     setup::wasm_toolchain()?;
@@ -163,7 +149,6 @@ fn live_server(page: SocketAddr) -> Result<Server> {
     )
 }
 
-/// Test counts summed over every `test result:` line.
 #[derive(Debug, Default, PartialEq)]
 struct Counts {
     passed: u64,

@@ -1,28 +1,11 @@
-//! `cargo xtask interop`: the interop matrix. Our client and two stock
-//! Socket.IO clients against our server, and our client against the two
-//! reference servers the app came from, each cell running the same scenario
-//! (connect to `/iss`, `connected` with a session uuid, identify without and
-//! with an ack, disconnect).
-//!
-//! 1. install the peers, at the versions pinned in `interop/`: a Python venv
-//!    in `target/interop/venv` from `requirements.txt` (Flask-SocketIO 5.7,
-//!    python-socketio 5), another in `target/interop/venv-seed` from
-//!    `requirements-seed.txt` (the seed backend: Flask-SocketIO 4.3.2,
-//!    eventlet), and `npm ci` in `interop/` (socket.io 4.8, socket.io-client
-//!    4.8, 2.5 and 1.4.4, AngularJS 1.4.8), each skipped when in place;
-//! 2. build `target/debug/server` and the release page;
-//! 3. start the Flask-SocketIO peer, the node socket.io peer, the seed
-//!    backend in threading and in eventlet mode (serving the original page)
-//!    and our server on free loopback ports; each is stopped when its guard
-//!    drops, whatever happens;
-//! 4. run `interop/node_client.js` (4.8 and 2.5) and `interop/py_client.py`,
-//!    the wasm test `frontend/tests/interop.rs` (our client in headless
-//!    Chromium) against every server, and the original page in
-//!    Chromium (`e2e/tests/seed_page.rs` against ours, `seed_peers.rs`
-//!    against the seed backend);
-//! 5. stop the servers and print the matrix; fail if a required cell failed.
-//!
-//! Server logs go to `target/interop/logs/`.
+//! `cargo xtask interop`: the interop matrix (see [`ABOUT`]). Our client and
+//! the stock Socket.IO clients against our server, and our client against
+//! the reference servers the app came from, each cell running the same
+//! scenario (connect to `/iss`, `connected` with a session uuid, identify
+//! without and with an ack, disconnect). The clients are
+//! `interop/node_client.js`, `interop/py_client.py`, the wasm test
+//! `frontend/tests/interop.rs` and the e2e tests `seed_page` and
+//! `seed_peers`; server logs go to `target/interop/logs/`.
 
 mod cells;
 mod clients;
@@ -46,11 +29,6 @@ const WASM: &str = "wasm32-unknown-unknown";
 const CLIENT_WITHIN: Duration = Duration::from_secs(90);
 /// Building the server, or building and running the wasm test.
 const BUILD_WITHIN: Duration = Duration::from_secs(30 * 60);
-
-/// `cargo xtask interop`: the whole matrix.
-pub fn run() -> Result<()> {
-    matrix()
-}
 
 /// What `cargo xtask interop --help` says.
 pub(crate) const ABOUT: &str =
@@ -131,6 +109,9 @@ fn install_peers(root: &Path) -> Result<Peers> {
     })
 }
 
+/// Our server's name.
+const OURS: &str = "our server";
+
 /// Every server of the matrix, on free loopback ports.
 pub struct Servers {
     pub flask: Server,
@@ -184,22 +165,12 @@ impl Servers {
             })?,
             seed_threading: seed("seed backend, threading", "threading")?,
             seed_eventlet: seed("seed backend, eventlet", "eventlet")?,
-            ours: Server::start("our server", ours_addr, &ours, &logs.join("ours.log"))?,
+            ours: Server::start(OURS, ours_addr, &ours, &logs.join("ours.log"))?,
         })
     }
 
     /// Stops them all, keeping what the report needs.
     fn stop(self) -> Stopped {
-        let peers = [
-            &self.flask,
-            &self.flask_polling,
-            &self.node,
-            &self.seed_threading,
-            &self.seed_eventlet,
-        ];
-        let stored = peers
-            .map(|s| format!("{}: GET /users → {}", s.name, s.users()))
-            .to_vec();
         let all = [
             self.flask,
             self.flask_polling,
@@ -208,6 +179,10 @@ impl Servers {
             self.seed_threading,
             self.seed_eventlet,
         ];
+        let peers = all.iter().filter(|s| s.name != OURS);
+        let stored = peers
+            .map(|s| format!("{}: GET /users → {}", s.name, s.users()))
+            .collect();
         let exited = all
             .iter()
             .filter(|s| !s.still_running())
