@@ -1,5 +1,5 @@
 //! The benchmark report (feature `report`, used by `cargo xtask bench`): one
-//! Markdown table per scenario, the targets of issue 5 with a verdict each,
+//! Markdown table per scenario, the performance targets with a verdict each,
 //! and the chart's data. Pure functions over the generators' summaries, read
 //! typed next to where they are defined ([`crate::summary`]), so they are
 //! unit-tested without a run and a renamed field does not compile.
