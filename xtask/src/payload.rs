@@ -88,10 +88,7 @@ pub fn s5() -> Result<()> {
 pub fn s5_report(root: &Path, server: &Path) -> Result<String> {
     let bytes = s5_table(root)?;
     let times = crate::first_load::table(root, server)?;
-    Ok(format!(
-        "{bytes}
-{times}"
-    ))
+    Ok(format!("{bytes}\n{times}"))
 }
 
 /// The S5 table in Markdown: each original file, the original total, this

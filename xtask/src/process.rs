@@ -182,8 +182,13 @@ impl Process {
         })
     }
 
+    /// The process id (for /proc: CPU time, memory).
     pub fn pid(&self) -> u32 {
         self.group as u32
+    }
+
+    pub fn still_running(&self) -> bool {
+        matches!(self.exited(), Ok(None))
     }
 
     /// Its exit status once it has exited.
@@ -246,7 +251,7 @@ impl Process {
     /// SIGTERM to the group; waits up to `grace` for it to drain and exit,
     /// then SIGKILL to whatever of the group is left.
     pub fn terminate(&self, grace: Duration) {
-        if matches!(self.exited(), Ok(None)) {
+        if self.still_running() {
             signal_group(self.group, libc::SIGTERM);
             let _ = self.handle.wait_timeout(grace);
         }
@@ -257,6 +262,15 @@ impl Process {
         if let Ok(mut groups) = GROUPS.lock() {
             groups.retain(|&g| g != self.group);
         }
+    }
+}
+
+/// A server is its [`Process`]: `pid`, `kill`, `terminate`, `still_running`.
+impl std::ops::Deref for Server {
+    type Target = Process;
+
+    fn deref(&self) -> &Process {
+        &self.process
     }
 }
 
@@ -403,25 +417,6 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// The process id (for /proc: CPU time, memory).
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
-    }
-
-    /// SIGKILL, as a crash would.
-    pub fn kill(&self) {
-        self.process.kill();
-    }
-
-    /// SIGTERM, then waits up to `grace` for it to drain and exit.
-    pub fn terminate(&self, grace: Duration) {
-        self.process.terminate(grace);
-    }
-
-    pub fn still_running(&self) -> bool {
-        matches!(self.process.exited(), Ok(None))
     }
 
     /// What a peer stored (`GET /users`), for the report.

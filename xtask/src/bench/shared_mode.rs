@@ -17,8 +17,7 @@
 //! sharing costs per identify.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -102,16 +101,28 @@ impl Bench {
             .map(|i| self.ours_with(&format!("s6-node{i}"), &["--redis-url", &url]))
             .collect::<Result<Vec<Server>>>()?;
         let before = redis_used_memory(redis.addr())?;
-        let sampler = MemorySampler::start(redis.addr());
         let addrs: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
         println!(
             "xtask: ── S6 × {} clients over {} nodes",
             sizes.s6_clients,
             nodes.len()
         );
-        let s6: Option<FanoutSummary> =
-            self.fanout("s6", &addrs.join(","), sizes.s6_clients, &mut ok)?;
-        let peak = sampler.stop();
+        // Redis's memory, sampled every 200 ms during the run: its peak.
+        let done = AtomicBool::new(false);
+        let (s6, peak) = std::thread::scope(|scope| {
+            let sampler = scope.spawn(|| {
+                let mut peak = 0;
+                while !done.load(Ordering::Relaxed) {
+                    peak = redis_used_memory(redis.addr()).unwrap_or(0).max(peak);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                peak
+            });
+            let s6 = self.fanout("s6", &addrs.join(","), sizes.s6_clients, &mut ok);
+            done.store(true, Ordering::Relaxed);
+            (s6, sampler.join().unwrap_or(0))
+        });
+        let s6: Option<FanoutSummary> = s6?;
         drop(nodes);
         drop(redis);
         md.push_str(&s6_table(s6.as_ref(), s4.as_ref(), sizes.s6_clients));
@@ -174,7 +185,7 @@ impl Bench {
             let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
             let node = self.ours_with(&format!("cost-{what}-{tag}"), &flags)?;
             let pids: Vec<u32> = std::iter::once(node.pid())
-                .chain(redis.iter().map(Server::pid))
+                .chain(redis.iter().map(|r| r.pid()))
                 .collect();
             let cpu_before: f64 = pids.iter().map(|&p| cpu_secs(p)).sum();
             println!("xtask: ── {what} {label}");
@@ -290,36 +301,6 @@ fn redis_used_memory(addr: SocketAddr) -> Result<u64> {
         .find_map(|line| line.strip_prefix("used_memory:"))
         .and_then(|v| v.trim().parse().ok())
         .context("redis-cli INFO memory: no used_memory")
-}
-
-/// Samples Redis's memory every 200 ms in a thread; keeps the peak.
-struct MemorySampler {
-    stop: Arc<AtomicBool>,
-    peak: Arc<AtomicU64>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl MemorySampler {
-    fn start(addr: SocketAddr) -> MemorySampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(0));
-        let (done, max) = (stop.clone(), peak.clone());
-        let thread = std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                if let Ok(bytes) = redis_used_memory(addr) {
-                    max.fetch_max(bytes, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        MemorySampler { stop, peak, thread }
-    }
-
-    fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
-        self.peak.load(Ordering::Relaxed)
-    }
 }
 
 /// User + system CPU seconds of a process so far (/proc/<pid>/stat; 0 when

@@ -14,36 +14,15 @@ use crate::process::{create_dir, read_text, run_bounded, script, write_file};
 const INSTALL_WITHIN: Duration = Duration::from_secs(15 * 60);
 
 /// Python packages whose installed versions the run prints.
-const PYTHON_PACKAGES: &[&str] = &[
-    "Flask-SocketIO",
-    "python-socketio",
-    "python-engineio",
-    "simple-websocket",
-    "Flask",
-    "Werkzeug",
-    "websocket-client",
-];
+const PYTHON_PACKAGES: &str =
+    "Flask-SocketIO python-socketio python-engineio simple-websocket Flask Werkzeug websocket-client";
 /// The seed backend's packages whose installed versions the run prints.
-const SEED_PACKAGES: &[&str] = &[
-    "Flask-SocketIO",
-    "python-socketio",
-    "python-engineio",
-    "eventlet",
-    "Flask",
-    "Werkzeug",
-];
+const SEED_PACKAGES: &str =
+    "Flask-SocketIO python-socketio python-engineio eventlet Flask Werkzeug";
 /// npm packages whose installed versions the run prints (the `-v1`/`-v2`
 /// folders are npm aliases of older socket.io-client releases).
-const NODE_PACKAGES: &[&str] = &[
-    "socket.io",
-    "engine.io",
-    "socket.io-client",
-    "engine.io-client",
-    "ws",
-    "socket.io-client-v2",
-    "socket.io-client-v1",
-    "angular",
-];
+const NODE_PACKAGES: &str =
+    "socket.io engine.io socket.io-client engine.io-client ws socket.io-client-v2 socket.io-client-v1 angular";
 
 /// The node socket.io peer on `port`, allowing `origin`.
 pub fn node_server(root: &Path, port: u16, origin: &str) -> Expression {
@@ -134,7 +113,7 @@ pub fn node_peers(root: &Path) -> Result<()> {
     let dir = root.join("interop");
     let lock = read_text(&dir.join("package-lock.json"))?;
     let stamp = dir.join("node_modules/.iss-package-lock.json");
-    let installed = NODE_PACKAGES.iter().all(|p| {
+    let installed = NODE_PACKAGES.split(' ').all(|p| {
         dir.join("node_modules")
             .join(p)
             .join("package.json")
@@ -166,7 +145,7 @@ pub(super) fn peer_versions(root: &Path, python: &Path, seed: &Path) -> Vec<Stri
         .read()
         .unwrap_or_default();
     let packages: Vec<String> = NODE_PACKAGES
-        .iter()
+        .split(' ')
         .map(|p| {
             let file = root
                 .join("interop/node_modules")
@@ -187,7 +166,8 @@ pub(super) fn peer_versions(root: &Path, python: &Path, seed: &Path) -> Vec<Stri
 }
 
 /// `Python 3.x: package version, …` as installed in a venv.
-fn python_versions(python: &Path, packages: &[&str]) -> String {
+fn python_versions(python: &Path, packages: &str) -> String {
+    let packages: Vec<&str> = packages.split(' ').collect();
     let script = format!(
         "import sys\nfrom importlib.metadata import version\n\
          print('Python', sys.version.split()[0] + ':', ', '.join(p + ' ' + version(p) for p in {packages:?}))"
