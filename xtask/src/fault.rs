@@ -3,23 +3,17 @@
 //!
 //! N page-like clients (the load generator's `fault` scenario: the shared
 //! `Session` with its reconnect backoff and the shared `Identity` that
-//! identifies again after every `connected`) connect and identify. Then the
-//! server is stopped — once with SIGKILL (a crash), once with SIGTERM (a
-//! graceful restart: clients are told, the server drains) — and a new one is
-//! started on the same port. Passes when every client is identified again
-//! within 10 s of the restart, the new server counts exactly N named
-//! sessions, and the reconnects were spread out (no thundering herd).
+//! identifies again after every `connected`) connect and identify. The
+//! server is stopped with SIGKILL (a crash), then with SIGTERM (a graceful
+//! restart), and a new one started on the same port. Passes when everyone
+//! is identified again within 10 s of the restart, the new server counts
+//! exactly N named sessions, and the reconnects were spread out (no herd).
 //!
-//! Then a leak check: 10,000 short sessions (connect, join, identify, hang
-//! up; 50 at a time) against a fresh server, whose resident memory after them
-//! must be within [`LEAK_SLACK_KIB`] (3 MiB) of what it was after a
-//! 5,000-session warm-up (a leak of 300 bytes per session would show as
-//! 3 MB; without a leak the allocator's own growth measured +0.3 to +1.2 MB,
-//! shrinking round by round). The resume TTL is the default (600 s), so every
-//! departed session stays resumable for the whole check: the resume book's
-//! bound (`--resume-capacity`, 2,000 there, reached during the warm-up) is
-//! what must keep memory flat, as it must against a client cycling sessions.
-//! Runs in `cargo xtask test`.
+//! Then a leak check ([`churn`]): 10,000 short sessions against a fresh
+//! server after a 5,000-session warm-up. The resume TTL is the default
+//! (600 s), so every departed session stays resumable: the resume book's
+//! bound (`--resume-capacity` 2,000, reached during the warm-up) is what
+//! must keep memory flat, as it must against a client cycling sessions.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -38,7 +32,7 @@ const BACK_WITHIN_MS: u64 = 10_000;
 
 /// How much the server's RSS may grow over 10,000 sessions after warm-up:
 /// a leak of 300 bytes per session would exceed it; the allocator's own
-/// noise measured +0.3 to +1.2 MB.
+/// growth measured +0.3 to +1.2 MB, shrinking round by round.
 const LEAK_SLACK_KIB: u64 = 3072;
 
 /// Loopback addresses the load generator connects from: 1,000 clients stay
@@ -46,14 +40,12 @@ const LEAK_SLACK_KIB: u64 = 3072;
 const SOURCES: &str =
     "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9";
 
-/// How the server goes away.
 #[derive(Debug, Clone, Copy)]
 enum Stop {
     Kill,
     Term,
 }
 
-/// How many clients the fault tests run by default.
 pub const DEFAULT_CLIENTS: usize = 1000;
 
 /// Both faults under `clients` identified clients, then the leak check.

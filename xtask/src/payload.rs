@@ -10,15 +10,11 @@
 //! `tar`), never committed, and compressed with the same gzip -9 / brotli 11
 //! as our `dist/` ([`crate::size`]).
 //!
-//! The 98,502 B ([`size::ORIGINAL_GZIP`]) is reproduced exactly by
-//! GNU gzip 1.12 run on these two files by name, `gzip -9 -c FILE | wc -c`:
-//! `angular.min.js` (148,199 B raw) → 52,400 B, plus `socket.io.js`
-//! (184,588 B raw) → 46,102 B. Those include the file name GNU gzip stores
-//! in the header (15 B and 13 B with the NUL); through a pipe (`gzip -9 <
-//! FILE`) they are 52,385 + 46,089 = 98,474 B. The table uses
-//! [`crate::compress::gzip`] (flate2 level 9 on its miniz_oxide backend, no name) for
-//! both sides, which gives 52,502 + 46,125 = 98,627 B: 125 B (0.13%) more
-//! than the figure, and measured the same way as our `dist/`.
+//! The quoted 98,502 B ([`size::ORIGINAL_GZIP`]) is GNU gzip 1.12 on these
+//! two files by name (`gzip -9 -c FILE | wc -c`: 52,400 + 46,102 B), the
+//! header holding each file name; through a pipe they are 52,385 + 46,089 B.
+//! The table uses [`crate::compress::gzip`] (flate2 level 9, no name) for
+//! both sides: 52,502 + 46,125 = 98,627 B, measured as our `dist/` is.
 
 use std::path::{Path, PathBuf};
 

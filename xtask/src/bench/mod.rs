@@ -109,12 +109,7 @@ pub fn run_s7(quick: bool) -> Result<()> {
 /// `bench/results/s6.md`.
 pub fn run_s6(quick: bool) -> Result<()> {
     let bench = Bench::prepare(quick)?;
-    let sizes = if quick {
-        &shared_mode::QUICK
-    } else {
-        &shared_mode::FULL
-    };
-    let shared = bench.shared_mode(sizes)?;
+    let shared = bench.shared_mode()?;
     println!("{}", shared.markdown);
     if !quick {
         bench.write("s6.md", &shared.markdown)?;
@@ -130,11 +125,7 @@ pub fn run(quick: bool) -> Result<()> {
     let s2 = bench.s2(peak / 2.0)?;
     let s3 = bench.s3()?;
     let s4 = bench.s4()?;
-    let shared = bench.shared_mode(if quick {
-        &shared_mode::QUICK
-    } else {
-        &shared_mode::FULL
-    })?;
+    let shared = bench.shared_mode()?;
     let s5 = (!quick).then(|| {
         let report = crate::payload::s5_report(&bench.root, &bench.bin("server"));
         report.map_err(|e| format!("{e:#}"))

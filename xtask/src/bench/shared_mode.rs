@@ -33,21 +33,21 @@ use crate::setup;
 const S6_TARGET_MS: f64 = 250.0;
 
 /// Sizes of the shared-mode scenarios.
-pub(super) struct SharedSizes {
+struct SharedSizes {
     pub s6_clients: usize,
     pub s1_clients: usize,
     pub s1_seconds: &'static str,
     pub churn_cycles: usize,
 }
 
-pub(super) const FULL: SharedSizes = SharedSizes {
+const FULL: SharedSizes = SharedSizes {
     s6_clients: 10_000,
     s1_clients: 1000,
     s1_seconds: "8",
     churn_cycles: 20_000,
 };
 
-pub(super) const QUICK: SharedSizes = SharedSizes {
+const QUICK: SharedSizes = SharedSizes {
     s6_clients: 200,
     s1_clients: 50,
     s1_seconds: "1",
@@ -75,7 +75,8 @@ struct Cost {
 }
 
 impl Bench {
-    pub(super) fn shared_mode(&self, sizes: &SharedSizes) -> Result<SharedReport> {
+    pub(super) fn shared_mode(&self) -> Result<SharedReport> {
+        let sizes = if self.quick { &QUICK } else { &FULL };
         setup::cluster_tools()?;
         let mut ok = true;
         let mut md = String::from("## S6: shared mode (Redis)\n\n");

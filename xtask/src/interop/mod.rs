@@ -46,12 +46,8 @@ pub fn matrix() -> Result<()> {
     let root = repo_root();
     let peers = install_peers(&root)?;
     println!("xtask: ── interop: cargo build -p server");
-    run_bounded(
-        &cargo(["build", "-p", "server"]).dir(&root),
-        BUILD_WITHIN,
-        "",
-    )?
-    .ok()?;
+    let build = cargo(["build", "-p", "server"]).dir(&root);
+    run_bounded(&build, BUILD_WITHIN, "")?.ok()?;
     // The original page's cells against our server run beside our release page.
     let dist = crate::toolchain::build_frontend_release()?;
     let logs = root.join("target/interop/logs");
@@ -69,14 +65,14 @@ pub fn matrix() -> Result<()> {
     for (cell, outcome) in clients::seed_page_cells(&root, &dist, seed_servers) {
         cells.record(cell, outcome);
     }
-    let after = servers.stop();
-    print_matrix(&peers.versions, &cells, &after);
+    print_matrix(&peers.versions, &cells);
+    let exited = servers.stop(!cells.failures().is_empty());
     println!(
         "\nxtask: interop took {:.1} s (server logs in {})",
         started.elapsed().as_secs_f64(),
         logs.display()
     );
-    verdict(&cells, after.exited)
+    verdict(&cells, exited)
 }
 
 /// What the peers need, installed at their pinned versions.
@@ -122,16 +118,6 @@ pub struct Servers {
     pub ours: Server,
 }
 
-/// What the servers left behind once stopped.
-struct Stopped {
-    /// `GET /users` of every peer.
-    stored: Vec<String>,
-    /// `NAME exited during the run`.
-    exited: Vec<String>,
-    /// The end of every server's log.
-    log_tails: Vec<(String, String)>,
-}
-
 impl Servers {
     /// Starts them all, allowing the test page's `origin`.
     fn start(root: &Path, peers: &Peers, logs: &Path, origin: &str) -> Result<Servers> {
@@ -169,8 +155,10 @@ impl Servers {
         })
     }
 
-    /// Stops them all, keeping what the report needs.
-    fn stop(self) -> Stopped {
+    /// Stops them all; prints what every peer stored, which server exited
+    /// during the run and, if anything failed, the end of every log. Returns
+    /// `NAME exited during the run` for each that did.
+    fn stop(self, failed: bool) -> Vec<String> {
         let all = [
             self.flask,
             self.flask_polling,
@@ -179,25 +167,25 @@ impl Servers {
             self.seed_threading,
             self.seed_eventlet,
         ];
-        let peers = all.iter().filter(|s| s.name != OURS);
-        let stored = peers
-            .map(|s| format!("{}: GET /users → {}", s.name, s.users()))
-            .collect();
-        let exited = all
+        for s in all.iter().filter(|s| s.name != OURS) {
+            println!("  {}: GET /users → {}", s.name, s.users());
+        }
+        let exited: Vec<String> = all
             .iter()
             .filter(|s| !s.still_running())
-            .map(|s| format!("{} exited during the run", s.name));
-        let exited = exited.collect();
-        let log_tails = all
-            .iter()
-            .map(|s| (s.name.to_owned(), tail(&s.log, 15)))
+            .map(|s| format!("{} exited during the run", s.name))
             .collect();
-        drop(all);
-        Stopped {
-            stored,
-            exited,
-            log_tails,
+        for line in &exited {
+            println!("  ✗ {line}");
         }
+        let tails: Vec<(&str, String)> = all.iter().map(|s| (s.name, tail(&s.log, 15))).collect();
+        drop(all);
+        if failed || !exited.is_empty() {
+            for (name, log) in tails {
+                println!("\n  last lines of the {name} log:\n{log}");
+            }
+        }
+        exited
     }
 }
 
@@ -253,7 +241,7 @@ fn peer_client_cells(root: &Path, python: &Path, servers: &Servers, cells: &mut 
     }
 }
 
-fn print_matrix(versions: &[String], cells: &Cells, after: &Stopped) {
+fn print_matrix(versions: &[String], cells: &Cells) {
     println!();
     println!("xtask: ── interop matrix");
     for line in versions {
@@ -264,17 +252,6 @@ fn print_matrix(versions: &[String], cells: &Cells, after: &Stopped) {
     println!();
     for line in cells.details() {
         println!("{line}");
-    }
-    for line in &after.stored {
-        println!("  {line}");
-    }
-    for line in &after.exited {
-        println!("  ✗ {line}");
-    }
-    if !cells.failures().is_empty() || !after.exited.is_empty() {
-        for (name, log) in &after.log_tails {
-            println!("\n  last lines of the {name} log:\n{log}");
-        }
     }
 }
 
