@@ -4,12 +4,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use anyhow::Result;
 use duct::Expression;
 
 use super::cells::{Cell, Outcome};
 use super::{Servers, BUILD_WITHIN, CLIENT_WITHIN, WASM};
-use crate::process::{cargo, run_bounded, Finished, Server};
+use crate::process::{cargo, run_bounded, Server};
 use crate::setup;
 
 /// Runs a peer client's scenario; a failure lists the steps that failed.
@@ -58,29 +57,25 @@ pub(super) fn browser_cells(
     ];
     // `--nocapture`: print each test's step lines, not only a failed test's.
     let test = format!("test -p frontend --target {WASM} --test interop -- --nocapture");
-    let finished = run_bounded(
-        &cargo(test.split(' '))
-            .dir(root)
-            .env("PATH", setup::tool_path())
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-            .env("ISS_PEER_FLASK", servers.flask.url())
-            .env("ISS_PEER_FLASK_POLLING", servers.flask_polling.url())
-            .env("ISS_PEER_NODE", servers.node.url())
-            .env("ISS_PEER_OURS", servers.ours.url())
-            .env("ISS_PEER_SEED_THREADING", servers.seed_threading.url())
-            .env("ISS_PEER_SEED_EVENTLET", servers.seed_eventlet.url()),
-        BUILD_WITHIN,
-        "    ",
-    );
-    test_cells(finished, &wanted)
+    let command = cargo(test.split(' '))
+        .dir(root)
+        .env("PATH", setup::tool_path())
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env("ISS_PEER_FLASK", servers.flask.url())
+        .env("ISS_PEER_FLASK_POLLING", servers.flask_polling.url())
+        .env("ISS_PEER_NODE", servers.node.url())
+        .env("ISS_PEER_OURS", servers.ours.url())
+        .env("ISS_PEER_SEED_THREADING", servers.seed_threading.url())
+        .env("ISS_PEER_SEED_EVENTLET", servers.seed_eventlet.url());
+    test_cells(&command, &wanted)
 }
 
-/// One cell per test of a browser test run: passed, failed (with the
+/// Runs a browser test command; one cell per test: passed, failed (with the
 /// failed step when the output names it), or did not run.
-fn test_cells(finished: Result<Finished>, wanted: &[(Cell, &str)]) -> Vec<(Cell, Outcome)> {
-    let finished = match finished {
+fn test_cells(command: &Expression, wanted: &[(Cell, &str)]) -> Vec<(Cell, Outcome)> {
+    let finished = match run_bounded(command, BUILD_WITHIN, "    ") {
         Ok(finished) => finished,
         Err(e) => {
             return wanted
@@ -167,17 +162,13 @@ pub(super) fn seed_page_cells(
     ];
     // `--no-fail-fast`: both test files run even when the first fails.
     let test = "test -p e2e --no-fail-fast --test seed_page --test seed_peers -- --test-threads=1";
-    let finished = run_bounded(
-        &cargo(test.split(' '))
-            .dir(root)
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("ISS_E2E_DIST", dist)
-            .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
-            .env("ISS_E2E_SEED_PAGE", root.join("target/interop/seed-page"))
-            .env("ISS_PEER_SEED_THREADING", threading.url())
-            .env("ISS_PEER_SEED_EVENTLET", eventlet.url()),
-        BUILD_WITHIN,
-        "    ",
-    );
-    test_cells(finished, &wanted)
+    let command = cargo(test.split(' '))
+        .dir(root)
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("ISS_E2E_DIST", dist)
+        .env("ISS_E2E_SERVER_BIN", root.join("target/debug/server"))
+        .env("ISS_E2E_SEED_PAGE", root.join("target/interop/seed-page"))
+        .env("ISS_PEER_SEED_THREADING", threading.url())
+        .env("ISS_PEER_SEED_EVENTLET", eventlet.url());
+    test_cells(&command, &wanted)
 }
