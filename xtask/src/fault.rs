@@ -77,14 +77,14 @@ fn one_fault(root: &Path, logs: &Path, clients: usize, how: Stop) -> Result<(Str
     let addr = free_port()?;
     let label = format!("{how:?}").to_uppercase();
     println!("xtask: ── fault: SIG{label} under {clients} identified clients");
-    let server = start(root, addr, &logs.join(format!("before-{label}.log")))?;
+    let server = start(root, addr, &logs.join(format!("before-{label}.log")), "")?;
     let (stdout, writer) = std::io::pipe().context("cannot make a pipe")?;
     let errors = logs.join(format!("loadgen-{label}.log"));
-    let flags = ["--seconds", "30", "--sources", SOURCES];
+    let flags = format!("--seconds 30 --sources {SOURCES}");
     let loadgen = loadgen::command(
         &root.join("target/debug/loadgen"),
         "fault",
-        &addr.to_string(),
+        addr,
         clients,
         &flags,
     );
@@ -107,7 +107,7 @@ fn one_fault(root: &Path, logs: &Path, clients: usize, how: Stop) -> Result<(Str
     }
     // Measured from the moment the new server is launched.
     let restart_ms = unix_ms();
-    let restarted = start(root, addr, &logs.join(format!("after-{label}.log")))?;
+    let restarted = start(root, addr, &logs.join(format!("after-{label}.log")), "")?;
     let summary: Option<FaultSummary> = lines
         .map_while(Result::ok)
         .find_map(|l| serde_json::from_str(&l).ok());
@@ -172,16 +172,9 @@ fn judge(
     (row, problems)
 }
 
-fn start(root: &Path, addr: SocketAddr, log: &Path) -> Result<Server> {
-    start_with(root, addr, log, &[])
-}
-
-fn start_with(root: &Path, addr: SocketAddr, log: &Path, extra: &[&str]) -> Result<Server> {
-    let args = format!("--bind {addr} --log warn --shutdown-grace-secs 5");
-    let server = duct::cmd(
-        root.join("target/debug/server"),
-        args.split(' ').chain(extra.iter().copied()),
-    );
+fn start(root: &Path, addr: SocketAddr, log: &Path, extra: &str) -> Result<Server> {
+    let args = format!("--bind {addr} --log warn --shutdown-grace-secs 5 {extra}");
+    let server = duct::cmd(root.join("target/debug/server"), args.split_whitespace());
     Server::start("our server", addr, &server, log)
 }
 
@@ -189,22 +182,16 @@ fn start_with(root: &Path, addr: SocketAddr, log: &Path, extra: &[&str]) -> Resu
 fn churn(root: &Path, logs: &Path) -> Result<String> {
     println!("xtask: ── leak check: 10,000 connect/identify/disconnect cycles");
     let addr = free_port()?;
-    let server = start_with(
+    let server = start(
         root,
         addr,
         &logs.join("churn.log"),
-        &["--resume-capacity", "2000"],
+        "--resume-capacity 2000",
     )?;
     let sessions = |cycles: usize| -> Result<()> {
-        let flags = ["--cycles", &cycles.to_string(), "--sources", SOURCES];
+        let flags = format!("--cycles {cycles} --sources {SOURCES}");
         let bin = root.join("target/debug/loadgen");
-        let output = loadgen::output(&loadgen::command(
-            &bin,
-            "churn",
-            &addr.to_string(),
-            50,
-            &flags,
-        ))?;
+        let output = loadgen::output(&loadgen::command(&bin, "churn", addr, 50, &flags))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         ensure!(output.status.success(), "churn failed: {stdout}");
         Ok(())

@@ -3,6 +3,7 @@
 //! (`bench::summary`): the benchmark, its shared-mode part and the fault
 //! tests all run it through here.
 
+use std::fmt::Display;
 use std::path::Path;
 use std::process::Output;
 
@@ -13,17 +14,18 @@ use serde::de::DeserializeOwned;
 /// The source addresses a generator connects from unless told otherwise.
 pub const SOURCES: &str = "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5";
 
-/// `loadgen --scenario S --addr ADDRS --clients N [FLAGS]`: `bin` is the
-/// built binary, `addrs` one address or several, comma-separated.
+/// `loadgen --scenario S --addr ADDRS --clients N FLAGS`: `bin` is the
+/// built binary, `addrs` one address or several, comma-separated, `flags`
+/// a command line.
 pub fn command(
     bin: &Path,
     scenario: &str,
-    addrs: &str,
+    addrs: impl Display,
     clients: usize,
-    flags: &[&str],
+    flags: &str,
 ) -> Expression {
-    let args = format!("--scenario {scenario} --addr {addrs} --clients {clients}");
-    duct::cmd(bin, args.split(' ').chain(flags.iter().copied()))
+    let args = format!("--scenario {scenario} --addr {addrs} --clients {clients} {flags}");
+    duct::cmd(bin, args.split_whitespace())
 }
 
 /// Runs a generator to its end: stdout and stderr captured, any status.

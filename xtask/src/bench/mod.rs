@@ -192,16 +192,12 @@ impl Bench {
     /// per-socket identify limit (S1/S2 measure the identify path itself,
     /// which 10/s would answer with `rate_limited`) and room for S3's 19,000
     /// (from 8 loopback addresses, so no per-source cap).
-    fn ours(&self, tag: &str) -> Result<Server> {
-        self.ours_with(tag, &[])
-    }
-
-    fn ours_with(&self, tag: &str, extra: &[&str]) -> Result<Server> {
+    fn ours(&self, tag: &str, extra: &str) -> Result<Server> {
         self.start("our server", &format!("ours-{tag}"), |addr| {
             let flags = format!(
-                "--bind {addr} --max-connections {MAX_CONNECTIONS} --max-per-source 0 --identify-rate 0"
+                "--bind {addr} --max-connections {MAX_CONNECTIONS} --max-per-source 0 --identify-rate 0 {extra}"
             );
-            duct::cmd(self.bin("server"), flags.split(' ').chain(extra.iter().copied()))
+            duct::cmd(self.bin("server"), flags.split_whitespace())
         })
     }
 
@@ -259,13 +255,8 @@ impl Bench {
                     // a thousand connections), and it would tax the next.
                     let server = self.s1_server(label, &format!("s1-{clients}-r{round}"))?;
                     let target = if *label == ECHO { "echo" } else { "socketio" };
-                    done.push(self.loadgen(
-                        "S1",
-                        label,
-                        &server,
-                        clients,
-                        &["--target", target, "--seconds", self.sizes.s1_seconds],
-                    )?);
+                    let flags = format!("--target {target} --seconds {}", self.sizes.s1_seconds);
+                    done.push(self.loadgen("S1", label, &server, clients, &flags)?);
                 }
             }
             runs.extend(rounds.into_iter().map(Run::median_round));
@@ -277,9 +268,9 @@ impl Bench {
     fn s1_server(&self, label: &str, tag: &str) -> Result<Server> {
         match label {
             ECHO => self.echo(),
-            OURS => self.ours(tag),
+            OURS => self.ours(tag, ""),
             STOCK => self.stock(tag),
-            OURS_WARN => self.ours_with(&format!("{tag}-warn"), &["--log", "warn"]),
+            OURS_WARN => self.ours(&format!("{tag}-warn"), "--log warn"),
             NODE => self.node(tag),
             FLASK => self.flask(),
             other => bail!("no S1 contender {other:?}"),
@@ -288,22 +279,16 @@ impl Bench {
 
     /// S2: our server, open loop at `rate` requests per second.
     fn s2(&self, rate: f64) -> Result<Vec<Run>> {
-        let server = self.ours("s2")?;
-        let rate = format!("{rate:.0}");
-        let run = self.loadgen(
-            "S2",
-            OURS,
-            &server,
-            self.sizes.s2_clients,
-            &["--rate", &rate, "--seconds", self.sizes.s2_seconds],
-        )?;
+        let server = self.ours("s2", "")?;
+        let flags = format!("--rate {rate:.0} --seconds {}", self.sizes.s2_seconds);
+        let run = self.loadgen("S2", OURS, &server, self.sizes.s2_clients, &flags)?;
         Ok(vec![run])
     }
 
     /// S3: two generator processes hold connections to a fresh server.
     fn s3(&self) -> Result<Vec<Run>> {
         let mut runs = vec![
-            self.hold(OURS, &self.ours("s3")?)?,
+            self.hold(OURS, &self.ours("s3", "")?)?,
             self.hold(STOCK_S3, &self.stock("s3")?)?,
         ];
         if !self.quick {
@@ -314,14 +299,14 @@ impl Bench {
 
     /// S4: our server (the peers have no presence to fan out).
     fn s4(&self) -> Result<Vec<Run>> {
-        let server = self.ours("s4")?;
-        let run = self.loadgen("S4", OURS, &server, self.sizes.s4_clients, &[])?;
+        let server = self.ours("s4", "")?;
+        let run = self.loadgen("S4", OURS, &server, self.sizes.s4_clients, "")?;
         Ok(vec![run])
     }
 
     /// S7: v3 POST bodies (see [`v3_bodies`]); the table.
     fn s7(&self) -> Result<String> {
-        let server = self.ours_with("s7", &["--max-payload", "262144"])?;
+        let server = self.ours("s7", "--max-payload 262144")?;
         let posts = if self.quick { 3 } else { 200 };
         let rows = v3_bodies::measure(&server, posts)?;
         Ok(v3_bodies::table(&rows, posts))
@@ -335,23 +320,18 @@ impl Bench {
         scenario: &str,
         server: &Server,
         clients: usize,
-        flags: &[&str],
+        flags: &str,
     ) -> Expression {
-        let pid = server.pid().to_string();
-        let flags: Vec<&str> = ["--server-pid", &pid]
-            .iter()
-            .chain(flags)
-            .copied()
-            .collect();
-        let addr = server.addr().to_string();
-        let command = loadgen::command(
-            &self.bin("loadgen"),
-            &scenario.to_lowercase(),
-            &addr,
+        let flags = format!("--server-pid {} {flags}", server.pid());
+        let scenario = scenario.to_lowercase();
+        let bin = self.bin("loadgen");
+        self.pin.generator(loadgen::command(
+            &bin,
+            &scenario,
+            server.addr(),
             clients,
             &flags,
-        );
-        self.pin.generator(command)
+        ))
     }
 
     /// Runs one generator process to the end.
@@ -361,10 +341,10 @@ impl Bench {
         label: &str,
         server: &Server,
         clients: usize,
-        args: &[&str],
+        flags: &str,
     ) -> Result<Run> {
         println!("xtask: ── {scenario} {label} × {clients} clients");
-        let flags: Vec<&str> = args.iter().copied().chain(["--sources", SOURCES]).collect();
+        let flags = format!("{flags} --sources {SOURCES}");
         let output = loadgen::output(&self.loadgen_command(scenario, server, clients, &flags))?;
         Run::from_output(scenario, label, clients, &output).map_err(|e| anyhow!(e))
     }
@@ -377,12 +357,10 @@ impl Bench {
         std::thread::sleep(std::time::Duration::from_secs(1));
         let baseline = rss_kib(server.pid());
         let generators = [SOURCES, "127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9"].map(|sources| {
-            let flags = [
-                "--seconds",
-                self.sizes.s3_hold_seconds,
-                "--sources",
-                sources,
-            ];
+            let flags = format!(
+                "--seconds {} --sources {sources}",
+                self.sizes.s3_hold_seconds
+            );
             let command = self.loadgen_command("S3", server, per, &flags);
             command
                 .stdout_capture()

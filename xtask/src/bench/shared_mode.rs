@@ -86,7 +86,7 @@ impl Bench {
         );
 
         // The same fan-out on one node in memory (S4), for the ratio.
-        let single = self.ours("s6-single")?;
+        let single = self.ours("s6-single", "")?;
         println!(
             "xtask: ── S6 reference: 1 node in memory × {} clients",
             sizes.s6_clients
@@ -99,7 +99,7 @@ impl Bench {
         let redis = self.redis("s6")?;
         let url = format!("{}/", redis.url());
         let nodes = (1..=3)
-            .map(|i| self.ours_with(&format!("s6-node{i}"), &["--redis-url", &url]))
+            .map(|i| self.ours(&format!("s6-node{i}"), &format!("--redis-url {url}")))
             .collect::<Result<Vec<Server>>>()?;
         let before = redis_used_memory(redis.addr())?;
         let addrs: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
@@ -147,8 +147,6 @@ impl Bench {
         Ok(SharedReport { markdown: md, ok })
     }
 
-    /// S1 and churn against one fresh node (on a fresh Redis when the label
-    /// says so).
     /// S4 or S6 against `addrs`; its summary, `ok` cleared if it failed.
     fn fanout(
         &self,
@@ -157,59 +155,47 @@ impl Bench {
         clients: usize,
         ok: &mut bool,
     ) -> Result<Option<FanoutSummary>> {
-        let command = loadgen::command(
-            &self.bin("loadgen"),
-            scenario,
-            addrs,
-            clients,
-            &["--sources", SOURCES],
-        );
+        let flags = format!("--sources {SOURCES}");
+        let command = loadgen::command(&self.bin("loadgen"), scenario, addrs, clients, &flags);
         let output = loadgen::output(&self.pin.generator(command))?;
         let summary = loadgen::summary(&output.stdout);
         *ok &= output.status.success() && summary.is_some();
         Ok(summary)
     }
 
+    /// S1 and churn against one fresh node (on a fresh Redis when the label
+    /// says so).
     fn cost(&self, label: &'static str, sizes: &SharedSizes, ok: &mut bool) -> Result<Cost> {
         let on_redis = label.contains("Redis");
         let tag = if on_redis { "redis" } else { "memory" };
-        let run = |what: &str, scenario: &str, clients: usize, args: &[&str], ok: &mut bool| {
+        let run = |what: &str, scenario: &str, clients: usize, args: &str, ok: &mut bool| {
             let redis = on_redis
                 .then(|| self.redis(&format!("cost-{what}")))
                 .transpose()?;
-            let mut flags: Vec<String> = redis
-                .iter()
-                .flat_map(|r| ["--redis-url".to_owned(), format!("{}/", r.url())])
-                .collect();
+            let redis_url = redis.iter().map(|r| format!("--redis-url {}/", r.url()));
             // Renames measure the path itself, not the per-socket limit.
-            flags.extend(["--renames-per-minute".to_owned(), "0".to_owned()]);
-            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-            let node = self.ours_with(&format!("cost-{what}-{tag}"), &flags)?;
+            let flags = format!("{} --renames-per-minute 0", redis_url.collect::<String>());
+            let node = self.ours(&format!("cost-{what}-{tag}"), &flags)?;
             let pids: Vec<u32> = std::iter::once(node.pid())
                 .chain(redis.iter().map(|r| r.pid()))
                 .collect();
             let cpu_before: f64 = pids.iter().map(|&p| cpu_secs(p)).sum();
             println!("xtask: ── {what} {label}");
-            let pid = node.pid().to_string();
-            let flags: Vec<&str> = ["--server-pid", &pid, "--sources", SOURCES]
-                .iter()
-                .chain(args)
-                .copied()
-                .collect();
-            let addr = node.addr().to_string();
-            let command = loadgen::command(&self.bin("loadgen"), scenario, &addr, clients, &flags);
+            let flags = format!("--server-pid {} --sources {SOURCES} {args}", node.pid());
+            let bin = self.bin("loadgen");
+            let command = loadgen::command(&bin, scenario, node.addr(), clients, &flags);
             let output = loadgen::output(&self.pin.generator(command))?;
             let cpu = pids.iter().map(|&p| cpu_secs(p)).sum::<f64>() - cpu_before;
             *ok &= output.status.success();
             anyhow::Ok((output.stdout, cpu))
         };
-        let s1_args = ["--seconds", sizes.s1_seconds];
+        let s1_args = format!("--seconds {}", sizes.s1_seconds);
         let (s1_out, _) = run("s1", "s1", sizes.s1_clients, &s1_args, ok)?;
-        let rename_args = ["--seconds", sizes.s1_seconds, "--target", "rename"];
+        let rename_args = format!("{s1_args} --target rename");
         let (renames_out, renames_cpu_secs) =
             run("s1-rename", "s1", sizes.s1_clients, &rename_args, ok)?;
-        let cycles = sizes.churn_cycles.to_string();
-        let (churn_out, churn_cpu_secs) = run("churn", "churn", 50, &["--cycles", &cycles], ok)?;
+        let cycles = format!("--cycles {}", sizes.churn_cycles);
+        let (churn_out, churn_cpu_secs) = run("churn", "churn", 50, &cycles, ok)?;
         Ok(Cost {
             label,
             s1: loadgen::summary(&s1_out),
