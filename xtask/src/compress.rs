@@ -1,7 +1,5 @@
-//! Compression and the precompressed twins (`.gz`, `.br`) of the files the
-//! page loads: used by `size` (what the page weighs) and by `toolchain`
-//! (writing the twins into `dist/`), which therefore do not depend on each
-//! other.
+//! Compression and the precompressed twins (`.gz`, `.br`), for `size` and
+//! `toolchain`, which therefore do not depend on each other.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,13 +1,8 @@
 //! Benchmark S5's timing half: how soon each page is `Connected` on a cold
 //! load, ours against the page we replace, both served compressed by our
-//! server (the e2e crate's `first_load` binary does the loads; see
-//! `e2e/src/first_load.rs`).
-//!
-//! This module only prepares what the binary needs: one folder with our
-//! release page and, in `seed/`, the original page unchanged
-//! (`interop/seed_page/index.html` with AngularJS 1.4.8 and socket.io.js
-//! 1.4.4 from the pinned npm packages), every file with its gzip -9 and
-//! brotli twin, as `dist/` has.
+//! server. The e2e crate's `first_load` binary does the loads; this module
+//! prepares its folder: our release page and, in `seed/`, the original page
+//! unchanged, every file with its gzip -9 and brotli twin.
 
 use std::path::{Path, PathBuf};
 

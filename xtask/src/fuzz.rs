@@ -1,13 +1,9 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET...]`: every cargo-fuzz target in
-//! `fuzz/` for N seconds (default 60) each, one after the other.
-//!
-//! It exists so that fuzzing the wire code is one command on a bare machine,
-//! with a pinned cargo-fuzz (installed from crates.io when missing), the
-//! committed seeds in `fuzz/seeds/<target>/`, and the corpora a run grows kept
-//! out of git in `fuzz/target/fuzz-corpus/<target>/`; and so that a crash
-//! cannot scroll by: it prints executions, coverage and crashes per target,
-//! and fails naming the crashing input. The fuzz crate is a workspace of its
-//! own on nightly, so the main workspace stays on stable.
+//! `fuzz/` (a nightly workspace of its own) for N seconds each, with a
+//! pinned cargo-fuzz, the committed seeds in `fuzz/seeds/<target>/` and the
+//! grown corpora in `fuzz/target/fuzz-corpus/<target>/`; so that a crash
+//! cannot scroll by, it ends with a table per target and fails naming the
+//! crashing input.
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};

@@ -1,16 +1,10 @@
-//! `cargo xtask size --nightly`: the same page built with a nightly
-//! toolchain's size options, weighed beside the stable build that ships.
-//!
-//! What nightly adds: std rebuilt with the page (`-Zbuild-std`, so LTO and
-//! `opt-level = "z"` reach into it) and `panic = immediate-abort` (no panic
-//! messages, locations or formatting machinery). The page is otherwise
-//! unchanged. It is a measurement, not the shipped build: the stable build
-//! stays the one `cargo xtask test` checks and the server serves, because
-//! the nightly build needs components (`rust-src`, the nightly wasm target)
-//! that rustup downloads from outside the package registries.
-//!
-//! Output: `target/nightly-dist` (the normal `dist/` is not touched), built
-//! in its own target folder so that neither build invalidates the other.
+//! `cargo xtask size --nightly`: the same page built with nightly's size
+//! options (`-Zbuild-std`, so LTO and `opt-level = "z"` reach into std, and
+//! `panic = immediate-abort`), weighed beside the stable build. A
+//! measurement, not the shipped build: it needs components (`rust-src`, the
+//! nightly wasm target) that rustup downloads from outside the package
+//! registries. Output in `target/nightly-dist`, built in its own target
+//! folder so that neither build invalidates the other.
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,13 +1,8 @@
 //! Installing what a fresh machine lacks, so `cargo xtask test` passes on a
-//! machine that has only the base toolchain (Rust, Node/npm, apt).
-//!
-//! Every check is cheap when the tool is already there; an install prints one
-//! line saying what it installs and why. Nothing here downloads from GitHub:
-//! Rust tools come from crates.io, wasm-opt from npm, Chromium from apt.
-//! The versions and the traps behind them are documented on the items below
-//! (`TRUNK_VERSION`: trunk 0.21.14 for rustc 1.95; `wasm_bindgen_cli`:
-//! wasm-bindgen-cli equal to Cargo.lock; `binaryen`: binaryen 132 from npm and
-//! never Debian's 108) and summed up in the README's "Two commands".
+//! machine that has only the base toolchain (Rust, Node/npm, apt). Every
+//! check is cheap when the tool is there; an install says what and why.
+//! Nothing comes from GitHub: Rust tools from crates.io, wasm-opt from npm,
+//! Chromium from apt. The pins and their traps are on the items below.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,5 @@
-//! Building the page for release with trunk, offline, with the pinned tools,
-//! and precompressing what it built.
-//!
-//! The tools themselves are installed by [`crate::setup::wasm_toolchain`];
-//! call it first.
+//! Building the page for release with trunk, offline, with the pinned tools
+//! (installed by [`crate::setup::wasm_toolchain`]), and precompressing it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

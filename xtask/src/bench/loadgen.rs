@@ -1,7 +1,5 @@
 //! The one place xtask knows the load generator's command line
-//! (`bench/src/bin/loadgen.rs`) and reads its summaries
-//! (`bench::summary`): the benchmark, its shared-mode part and the fault
-//! tests all run it through here.
+//! (`bench/src/bin/loadgen.rs`) and reads its summaries (`bench::summary`).
 
 use std::fmt::Display;
 use std::path::Path;

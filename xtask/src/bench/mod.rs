@@ -1,24 +1,15 @@
 //! `cargo xtask bench [--quick]`: the benchmark scenarios, side by side
-//! against the peers, in one run.
-//!
-//! - S1 throughput: closed-loop identify-with-ack against our server, node
-//!   socket.io 4.8, Flask-SocketIO 5.7 and a raw websocket echo (the ceiling);
-//! - S2 latency under load: open loop at half of our S1 peak;
-//! - S3 connections: 19,000 identified connections from two generator
-//!   processes (one process may hold < 20,000 files), held through heartbeats;
-//! - S4 presence fan-out: one identify seen by 10,000 clients;
-//! - S5 payload: the page against AngularJS + socket.io.js ([`crate::payload`]);
-//! - S6 shared mode: fan-out over three nodes on Redis, Redis memory per
-//!   user, and one node in memory against one on Redis ([`shared_mode`]);
-//! - S7 Engine.IO v3 POST bodies: a hostile body's CPU beside a benign
-//!   one's ([`v3_bodies`]).
+//! against the peers, in one run: S1 throughput, S2 latency under load (at
+//! half of our S1 peak), S3 19,000 held connections from two generator
+//! processes (one process may hold < 20,000 files), S4 presence fan-out, S5
+//! payload ([`crate::payload`]), S6 shared mode on Redis ([`shared_mode`])
+//! and S7 Engine.IO v3 POST bodies ([`v3_bodies`]).
 //!
 //! Each scenario gets fresh server processes, so one scenario's memory does
-//! not count against the next. Servers are pinned to CPU 0 and generators to
-//! CPU 1. The full run writes `bench/results/latest.md` and
-//! `bench/results/latency.svg`; `--quick` (run by `cargo xtask test` so the
-//! tool cannot rot) uses debug builds, our server and the echo, a few hundred
-//! clients and a second or two per scenario, and fails if any client fails.
+//! not count against the next; servers are pinned to CPU 0 and generators
+//! to CPU 1. `--quick` (run by `cargo xtask test` so the tool cannot rot)
+//! uses debug builds, our server and the echo, a few hundred clients and a
+//! second or two per scenario, writes nothing, and fails if any client fails.
 
 pub mod loadgen;
 mod pin;

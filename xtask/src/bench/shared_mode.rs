@@ -1,20 +1,10 @@
-//! S6 and the cost of sharing: the shared mode (Redis) measured next to
-//! the single process, in the same run.
-//!
-//! - **S6 cross-node fan-out**: 10,000 identified clients spread over three
-//!   nodes on one Redis; one more identifies on node 1; the time until each
-//!   client's presence counts it (p50 / p100; target p100 ≤ 250 ms).
-//! - **Redis memory per online user**: `used_memory` before the crowd and at
-//!   its peak (sampled every 200 ms), divided by the users online then.
-//! - **The cost of sharing**: one node in memory against one node on Redis,
-//!   the same binary and flags but `--redis-url`: S1 (1,000 clients
-//!   re-sending their name: no Redis write on that path) and churn (connect,
-//!   identify, hang up: three Redis scripts per session), with the CPU the
-//!   node and Redis spent per session.
-//!
-//! Every server process (Redis included) is pinned to CPU 0 and the
-//! generator to CPU 1: two cores cannot show N-node scaling, only what
-//! sharing costs per identify.
+//! S6 and the cost of sharing, measured next to the single process in the
+//! same run: fan-out over three nodes on one Redis (target p100 ≤ 250 ms),
+//! Redis memory per online user, and one node in memory against one on
+//! Redis (S1 re-sending a name: no Redis write; renames and churn: Redis
+//! scripts), with the CPU the node and Redis spent. Every server process
+//! (Redis included) is on CPU 0 and the generator on CPU 1: two cores
+//! cannot show N-node scaling, only what sharing costs per identify.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,19 +1,12 @@
 //! S7: what an Engine.IO v3 polling POST costs the server, a benign body
-//! beside a hostile one of the same size (the case behind this scenario:
-//! the repair and socketioxide's decoder were quadratic on many small
-//! packets, 2.2 s of CPU for one 256 KiB body).
-//!
-//! - **benign**: one message packet carrying the whole size (an event on
-//!   `/`, which socketioxide reads and drops);
-//! - **hostile**: the same size as `2:3🦀` frames, thousands of tiny
-//!   packets whose length reading needs the code-point fallback (pongs,
-//!   which engineioxide takes as heartbeats: the session survives them);
-//! - **pongs**: the same size as `1:3` frames, the most packets per byte.
-//!
-//! Each POST goes to a live v3 session of our release server (started with
-//! `--max-payload 262144`); the server's CPU (from `/proc`) over the POSTs
-//! is divided by their number. Target: hostile and pongs ≤ 2× benign at
-//! 256 KiB.
+//! beside a hostile one of the same size (the repair and socketioxide's
+//! decoder were quadratic on many small packets: 2.2 s of CPU for one
+//! 256 KiB body). Bodies: **benign**, one message packet of the whole size;
+//! **hostile**, `2:3🦀` frames (pongs whose length reading needs the
+//! code-point fallback; the session survives them); **pongs**, `1:3` frames,
+//! the most packets per byte. The server's CPU (from `/proc`) over the POSTs
+//! to one live v3 session is divided by their number. Target: hostile and
+//! pongs ≤ 2× benign at 256 KiB.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
