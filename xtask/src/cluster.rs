@@ -32,7 +32,6 @@ pub const DEFAULT_FRONT: &str = "127.0.0.1:3000";
 /// keeps talking to one node: long-polling needs it).
 const ROUTE_COOKIE: &str = "iss_route";
 
-/// What to start.
 pub struct Options {
     /// nginx's address.
     pub front: SocketAddr,

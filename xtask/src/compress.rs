@@ -41,7 +41,6 @@ pub fn brotli(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Whether a path is a `.gz`/`.br` twin of another file.
 pub fn is_twin(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("gz" | "br"))
 }

@@ -23,7 +23,6 @@ impl Drop for TempDir {
     }
 }
 
-/// A row of the size table.
 pub fn row(file: &str, raw: u64, gzip: u64, brotli: u64) -> crate::size::SizeRow {
     crate::size::SizeRow {
         file: file.to_owned(),

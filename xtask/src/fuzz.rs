@@ -71,7 +71,6 @@ pub fn fuzz(seconds: u64, mut targets: Vec<String>) -> Result<()> {
     Ok(())
 }
 
-/// `cargo install`s the pinned cargo-fuzz unless that version is on PATH.
 fn install_cargo_fuzz() -> Result<()> {
     let installed = read(&cmd!("cargo", "fuzz", "--version"));
     if installed.is_some_and(|v| v.ends_with(CARGO_FUZZ_VERSION)) {

@@ -16,7 +16,6 @@ use crate::process::{repo_root, run, took};
 /// The nightly toolchain the machine image carries (rustup's name).
 const TOOLCHAIN: &str = "nightly";
 
-/// Builds the nightly page and returns its folder.
 pub fn build() -> Result<PathBuf> {
     components()?;
     let root = repo_root();

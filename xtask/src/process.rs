@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use duct::{Expression, Handle, IntoExecutablePath};
 
-/// How long a server may take to listen after it was started.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
 /// The workspace root: the parent of the xtask crate, found from
@@ -80,7 +79,6 @@ pub fn write_file(path: &Path, data: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// A loopback port nobody uses right now.
 pub fn free_port() -> Result<SocketAddr> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use duct::cmd;
+use duct::{cmd, IntoExecutablePath};
 
 use crate::process::{cargo, read, read_text, repo_root, run, took};
 
@@ -36,7 +36,6 @@ pub fn all() -> Result<()> {
     cluster_tools()
 }
 
-/// Installs missing [`SYSTEM_PACKAGES`].
 pub fn system_packages() -> Result<()> {
     let missing: Vec<&str> = SYSTEM_PACKAGES
         .iter()
@@ -144,7 +143,7 @@ pub fn trunk() -> Result<()> {
 /// its wasm-opt 108 silently produces a page that fails at run time.
 pub fn binaryen() -> Result<()> {
     let wasm_opt = tools_bin().join("wasm-opt");
-    let found = wasm_opt_version(&wasm_opt);
+    let found = tool_version(&wasm_opt, 2);
     if found.as_deref() == Some(BINARYEN_VERSION) {
         return Ok(());
     }
@@ -159,12 +158,11 @@ pub fn binaryen() -> Result<()> {
     took("npm ci", started);
     expect_version(
         &wasm_opt.display().to_string(),
-        wasm_opt_version(&wasm_opt),
+        tool_version(&wasm_opt, 2),
         BINARYEN_VERSION,
     )
 }
 
-/// Installs Chromium and chromedriver if either is missing.
 pub fn chromium() -> Result<()> {
     let there = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
     let missing: &[&str] = if there {
@@ -216,7 +214,6 @@ pub fn tool_path() -> OsString {
     std::env::join_paths(dirs).unwrap_or_else(|_| std::env::var_os("PATH").unwrap_or_default())
 }
 
-/// `<repo>/tools/node_modules/.bin`.
 fn tools_bin() -> PathBuf {
     repo_root().join("tools/node_modules/.bin")
 }
@@ -236,19 +233,11 @@ fn cargo_bin() -> PathBuf {
 }
 
 /// The version a tool on [`tool_path`] reports: word `word` of the first line
-/// of `tool --version` (`trunk 0.21.14` → word 1).
-fn tool_version(tool: &str, word: usize) -> Option<String> {
+/// of `tool --version` (`trunk 0.21.14` → word 1, `wasm-opt version 132
+/// (version_132)` → word 2).
+fn tool_version(tool: impl IntoExecutablePath, word: usize) -> Option<String> {
     let out = read(&cmd!(tool, "--version").env("PATH", tool_path()))?;
     nth_word(&out, word)
-}
-
-/// The major version of a wasm-opt: `wasm-opt version 132 (version_132)` → 132.
-fn wasm_opt_version(wasm_opt: &Path) -> Option<String> {
-    if !wasm_opt.exists() {
-        return None;
-    }
-    let out = read(&cmd!(wasm_opt, "--version").env("PATH", tool_path()))?;
-    nth_word(&out, 2)
 }
 
 fn nth_word(text: &str, n: usize) -> Option<String> {

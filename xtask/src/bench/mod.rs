@@ -36,7 +36,6 @@ const MAX_CONNECTIONS: &str = "19800";
 /// The peers' allowed origin: none that a browser would send.
 const NO_ORIGIN: &str = "http://127.0.0.1:1";
 
-/// Sizes and durations of one run.
 struct Sizes {
     s1_loads: &'static [usize],
     /// S1 runs every contender this many times per load, interleaved, and

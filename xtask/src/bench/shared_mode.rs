@@ -22,7 +22,6 @@ use crate::setup;
 /// S6's target: every client sees the change within this, ms.
 const S6_TARGET_MS: f64 = 250.0;
 
-/// Sizes of the shared-mode scenarios.
 struct SharedSizes {
     pub s6_clients: usize,
     pub s1_clients: usize,

@@ -17,10 +17,8 @@ use anyhow::{bail, Context, Result};
 use super::shared_mode::cpu_secs;
 use crate::process::Server;
 
-/// The sizes measured, bytes.
 const SIZES: [usize; 2] = [16 * 1024, 256 * 1024];
 
-/// One row of the table.
 pub struct Row {
     pub size: usize,
     pub kind: &'static str,

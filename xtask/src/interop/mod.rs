@@ -75,7 +75,6 @@ pub fn matrix() -> Result<()> {
     verdict(&cells, exited)
 }
 
-/// What the peers need, installed at their pinned versions.
 struct Peers {
     python: PathBuf,
     seed_python: PathBuf,
@@ -105,10 +104,8 @@ fn install_peers(root: &Path) -> Result<Peers> {
     })
 }
 
-/// Our server's name.
 const OURS: &str = "our server";
 
-/// Every server of the matrix, on free loopback ports.
 pub struct Servers {
     pub flask: Server,
     pub flask_polling: Server,

@@ -24,7 +24,6 @@ const SEED_PACKAGES: &str =
 const NODE_PACKAGES: &str =
     "socket.io engine.io socket.io-client engine.io-client ws socket.io-client-v2 socket.io-client-v1 angular";
 
-/// The node socket.io peer on `port`, allowing `origin`.
 pub fn node_server(root: &Path, port: u16, origin: &str) -> Expression {
     let flags = format!("--port {port} --origin {origin}");
     script("node", &root.join("interop/node_server.js"), &flags)
@@ -176,7 +175,6 @@ fn python_versions(python: &Path, packages: &str) -> String {
         .unwrap_or_else(|| "Python peers: versions unknown".to_owned())
 }
 
-/// A string field of a JSON text (a package.json), if it has one.
 pub(super) fn json_string_field(json: &str, field: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
     value.get(field)?.as_str().map(str::to_owned)
