@@ -17,7 +17,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{ensure, Result};
 use duct::{cmd, Expression};
 
 use crate::process::{
@@ -59,13 +59,12 @@ impl Cluster {
     pub fn start(options: &Options) -> Result<Cluster> {
         setup::cluster_tools()?;
         create_dir(&options.dir)?;
-        if TcpStream::connect_timeout(&options.front, Duration::from_millis(200)).is_ok() {
-            bail!(
-                "something already listens on {}: stop it first (`cargo xtask serve`?), \
+        ensure!(
+            TcpStream::connect_timeout(&options.front, Duration::from_millis(200)).is_err(),
+            "something already listens on {}: stop it first (`cargo xtask serve`?), \
                  or choose another port",
-                options.front
-            );
-        }
+            options.front
+        );
         let redis = redis(&options.dir, &options.dir.join("redis.log"), |redis| redis)?;
         let redis_url = format!("{}/", redis.url());
         let mut nodes = Vec::new();

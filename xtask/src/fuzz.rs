@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{ensure, Context, Result};
 use duct::{cmd, Expression};
 
 use crate::process::{cargo, create_dir, read, repo_root, run};
@@ -62,12 +62,11 @@ pub fn fuzz(seconds: u64, mut targets: Vec<String>) -> Result<()> {
         .zip(&outcomes)
         .filter_map(|(t, o)| o.failed.then_some(t))
         .collect();
-    if !crashed.is_empty() {
-        bail!(
-            "fuzz targets failed: {crashed:?}; reproduce with `cargo +nightly fuzz run TARGET \
+    ensure!(
+        crashed.is_empty(),
+        "fuzz targets failed: {crashed:?}; reproduce with `cargo +nightly fuzz run TARGET \
              INPUT`, minimise with `cargo +nightly fuzz tmin TARGET INPUT`"
-        );
-    }
+    );
     Ok(())
 }
 

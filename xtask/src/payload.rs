@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{ensure, Result};
 use duct::cmd;
 
 use crate::process::{cargo, create_dir, read_file, repo_root, run, write_file};
@@ -92,13 +92,12 @@ pub fn s5_report(root: &Path, server: &Path) -> Result<String> {
 /// Fails if `dist/` has not been built.
 pub fn s5_table(root: &Path) -> Result<String> {
     let dist = root.join("dist");
-    if !dist.join("index.html").exists() {
-        bail!(
-            "{} has no index.html: build the page first with `cargo xtask size` \
+    ensure!(
+        dist.join("index.html").exists(),
+        "{} has no index.html: build the page first with `cargo xtask size` \
              (it builds dist/ for release)",
-            dist.display()
-        );
-    }
+        dist.display()
+    );
     let ours = size::measure(&dist)?;
     let originals = fetch_originals(&root.join("target/bench/original"))?;
     let mut page = size::total(&ours);

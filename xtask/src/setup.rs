@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use duct::{cmd, IntoExecutablePath};
 
 use crate::process::{cargo, read, read_text, repo_root, run, took};
@@ -293,9 +293,10 @@ fn apt(missing: &[&str], need: &str, why: &str) -> Result<()> {
         return Ok(());
     }
     let list = missing.join(" ");
-    if !is_root() {
-        bail!("{need}\ninstall them with: sudo apt-get update && sudo apt-get install -y {list}");
-    }
+    ensure!(
+        is_root(),
+        "{need}\ninstall them with: sudo apt-get update && sudo apt-get install -y {list}"
+    );
     println!("xtask: installing {list}{why}");
     let started = Instant::now();
     run(&cmd!("apt-get", "update", "-q"))?;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::process::read_file;
-use anyhow::{bail, Result};
+use anyhow::{ensure, Result};
 pub use bench::tables::thousands;
 
 use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix};
@@ -38,12 +38,11 @@ pub fn run(build: bool, nightly: bool) -> Result<()> {
         crate::toolchain::build_frontend_release()?
     } else {
         let dist = crate::process::repo_root().join("dist");
-        if !dist.join("index.html").exists() {
-            bail!(
-                "{} has no index.html: run `cargo xtask size` without --no-build",
-                dist.display()
-            );
-        }
+        ensure!(
+            dist.join("index.html").exists(),
+            "{} has no index.html: run `cargo xtask size` without --no-build",
+            dist.display()
+        );
         dist
     };
     let rows = measure(&dist)?;

@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{ensure, Context, Result};
 use duct::Expression;
 
 use crate::process::{self, cargo, free_port, repo_root, Server};
@@ -45,15 +45,14 @@ pub fn run(extra: &[String]) -> Result<()> {
     crate::fault::faults(crate::fault::DEFAULT_CLIENTS)?;
     println!("xtask: ── benchmark smoke run");
     crate::bench::run(true)?;
-    if native.passed == 0 || browser.passed == 0 || e2e.passed == 0 {
-        bail!(
-            "a test group ran no test (native {}, browser {}, end-to-end {}): \
+    ensure!(
+        native.passed != 0 && browser.passed != 0 && e2e.passed != 0,
+        "a test group ran no test (native {}, browser {}, end-to-end {}): \
              that is a failure, not a pass",
-            native.passed,
-            browser.passed,
-            e2e.passed
-        );
-    }
+        native.passed,
+        browser.passed,
+        e2e.passed
+    );
     println!(
         "xtask: native {} passed; browser (headless Chromium) {} passed; end-to-end {} passed",
         native.passed, browser.passed, e2e.passed
@@ -177,13 +176,12 @@ fn cargo_test(command: &Expression) -> Result<Counts> {
         .try_wait()?
         .context("cargo test: no exit status")?
         .status;
-    if !status.success() || counts.failed > 0 {
-        bail!(
-            "cargo test failed ({status}): {} passed, {} failed",
-            counts.passed,
-            counts.failed
-        );
-    }
+    ensure!(
+        status.success() && counts.failed == 0,
+        "cargo test failed ({status}): {} passed, {} failed",
+        counts.passed,
+        counts.failed
+    );
     Ok(counts)
 }
 

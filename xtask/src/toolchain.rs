@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{ensure, Context, Result};
 use duct::Expression;
 
 use crate::compress::{brotli, files_under, gzip, is_twin, with_suffix, TWINNED};
@@ -27,12 +27,11 @@ pub fn build_frontend_release() -> Result<PathBuf> {
     run(&trunk(&root, ["build", "--release"]))?;
     took("trunk build --release", started);
     let dist = root.join("dist");
-    if !dist.join("index.html").exists() {
-        bail!(
-            "trunk build succeeded but {} has no index.html",
-            dist.display()
-        );
-    }
+    ensure!(
+        dist.join("index.html").exists(),
+        "trunk build succeeded but {} has no index.html",
+        dist.display()
+    );
     let started = Instant::now();
     let written = precompress(&dist)?;
     took(&format!("precompressing {written} files"), started);
