@@ -318,9 +318,6 @@ pub fn run_bounded(command: &Expression, within: Duration, indent: &str) -> Resu
     };
     let deadline = Instant::now() + within;
     let status = loop {
-        while let Ok(line) = receiver.try_recv() {
-            keep(line);
-        }
         if let Some(status) = process.exited()? {
             break status;
         }
@@ -337,12 +334,9 @@ pub fn run_bounded(command: &Expression, within: Duration, indent: &str) -> Resu
         }
     };
     // The rest of its output (bounded: a leftover grandchild may hold the pipe).
-    let drain_until = Instant::now() + Duration::from_secs(5);
-    while let Some(left) = drain_until.checked_duration_since(Instant::now()) {
-        match receiver.recv_timeout(left) {
-            Ok(line) => keep(line),
-            Err(_) => break,
-        }
+    let until = Instant::now() + Duration::from_secs(5);
+    while let Ok(line) = receiver.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        keep(line);
     }
     Ok(Finished {
         command: name,

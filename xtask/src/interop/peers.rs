@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use duct::{cmd, Expression};
 
-use crate::process::{create_dir, read_text, run_bounded, script, write_file};
+use crate::process::{create_dir, read, read_text, run_bounded, script, write_file};
 
 /// `pip install` or `npm ci`.
 const INSTALL_WITHIN: Duration = Duration::from_secs(15 * 60);
@@ -73,13 +73,7 @@ fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Resul
     let venv = root.join("target/interop").join(venv);
     let python = venv.join("bin/python");
     let stamp = venv.join(".iss-requirements.txt");
-    let python_runs = || {
-        cmd!(&python, "--version")
-            .stdout_null()
-            .stderr_null()
-            .run()
-            .is_ok()
-    };
+    let python_runs = || read(&cmd!(&python, "--version")).is_some();
     if python_runs() && std::fs::read_to_string(&stamp).ok().as_ref() == Some(&requirements) {
         return Ok(python);
     }
@@ -112,12 +106,9 @@ pub fn node_peers(root: &Path) -> Result<()> {
     let dir = root.join("interop");
     let lock = read_text(&dir.join("package-lock.json"))?;
     let stamp = dir.join("node_modules/.iss-package-lock.json");
-    let installed = NODE_PACKAGES.split(' ').all(|p| {
-        dir.join("node_modules")
-            .join(p)
-            .join("package.json")
-            .exists()
-    });
+    let installed = NODE_PACKAGES
+        .split(' ')
+        .all(|p| dir.join(format!("node_modules/{p}/package.json")).exists());
     if installed && std::fs::read_to_string(&stamp).ok().as_ref() == Some(&lock) {
         return Ok(());
     }
@@ -125,13 +116,10 @@ pub fn node_peers(root: &Path) -> Result<()> {
         "xtask: npm ci in interop/ (socket.io, socket.io-client 4.8, 2.5 and 1.4.4, \
          AngularJS 1.4.8, from the lockfile)"
     );
-    run_bounded(
-        &cmd!("npm", "ci", "--no-audit", "--no-fund").dir(&dir),
-        INSTALL_WITHIN,
-        "",
-    )
-    .and_then(|finished| finished.ok())
-    .context("the node peers need Node.js 18+ with npm")?;
+    let npm_ci = cmd!("npm", "ci", "--no-audit", "--no-fund").dir(&dir);
+    run_bounded(&npm_ci, INSTALL_WITHIN, "")
+        .and_then(|finished| finished.ok())
+        .context("the node peers need Node.js 18+ with npm")?;
     write_file(&stamp, &lock)
 }
 
@@ -146,10 +134,7 @@ pub(super) fn peer_versions(root: &Path, python: &Path, seed: &Path) -> Vec<Stri
     let packages: Vec<String> = NODE_PACKAGES
         .split(' ')
         .map(|p| {
-            let file = root
-                .join("interop/node_modules")
-                .join(p)
-                .join("package.json");
+            let file = root.join(format!("interop/node_modules/{p}/package.json"));
             let version = std::fs::read_to_string(file)
                 .ok()
                 .and_then(|json| json_string_field(&json, "version"))
@@ -171,8 +156,7 @@ fn python_versions(python: &Path, packages: &str) -> String {
         "import sys\nfrom importlib.metadata import version\n\
          print('Python', sys.version.split()[0] + ':', ', '.join(p + ' ' + version(p) for p in {packages:?}))"
     );
-    crate::process::read(&cmd!(python, "-c", script))
-        .unwrap_or_else(|| "Python peers: versions unknown".to_owned())
+    read(&cmd!(python, "-c", script)).unwrap_or_else(|| "Python peers: versions unknown".to_owned())
 }
 
 pub(super) fn json_string_field(json: &str, field: &str) -> Option<String> {
