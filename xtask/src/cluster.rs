@@ -51,7 +51,6 @@ pub struct Cluster {
     pub nginx: Server,
     pub nodes: Vec<Server>,
     pub redis: Server,
-    pub front: SocketAddr,
 }
 
 impl Cluster {
@@ -77,12 +76,7 @@ impl Cluster {
             nginx,
             nodes,
             redis,
-            front: options.front,
         })
-    }
-
-    pub fn redis_url(&self) -> String {
-        format!("{}/", self.redis.url())
     }
 }
 
@@ -233,12 +227,12 @@ pub fn run(front: SocketAddr, nodes: usize) -> Result<()> {
     println!(
         "xtask: open {}  (nginx on {}; each browser sticks to one node)",
         cluster.nginx.url(),
-        cluster.front
+        cluster.nginx.addr()
     );
     for (i, node) in cluster.nodes.iter().enumerate() {
         println!("xtask: node {}: {}", i + 1, node.url());
     }
-    println!("xtask: redis: {}", cluster.redis_url());
+    println!("xtask: redis: {}/", cluster.redis.url());
     println!(
         "xtask: logs and nginx.conf in {}; Ctrl-C stops everything",
         dir.display()

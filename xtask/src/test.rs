@@ -7,7 +7,6 @@
 //! benchmark so the load generator cannot rot.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 
 use anyhow::{ensure, Context, Result};
 use duct::Expression;
@@ -101,26 +100,29 @@ fn cluster_end_to_end(dist: &std::path::Path) -> Result<Counts> {
         dir: root.join("target/e2e-cluster"),
         node_args: vec!["--log".into(), "warn".into()],
     })?;
-    let counts = cargo_test(
+    cargo_test(
         &cargo(["test", "-p", "e2e", "--test", "cluster"])
             .env("ISS_E2E_CLUSTER", cluster.nginx.url())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    );
-    drop(cluster);
-    counts
+    )
 }
 
-/// The browser tests, against a live server that is always stopped afterwards.
+/// The browser tests, against a live server (allowing the test page's
+/// origin, its log in `target/`) that is always stopped afterwards.
 fn browser_tests() -> Result<Counts> {
     println!("xtask: ── browser tests");
     setup::wasm_bindgen_cli()?;
     setup::chromium()?;
     process::run(&cargo(["build", "-p", "server"]))?;
-    let page = free_port()?;
-    let server = live_server(page)?;
+    let (page, addr) = (free_port()?, free_port()?);
+    let root = repo_root();
+    let args = format!("--bind {addr} --allowed-origin http://{page} --log warn");
+    let server = duct::cmd(root.join("target/debug/server"), args.split(' '));
+    let log = root.join("target/browser-tests-server.log");
+    let server = Server::start("test server", addr, &server, &log)?;
     // The interop suite needs the foreign peers; `interop` runs it.
     let browser = format!("test -p frontend --target {WASM} --test components --test live");
-    let counts = cargo_test(
+    cargo_test(
         &cargo(browser.split(' '))
             .env("PATH", setup::tool_path())
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -128,23 +130,6 @@ fn browser_tests() -> Result<Counts> {
             // The test page's own address, so the server can allow its origin.
             .env("WASM_BINDGEN_TEST_ADDRESS", page.to_string())
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
-    );
-    drop(server);
-    counts
-}
-
-/// Our server for the browser tests, allowing the test page's origin;
-/// stopped when dropped, even on failure. Its log is in `target/`.
-fn live_server(page: SocketAddr) -> Result<Server> {
-    let addr = free_port()?;
-    let root = repo_root();
-    let args = format!("--bind {addr} --allowed-origin http://{page} --log warn");
-    let server = duct::cmd(root.join("target/debug/server"), args.split(' '));
-    Server::start(
-        "test server",
-        addr,
-        &server,
-        &root.join("target/browser-tests-server.log"),
     )
 }
 
