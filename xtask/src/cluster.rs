@@ -91,10 +91,8 @@ pub fn redis(
     let args = format!("--port {} --bind 127.0.0.1 --save", addr.port());
     let args = args.split(' ').map(OsStr::new);
     let more = ["", "--appendonly", "no", "--dir"].map(OsStr::new);
-    let redis = duct::cmd(
-        setup::REDIS_SERVER,
-        args.chain(more).chain([dir.as_os_str()]),
-    );
+    let args = args.chain(more).chain([dir.as_os_str()]);
+    let redis = duct::cmd(setup::REDIS_SERVER, args);
     Server::redis(addr, &place(redis), log)
 }
 
@@ -106,16 +104,10 @@ fn start_node(options: &Options, i: usize, redis_url: &str) -> Result<Server> {
         .split(' ')
         .map(OsStr::new)
         .chain([options.dist.as_os_str()]);
-    let node = duct::cmd(
-        &options.server,
-        args.chain(options.node_args.iter().map(OsStr::new)),
-    );
-    Server::start(
-        "node",
-        addr,
-        &node,
-        &options.dir.join(format!("node{}.log", i + 1)),
-    )
+    let args = args.chain(options.node_args.iter().map(OsStr::new));
+    let node = duct::cmd(&options.server, args);
+    let log = options.dir.join(format!("node{}.log", i + 1));
+    Server::start("node", addr, &node, &log)
 }
 
 fn start_nginx(dir: &Path, front: SocketAddr, upstreams: &[SocketAddr]) -> Result<Server> {

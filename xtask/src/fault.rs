@@ -81,17 +81,10 @@ fn one_fault(root: &Path, logs: &Path, clients: usize, how: Stop) -> Result<(Str
     let (stdout, writer) = std::io::pipe().context("cannot make a pipe")?;
     let errors = logs.join(format!("loadgen-{label}.log"));
     let flags = format!("--seconds 30 --sources {SOURCES}");
-    let loadgen = loadgen::command(
-        &root.join("target/debug/loadgen"),
-        "fault",
-        addr,
-        clients,
-        &flags,
-    );
-    let loadgen = Process::start(
-        "the load generator",
-        &loadgen.stdout_file(writer).stderr_path(&errors),
-    )?;
+    let bin = root.join("target/debug/loadgen");
+    let loadgen = loadgen::command(&bin, "fault", addr, clients, &flags);
+    let loadgen = loadgen.stdout_file(writer).stderr_path(&errors);
+    let loadgen = Process::start("the load generator", &loadgen)?;
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
     if !ready.contains(&format!("\"ready\":{clients}")) {
@@ -117,15 +110,9 @@ fn one_fault(root: &Path, logs: &Path, clients: usize, how: Stop) -> Result<(Str
             tail(&errors, 20)
         )
     })?;
-    let status = loadgen.wait()?;
+    let ok = loadgen.wait()?.success();
     drop(restarted);
-    Ok(judge(
-        &label,
-        clients,
-        &summary,
-        restart_ms,
-        status.success(),
-    ))
+    Ok(judge(&label, clients, &summary, restart_ms, ok))
 }
 
 /// The table row and any failed check.
@@ -182,12 +169,8 @@ fn start(root: &Path, addr: SocketAddr, log: &Path, extra: &str) -> Result<Serve
 fn churn(root: &Path, logs: &Path) -> Result<String> {
     println!("xtask: ── leak check: 10,000 connect/identify/disconnect cycles");
     let addr = free_port()?;
-    let server = start(
-        root,
-        addr,
-        &logs.join("churn.log"),
-        "--resume-capacity 2000",
-    )?;
+    let log = logs.join("churn.log");
+    let server = start(root, addr, &log, "--resume-capacity 2000")?;
     let sessions = |cycles: usize| -> Result<()> {
         let flags = format!("--cycles {cycles} --sources {SOURCES}");
         let bin = root.join("target/debug/loadgen");

@@ -76,9 +76,8 @@ fn install_cargo_fuzz() -> Result<()> {
         return Ok(());
     }
     println!("xtask: ── installing cargo-fuzz {CARGO_FUZZ_VERSION}");
-    run(&cargo(
-        format!("install cargo-fuzz --version {CARGO_FUZZ_VERSION} --locked").split(' '),
-    ))
+    let install = format!("install cargo-fuzz --version {CARGO_FUZZ_VERSION} --locked");
+    run(&cargo(install.split(' ')))
 }
 
 /// `cargo +nightly fuzz` in the repository root (through rustup's proxy:

@@ -23,13 +23,12 @@ pub fn build() -> Result<PathBuf> {
     println!("xtask: ── trunk build --release with {TOOLCHAIN}, -Zbuild-std and immediate-abort");
     let started = Instant::now();
     let build = ["build", "--release", "--dist"].map(std::ffi::OsStr::new);
-    run(
-        &crate::toolchain::trunk(&root, build.into_iter().chain([dist.as_os_str()]))
-            .env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
-            .env("CARGO_TARGET_DIR", root.join("target/nightly"))
-            .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
-            .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"),
-    )?;
+    let build = build.into_iter().chain([dist.as_os_str()]);
+    run(&crate::toolchain::trunk(&root, build)
+        .env("RUSTUP_TOOLCHAIN", TOOLCHAIN)
+        .env("CARGO_TARGET_DIR", root.join("target/nightly"))
+        .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+        .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"))?;
     took("the nightly build", started);
     crate::toolchain::precompress(&dist)?;
     Ok(dist)

@@ -122,10 +122,8 @@ fn fetch_originals(dir: &Path) -> Result<Vec<SizeRow>> {
                 original.raw,
                 dir.display()
             );
-            Ok(row(
-                format!("{} `{}`", original.spec(), original.file),
-                &data,
-            ))
+            let file = format!("{} `{}`", original.spec(), original.file);
+            Ok(row(file, &data))
         })
         .collect()
 }

@@ -34,10 +34,8 @@ pub fn repo_root() -> PathBuf {
 
 /// `cargo ARGS`, with the cargo that runs xtask when there is one (`$CARGO`).
 pub fn cargo<I: IntoIterator<Item = S>, S: Into<OsString>>(args: I) -> Expression {
-    duct::cmd(
-        std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
-        args,
-    )
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    duct::cmd(cargo, args)
 }
 
 /// `program SCRIPT FLAGS`: a script and its flags, written as a command line

@@ -195,11 +195,8 @@ pub fn cluster_tools() -> Result<()> {
     .map(|(package, _)| package)
     .collect();
     let need = format!("the server tests need {REDIS_SERVER}, {NGINX} and {PROMETHEUS}");
-    apt(
-        &missing,
-        &need,
-        " with apt (the cluster, proxy and metrics tests)",
-    )
+    let why = " with apt (the cluster, proxy and metrics tests)";
+    apt(&missing, &need, why)
 }
 
 /// `PATH` with `tools/node_modules/.bin` (wasm-opt) and cargo's bin folder
@@ -301,10 +298,8 @@ fn apt(missing: &[&str], need: &str, why: &str) -> Result<()> {
     let started = Instant::now();
     run(&cmd!("apt-get", "update", "-q"))?;
     let install = "install -y -q --no-install-recommends".split(' ');
-    run(
-        &duct::cmd("apt-get", install.chain(missing.iter().copied()))
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    let install = duct::cmd("apt-get", install.chain(missing.iter().copied()));
+    run(&install.env("DEBIAN_FRONTEND", "noninteractive"))?;
     took(&format!("apt-get install {list}"), started);
     Ok(())
 }

@@ -26,10 +26,8 @@ pub fn run(extra: &[String]) -> Result<()> {
     let clippy = "--all-targets -- -D warnings";
     let native = format!("clippy --workspace --exclude frontend {clippy}");
     step("cargo clippy (native)", &native)?;
-    step(
-        "cargo clippy (wasm)",
-        &format!("clippy -p frontend --target {WASM} {clippy}"),
-    )?;
+    let wasm = format!("clippy -p frontend --target {WASM} {clippy}");
+    step("cargo clippy (wasm)", &wasm)?;
     println!("xtask: ── native tests");
     let native = "test --workspace --exclude frontend --exclude e2e".split(' ');
     let native = cargo_test(

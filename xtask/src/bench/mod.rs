@@ -315,13 +315,8 @@ impl Bench {
         let flags = format!("--server-pid {} {flags}", server.pid());
         let scenario = scenario.to_lowercase();
         let bin = self.bin("loadgen");
-        self.pin.generator(loadgen::command(
-            &bin,
-            &scenario,
-            server.addr(),
-            clients,
-            &flags,
-        ))
+        let command = loadgen::command(&bin, &scenario, server.addr(), clients, &flags);
+        self.pin.generator(command)
     }
 
     /// Runs one generator process to the end.

@@ -105,12 +105,8 @@ fn bodies(size: usize) -> [(&'static str, Vec<u8>); 3] {
 /// A v3 polling session's sid, joined to nothing (its POSTs are read all
 /// the same).
 fn open_session(addr: SocketAddr) -> Result<String> {
-    let answer = exchange(
-        addr,
-        "GET",
-        "/socket.io/?EIO=3&transport=polling&b64=1",
-        b"",
-    )?;
+    let path = "/socket.io/?EIO=3&transport=polling&b64=1";
+    let answer = exchange(addr, "GET", path, b"")?;
     let text = String::from_utf8_lossy(&answer);
     text.split("\"sid\":\"")
         .nth(1)

@@ -127,14 +127,11 @@ impl Servers {
         let seed = |name, mode: &str| {
             peer(name, logs.join(format!("seed-{mode}.log")), |port| {
                 let flags = format!("--port {port} --origin {origin} --mode {mode} --page");
-                let page = std::iter::once(peers.seed_page.as_os_str());
-                let args = flags.split(' ').map(OsStr::new).chain(page);
                 let script = root.join("interop/seed_server.py");
-                duct::cmd(
-                    &peers.seed_python,
-                    std::iter::once(script.as_os_str()).chain(args),
-                )
-                .env("PYTHONUNBUFFERED", "1")
+                let flags = flags.split(' ').map(OsStr::new);
+                let args = [script.as_os_str()].into_iter().chain(flags);
+                let args = args.chain([peers.seed_page.as_os_str()]);
+                duct::cmd(&peers.seed_python, args).env("PYTHONUNBUFFERED", "1")
             })
         };
         let ours_addr = free_port()?;

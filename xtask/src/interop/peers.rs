@@ -91,10 +91,8 @@ fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Resul
         requirements_path.display()
     );
     let pip = "-m pip install --quiet --disable-pip-version-check -r".split(' ');
-    let pip = duct::cmd(
-        &python,
-        pip.map(OsStr::new).chain([requirements_path.as_os_str()]),
-    );
+    let pip = pip.map(OsStr::new).chain([requirements_path.as_os_str()]);
+    let pip = duct::cmd(&python, pip);
     run_bounded(&pip, INSTALL_WITHIN, "")?.ok()?;
     write_file(&stamp, &requirements)?;
     Ok(python)
