@@ -216,19 +216,14 @@ pub fn run(front: SocketAddr, nodes: usize) -> Result<()> {
         node_args: Vec::new(),
     })?;
     println!("xtask: ──");
-    println!(
-        "xtask: open {}  (nginx on {}; each browser sticks to one node)",
-        cluster.nginx.url(),
-        cluster.nginx.addr()
-    );
+    let (url, front) = (cluster.nginx.url(), cluster.nginx.addr());
+    println!("xtask: open {url}  (nginx on {front}; each browser sticks to one node)");
     for (i, node) in cluster.nodes.iter().enumerate() {
         println!("xtask: node {}: {}", i + 1, node.url());
     }
     println!("xtask: redis: {}/", cluster.redis.url());
-    println!(
-        "xtask: logs and nginx.conf in {}; Ctrl-C stops everything",
-        dir.display()
-    );
+    let dir = dir.display();
+    println!("xtask: logs and nginx.conf in {dir}; Ctrl-C stops everything");
     until_interrupted();
     println!("xtask: stopping nginx, the nodes, then redis");
     drop(cluster);

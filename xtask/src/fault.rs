@@ -89,10 +89,8 @@ fn one_fault(root: &Path, logs: &Path, clients: usize, how: Stop) -> Result<(Str
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
     if !ready.contains(&format!("\"ready\":{clients}")) {
         drop(loadgen);
-        bail!(
-            "not every client identified before the fault: {ready:?}\n{}",
-            tail(&errors, 20)
-        );
+        let log = tail(&errors, 20);
+        bail!("not every client identified before the fault: {ready:?}\n{log}");
     }
     match how {
         Stop::Kill => server.kill(),
@@ -104,12 +102,13 @@ fn one_fault(root: &Path, logs: &Path, clients: usize, how: Stop) -> Result<(Str
     let summary: Option<FaultSummary> = lines
         .map_while(Result::ok)
         .find_map(|l| serde_json::from_str(&l).ok());
-    let summary = summary.with_context(|| {
+    let no_summary = || {
         format!(
             "the load generator printed no summary\n{}",
             tail(&errors, 20)
         )
-    })?;
+    };
+    let summary = summary.with_context(no_summary)?;
     let ok = loadgen.wait()?.success();
     drop(restarted);
     Ok(judge(&label, clients, &summary, restart_ms, ok))

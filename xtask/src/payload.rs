@@ -189,12 +189,12 @@ fn ratio_line(ours: &SizeRow, original: &SizeRow) -> String {
             format!("{:.1}%", a as f64 * 100.0 / b as f64)
         }
     };
-    format!(
-        "ours / original: {} gzip -9, {} brotli 11 (raw {})",
-        percent(ours.gzip, original.gzip),
+    let gzip = percent(ours.gzip, original.gzip);
+    let (brotli, raw) = (
         percent(ours.brotli, original.brotli),
-        percent(ours.raw, original.raw)
-    )
+        percent(ours.raw, original.raw),
+    );
+    format!("ours / original: {gzip} gzip -9, {brotli} brotli 11 (raw {raw})")
 }
 
 #[cfg(test)]

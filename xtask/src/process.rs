@@ -218,23 +218,16 @@ impl Process {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Some(status) = self.exited()? {
-                bail!(
-                    "{} exited ({status}) before listening on {addr}{}",
-                    self.name,
-                    its_log()
-                );
+                let (name, log) = (&self.name, its_log());
+                bail!("{name} exited ({status}) before listening on {addr}{log}");
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        bail!(
-            "{} did not listen on {addr} within {} s{}",
-            self.name,
-            within.as_secs(),
-            its_log()
-        )
+        let (name, secs, log) = (&self.name, within.as_secs(), its_log());
+        bail!("{name} did not listen on {addr} within {secs} s{log}")
     }
 
     /// SIGKILL to the group, as a crash would: no goodbye to anyone.

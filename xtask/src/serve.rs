@@ -33,11 +33,8 @@ pub fn serve(bind: Option<SocketAddr>) -> Result<()> {
         server.arg("--bind").arg(bind.to_string());
     }
     let shown = bind.or_else(env_bind).unwrap_or_else(default_bind);
-    println!(
-        "xtask: serving {} — open {}  (Ctrl-C stops it)",
-        dist.display(),
-        url(shown)
-    );
+    let (dist, url) = (dist.display(), url(shown));
+    println!("xtask: serving {dist} — open {url}  (Ctrl-C stops it)");
     hand_over(&mut server)
 }
 
@@ -59,10 +56,8 @@ pub fn dev() -> Result<()> {
     let command = cargo(format!("run --quiet -p server -- --allowed-origin {DEV_PAGE}").split(' '));
     let server = Process::start("the server", &command.dir(&root))?;
     server.wait_listening(address, Duration::from_secs(60), None)?;
-    println!(
-        "xtask: server on {}; the page with live reload: {DEV_PAGE}",
-        url(address)
-    );
+    let url = url(address);
+    println!("xtask: server on {url}; the page with live reload: {DEV_PAGE}");
     let trunk = run(&crate::toolchain::trunk(&root, ["serve"]));
     println!("xtask: stopping the server");
     server.terminate(Duration::from_secs(15));

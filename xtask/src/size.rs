@@ -155,18 +155,13 @@ pub fn summary(total_gzip: u64) -> String {
 /// Whether a page of `total_gzip` bytes (gzip -9) fits the budget, and by
 /// how much.
 pub fn verdict(total_gzip: u64) -> String {
+    let budget = thousands(BUDGET_GZIP);
     if total_gzip <= BUDGET_GZIP {
-        format!(
-            "within the {} B gzip budget ({} B to spare)",
-            thousands(BUDGET_GZIP),
-            thousands(BUDGET_GZIP - total_gzip)
-        )
+        let spare = thousands(BUDGET_GZIP - total_gzip);
+        format!("within the {budget} B gzip budget ({spare} B to spare)")
     } else {
-        format!(
-            "OVER the {} B gzip budget by {} B",
-            thousands(BUDGET_GZIP),
-            thousands(total_gzip - BUDGET_GZIP)
-        )
+        let over = thousands(total_gzip - BUDGET_GZIP);
+        format!("OVER the {budget} B gzip budget by {over} B")
     }
 }
 

@@ -67,11 +67,8 @@ pub fn matrix() -> Result<()> {
     }
     print_matrix(&peers.versions, &cells);
     let exited = servers.stop(!cells.failures().is_empty());
-    println!(
-        "\nxtask: interop took {:.1} s (server logs in {})",
-        started.elapsed().as_secs_f64(),
-        logs.display()
-    );
+    let (secs, logs) = (started.elapsed().as_secs_f64(), logs.display());
+    println!("\nxtask: interop took {secs:.1} s (server logs in {logs})");
     verdict(&cells, exited)
 }
 
@@ -251,16 +248,11 @@ fn print_matrix(versions: &[String], cells: &Cells) {
 
 /// The closing line; `Err` names every failed cell and exited server.
 fn verdict(cells: &Cells, exited: Vec<String>) -> Result<()> {
-    let failures = cells.failures();
+    let (passed, failures) = (cells.passed(), cells.failures());
+    println!("interop: {passed} passed, {} failed", failures.len());
     if failures.is_empty() && exited.is_empty() {
-        println!("interop: {} passed, 0 failed", cells.passed());
         return Ok(());
     }
-    println!(
-        "interop: {} passed, {} failed",
-        cells.passed(),
-        failures.len()
-    );
     let all: Vec<String> = failures.into_iter().chain(exited).collect();
     anyhow::bail!("interop cells failed:\n  {}", all.join("\n  "))
 }

@@ -78,18 +78,14 @@ fn python_venv(root: &Path, requirements: &str, venv: &str, what: &str) -> Resul
         return Ok(python);
     }
     if !python_runs() {
-        println!(
-            "xtask: creating the Python venv {} ({what})",
-            venv.display()
-        );
+        let shown = venv.display();
+        println!("xtask: creating the Python venv {shown} ({what})");
         run_bounded(&cmd!("python3", "-m", "venv", &venv), INSTALL_WITHIN, "")
             .and_then(|finished| finished.ok())
             .context("the interop peers need Python 3.9+ with venv: apt-get install python3 python3-venv")?;
     }
-    println!(
-        "xtask: pip install -r {} (pinned peers, from PyPI)",
-        requirements_path.display()
-    );
+    let shown = requirements_path.display();
+    println!("xtask: pip install -r {shown} (pinned peers, from PyPI)");
     let pip = "-m pip install --quiet --disable-pip-version-check -r".split(' ');
     let pip = pip.map(OsStr::new).chain([requirements_path.as_os_str()]);
     let pip = duct::cmd(&python, pip);
