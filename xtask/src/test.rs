@@ -42,24 +42,18 @@ pub fn run(extra: &[String]) -> Result<()> {
     crate::fault::faults(crate::fault::DEFAULT_CLIENTS)?;
     println!("xtask: ── benchmark smoke run");
     crate::bench::run(true)?;
+    let [n, b, e] = [native.passed, browser.passed, e2e.passed];
     ensure!(
-        native.passed != 0 && browser.passed != 0 && e2e.passed != 0,
-        "a test group ran no test (native {}, browser {}, end-to-end {}): \
-             that is a failure, not a pass",
-        native.passed,
-        browser.passed,
-        e2e.passed
+        n != 0 && b != 0 && e != 0,
+        "a test group ran no test (native {n}, browser {b}, end-to-end {e}): \
+         that is a failure, not a pass"
     );
     println!(
-        "xtask: native {} passed; browser (headless Chromium) {} passed; end-to-end {} passed",
-        native.passed, browser.passed, e2e.passed
+        "xtask: native {n} passed; browser (headless Chromium) {b} passed; end-to-end {e} passed"
     );
     // The plain closing line CI reads.
-    println!(
-        "{} passed, {} failed",
-        native.passed + browser.passed + e2e.passed,
-        native.failed + browser.failed + e2e.failed
-    );
+    let failed = native.failed + browser.failed + e2e.failed;
+    println!("{} passed, {failed} failed", n + b + e);
     Ok(())
 }
 
