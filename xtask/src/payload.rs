@@ -159,13 +159,8 @@ fn markdown(originals: &[SizeRow], page: &SizeRow) -> String {
     let mut out =
         String::from("| file | raw B | gzip -9 B | brotli 11 B |\n|---|---:|---:|---:|\n");
     for row in originals.iter().chain([&original, page]) {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            row.file,
-            thousands(row.raw),
-            thousands(row.gzip),
-            thousands(row.brotli)
-        ));
+        let [raw, gzip, brotli] = [row.raw, row.gzip, row.brotli].map(thousands);
+        out.push_str(&format!("| {} | {raw} | {gzip} | {brotli} |\n", row.file));
     }
     out.push('\n');
     out.push_str(&ratio_line(page, &original));

@@ -73,14 +73,10 @@ pub fn table(rows: &[Row], posts: usize) -> String {
             _ if ratio <= 2.0 => "met",
             _ => "**missed**",
         };
+        let Row { kind, status, .. } = row;
+        let (kib, cpu) = (row.size / 1024, row.cpu_ms_per_post);
         out.push_str(&format!(
-            "| {} KiB | {} | {} | {:.3} | {:.2} | {} |\n",
-            row.size / 1024,
-            row.kind,
-            row.status,
-            row.cpu_ms_per_post,
-            ratio,
-            verdict
+            "| {kib} KiB | {kind} | {status} | {cpu:.3} | {ratio:.2} | {verdict} |\n"
         ));
     }
     out
