@@ -48,6 +48,7 @@ pub fn fuzz(seconds: u64, mut targets: Vec<String>) -> Result<()> {
         "{:<10} {:>12} {:>8}  {:<40} result",
         "target", "executions", "exec/s", "coverage"
     );
+    let mut crashed = Vec::new();
     for (target, o) in targets.iter().zip(&outcomes) {
         let result = match (o.failed, o.artifacts.as_slice()) {
             (false, _) => "ok".to_owned(),
@@ -56,12 +57,10 @@ pub fn fuzz(seconds: u64, mut targets: Vec<String>) -> Result<()> {
         };
         let (runs, rate, cov) = (&o.executions, &o.exec_per_sec, &o.coverage);
         println!("{target:<10} {runs:>12} {rate:>8}  {cov:<40} {result}");
+        if o.failed {
+            crashed.push(target);
+        }
     }
-    let crashed: Vec<&String> = targets
-        .iter()
-        .zip(&outcomes)
-        .filter_map(|(t, o)| o.failed.then_some(t))
-        .collect();
     ensure!(
         crashed.is_empty(),
         "fuzz targets failed: {crashed:?}; reproduce with `cargo +nightly fuzz run TARGET \

@@ -231,11 +231,8 @@ impl Bench {
         let mut runs = Vec::new();
         for &clients in self.sizes.s1_loads {
             // Flask only at 100 clients: it collapses at 1,000.
-            let here: Vec<&str> = contenders
-                .iter()
-                .copied()
-                .filter(|label| *label != FLASK || clients <= 100)
-                .collect();
+            let mut here = contenders.clone();
+            here.retain(|label| *label != FLASK || clients <= 100);
             let mut rounds: Vec<Vec<Run>> = vec![Vec::new(); here.len()];
             for round in 1..=self.sizes.s1_rounds {
                 println!("xtask: ── S1 round {round} of {}", self.sizes.s1_rounds);

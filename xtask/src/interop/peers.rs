@@ -121,10 +121,7 @@ pub fn node_peers(root: &Path) -> Result<()> {
 pub(super) fn peer_versions(root: &Path, python: &Path, seed: &Path) -> Vec<String> {
     let py = python_versions(python, PYTHON_PACKAGES);
     let seed = format!("seed backend: {}", python_versions(seed, SEED_PACKAGES));
-    let node_version = cmd!("node", "--version")
-        .unchecked()
-        .read()
-        .unwrap_or_default();
+    let node_version = read(&cmd!("node", "--version")).unwrap_or_default();
     let packages: Vec<String> = NODE_PACKAGES
         .split(' ')
         .map(|p| {
@@ -136,11 +133,8 @@ pub(super) fn peer_versions(root: &Path, python: &Path, seed: &Path) -> Vec<Stri
             format!("{p} {version}")
         })
         .collect();
-    vec![
-        py,
-        seed,
-        format!("node {node_version}: {}", packages.join(", ")),
-    ]
+    let node = format!("node {node_version}: {}", packages.join(", "));
+    vec![py, seed, node]
 }
 
 /// `Python 3.x: package version, …` as installed in a venv.
