@@ -76,7 +76,6 @@ const QUICK: Sizes = Sizes {
 /// What every scenario needs: binaries, logs, pinning.
 struct Bench {
     root: PathBuf,
-    profile: &'static str,
     logs: PathBuf,
     pin: Pinning,
     quick: bool,
@@ -151,7 +150,6 @@ impl Bench {
         create_dir(&logs)?;
         Ok(Bench {
             root,
-            profile: if quick { "debug" } else { "release" },
             logs,
             pin: Pinning::detect(),
             quick,
@@ -160,7 +158,8 @@ impl Bench {
     }
 
     fn bin(&self, name: &str) -> PathBuf {
-        self.root.join("target").join(self.profile).join(name)
+        let profile = if self.quick { "debug" } else { "release" };
+        self.root.join("target").join(profile).join(name)
     }
 
     // ── contenders ──────────────────────────────────────────────────────
@@ -181,7 +180,7 @@ impl Bench {
     /// Our server as shipped: default flags and log level, but for the
     /// per-socket identify limit (S1/S2 measure the identify path itself,
     /// which 10/s would answer with `rate_limited`) and room for S3's 19,000
-    /// (from 8 loopback addresses, so no per-source cap).
+    /// (from 8 loopback addresses, so no per-source cap); then `extra`.
     fn ours(&self, tag: &str, extra: &str) -> Result<Server> {
         self.start("our server", &format!("ours-{tag}"), |addr| {
             let flags = format!(

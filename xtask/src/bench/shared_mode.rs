@@ -165,16 +165,14 @@ impl Bench {
             // Renames measure the path itself, not the per-socket limit.
             let flags = format!("{} --renames-per-minute 0", redis_url.collect::<String>());
             let node = self.ours(&format!("cost-{what}-{tag}"), &flags)?;
-            let pids: Vec<u32> = std::iter::once(node.pid())
-                .chain(redis.iter().map(|r| r.pid()))
-                .collect();
-            let cpu_before: f64 = pids.iter().map(|&p| cpu_secs(p)).sum();
+            let cpu = || cpu_secs(node.pid()) + redis.as_ref().map_or(0.0, |r| cpu_secs(r.pid()));
+            let cpu_before = cpu();
             println!("xtask: ── {what} {label}");
             let flags = format!("--server-pid {} --sources {SOURCES} {args}", node.pid());
             let bin = self.bin("loadgen");
             let command = loadgen::command(&bin, scenario, node.addr(), clients, &flags);
             let output = loadgen::output(&self.pin.generator(command))?;
-            let cpu = pids.iter().map(|&p| cpu_secs(p)).sum::<f64>() - cpu_before;
+            let cpu = cpu() - cpu_before;
             *ok &= output.status.success();
             anyhow::Ok((output.stdout, cpu))
         };
