@@ -84,14 +84,10 @@ pub fn wasm_bindgen_cli() -> Result<()> {
             lock_path.display()
         )
     })?;
-    let found: Vec<(&str, Option<String>)> = ["wasm-bindgen", "wasm-bindgen-test-runner"]
-        .into_iter()
-        .map(|tool| (tool, tool_version(tool, 1)))
-        .collect();
-    if found
-        .iter()
-        .all(|(_, version)| version.as_deref() == Some(wanted.as_str()))
-    {
+    let tools = ["wasm-bindgen", "wasm-bindgen-test-runner"];
+    let found = tools.map(|tool| (tool, tool_version(tool, 1)));
+    let current = found.iter().all(|(_, v)| v.as_deref() == Some(&*wanted));
+    if current {
         return Ok(());
     }
     println!(
@@ -100,14 +96,10 @@ pub fn wasm_bindgen_cli() -> Result<()> {
         found_list(&found)
     );
     let started = Instant::now();
-    run(&cargo([
-        "install",
-        "wasm-bindgen-cli",
-        "--version",
-        &wanted,
-    ]))?;
+    let install = format!("install wasm-bindgen-cli --version {wanted}");
+    run(&cargo(install.split(' ')))?;
     took("cargo install wasm-bindgen-cli", started);
-    for tool in ["wasm-bindgen", "wasm-bindgen-test-runner"] {
+    for tool in tools {
         expect_version(tool, tool_version(tool, 1), &wanted)?;
     }
     Ok(())
