@@ -88,10 +88,11 @@ pub fn redis(
     place: impl FnOnce(Expression) -> Expression,
 ) -> Result<Server> {
     let addr = free_port()?;
-    let args = format!("--port {} --bind 127.0.0.1 --save", addr.port());
-    let args = args.split(' ').map(OsStr::new);
-    let more = ["", "--appendonly", "no", "--dir"].map(OsStr::new);
-    let args = args.chain(more).chain([dir.as_os_str()]);
+    // No persistence: no append-only file, and `--save ""` (no snapshots).
+    let port = addr.port();
+    let flags = format!("--port {port} --bind 127.0.0.1 --appendonly no --dir");
+    let args = flags.split(' ').map(OsStr::new).chain([dir.as_os_str()]);
+    let args = args.chain(["--save", ""].map(OsStr::new));
     let redis = duct::cmd(setup::REDIS_SERVER, args);
     Server::redis(addr, &place(redis), log)
 }
