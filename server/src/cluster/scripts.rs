@@ -18,7 +18,7 @@
 //! | `{iss}:dead` | set | nodes whose lease expired, still being reaped |
 //! | `{iss}:node:<node>` | set | the sessions a node holds |
 //! | `{iss}:resume:<token>` | string | `session` while connected; `session\nname` with a TTL after |
-//! | `{iss}:parked` | sorted set | the tokens of sessions that left, scored by expiry: at most `--resume-capacity` |
+//! | `{iss}:parked` | sorted set | the tokens of sessions that left, scored by expiry (µs): at most `--resume-capacity` |
 //! | `{iss}:changes` | stream | every change, id `<seq>-0`, capped |
 //!
 //! Redis 7.0 has no per-field hash TTL, so leases are scores in a sorted set
@@ -61,6 +61,11 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
 local function node_key(node) return PREFIX .. 'node:' .. node end
 local function token_key(token) return PREFIX .. 'resume:' .. token end
 
@@ -96,8 +101,11 @@ local function park_token(token, value, ttl, nx)
     set = redis.call('SET', token_key(token), value, 'EX', ttl)
   end
   if not set then return end
-  local now = now_ms()
-  redis.call('ZADD', K_PARKED, now + tonumber(ttl) * 1000, token)
+  -- Scored in microseconds: two departures in the same millisecond must
+  -- not tie, or ZPOPMIN would pick between them by name, not by age.
+  -- (An expiry in µs, ≈ 2^51, is still exact in a Lua number.)
+  local now = now_us()
+  redis.call('ZADD', K_PARKED, now + tonumber(ttl) * 1000000, token)
   redis.call('ZREMRANGEBYSCORE', K_PARKED, '-inf', now)
   local over = redis.call('ZCARD', K_PARKED) - RESUME_CAP
   if over > 0 then
