@@ -8,7 +8,7 @@
 //! page's gzip weight. This codec reads the same wire format with the JSON
 //! scanner the generic client carries anyway ([`sio_client::json`]).
 //!
-//! The serde derives in [`crate::events`] stay the contract: the server
+//! The serde derives in `shared::events` stay the contract: the server
 //! writes with them. A property test checks that this codec reads back
 //! everything serde writes, and refuses what serde refuses.
 
@@ -17,8 +17,8 @@ use sio_client::raw::JsonObject;
 use sio_client::RawJson;
 
 use shared::events::{
-    wire, ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyError, Look,
-    OnlineUser, PayloadError, Presence, PresenceChange, ResumeToken, ServerEvent, SessionId,
+    ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyError, Look, OnlineUser,
+    PayloadError, Presence, PresenceChange, ResumeToken, ServerEvent, ServerEventKind, SessionId,
 };
 
 /// Decodes a server event from its name and raw arguments.
@@ -27,18 +27,24 @@ use shared::events::{
 /// [`EventError::UnknownEvent`] for a name this build does not know,
 /// [`EventError::BadPayload`] for arguments of the wrong shape.
 pub fn server_event(name: &str, args: &[RawJson]) -> Result<ServerEvent, EventError> {
-    let bad = |event: &'static str| move |reason| EventError::BadPayload { event, reason };
-    match name {
-        wire::CONNECTED if args.is_empty() => Ok(ServerEvent::Connected(None)),
-        wire::CONNECTED => single(args)
+    let kind = ServerEventKind::from_name(name)
+        .ok_or_else(|| EventError::UnknownEvent(name.to_owned()))?;
+    let bad = |reason| EventError::BadPayload {
+        event: kind.name(),
+        reason,
+    };
+    // Exhaustive over the derived kinds: a new server event does not compile
+    // until the page can read it.
+    match kind {
+        ServerEventKind::Connected if args.is_empty() => Ok(ServerEvent::Connected(None)),
+        ServerEventKind::Connected => single(args)
             .and_then(connected)
             .map(|payload| ServerEvent::Connected(Some(payload)))
-            .map_err(bad(wire::CONNECTED)),
-        wire::PRESENCE => single(args)
+            .map_err(bad),
+        ServerEventKind::Presence => single(args)
             .and_then(presence)
             .map(ServerEvent::Presence)
-            .map_err(bad(wire::PRESENCE)),
-        other => Err(EventError::UnknownEvent(other.to_owned())),
+            .map_err(bad),
     }
 }
 
@@ -516,7 +522,7 @@ mod tests {
     fn duplicate_keys_are_refused_as_serde_does() {
         let text = r#"{"uuid":"a","uuid":"b"}"#;
         let args = [RawJson::new(text).unwrap()];
-        let err = server_event(wire::CONNECTED, &args).unwrap_err();
+        let err = server_event(ServerEventKind::Connected.name(), &args).unwrap_err();
         assert!(err.to_string().contains("duplicate field `uuid`"), "{err}");
         assert!(serde_json::from_str::<Connected>(text).is_err());
     }

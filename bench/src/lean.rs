@@ -13,7 +13,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use shared::events::{wire, NAMESPACE};
+use shared::events::{ClientEventKind, NAMESPACE};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::shell::Ws;
@@ -63,7 +63,10 @@ impl Lean {
     fn cycling(ws: Ws, names: &[String]) -> Lean {
         let args = names
             .iter()
-            .map(|name| serde_json::to_string(&(wire::IDENTIFY, name)).expect("strings serialise"))
+            .map(|name| {
+                serde_json::to_string(&(ClientEventKind::Identify.name(), name))
+                    .expect("strings serialise")
+            })
             .collect();
         Lean {
             ws,

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use app_client::Identify;
 use app_client::{AckId, ConnectionState, Driven, Output, PresenceView, Session};
 use libfuzzer_sys::fuzz_target;
-use shared::events::{wire, ServerEvent, NAMESPACE};
+use shared::events::{ClientEventKind, ServerEvent, NAMESPACE};
 use sio_client::engineio::EnginePacket;
 use sio_client::socketio::Packet;
 
@@ -149,6 +149,6 @@ fn check_sent(frame: &str) {
         Packet::decode(&inner).unwrap_or_else(|e| panic!("we sent {frame:?}, unreadable: {e}"));
     assert_eq!(packet.nsp(), NAMESPACE, "we sent {frame:?}");
     if let Packet::Event { name, .. } = &packet {
-        assert_eq!(name, wire::IDENTIFY, "we sent {frame:?}");
+        assert_eq!(name, ClientEventKind::Identify.name(), "we sent {frame:?}");
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{eventually, start_server, start_with, within, SioClient};
 use futures_util::{SinkExt, StreamExt};
-use shared::events::{wire, SessionId};
+use shared::events::{ClientEventKind, ServerEventKind, SessionId};
 use sio_proto::eio3::decode_payload;
 use sio_proto::engineio::EnginePacket;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -164,7 +164,7 @@ fn session_of(connected: &str) -> SessionId {
         .map(|(_, args)| args)
         .expect("an event frame");
     let value: serde_json::Value = serde_json::from_str(args).expect("JSON args");
-    assert_eq!(value[0], wire::CONNECTED);
+    assert_eq!(value[0], ServerEventKind::Connected.name());
     assert!(
         value[1].get("resume").is_none(),
         "no resume token for revision 4"
@@ -188,7 +188,10 @@ async fn the_seed_client_over_polling_sets_a_non_ascii_name() {
     seed.post(&["40/iss"]).await;
     let seen = seed
         .poll_until("connected", |p| {
-            is_message(p, &format!("2/iss,[\"{}\"", wire::CONNECTED))
+            is_message(
+                p,
+                &format!("2/iss,[\"{}\"", ServerEventKind::Connected.name()),
+            )
         })
         .await;
     assert!(is_message(&seen[0], "0") && seen.len() >= 3, "{seen:?}");
@@ -198,7 +201,7 @@ async fn the_seed_client_over_polling_sets_a_non_ascii_name() {
     };
     let session = session_of(connected);
 
-    let identify = format!("42/iss,[\"{}\",\"Zoë\"]", wire::IDENTIFY);
+    let identify = format!("42/iss,[\"{}\",\"Zoë\"]", ClientEventKind::Identify.name());
     seed.post(&[&identify]).await;
     eventually("the name stored", || {
         server.state.registry.username(&session).as_deref() == Some("Zoë")
@@ -236,8 +239,11 @@ async fn answers_over_polling_carry_byte_lengths() {
     seed.post(&["40/iss"]).await;
     seed.poll_until("connected", |p| is_message(p, "2/iss,"))
         .await;
-    seed.post(&[&format!("42/iss,7[\"{}\",\"Zoë\"]", wire::IDENTIFY)])
-        .await;
+    seed.post(&[&format!(
+        "42/iss,7[\"{}\",\"Zoë\"]",
+        ClientEventKind::Identify.name()
+    )])
+    .await;
     let seen = seed
         .poll_until("the ack", |p| is_message(p, "3/iss,7"))
         .await;
@@ -299,7 +305,7 @@ async fn the_seed_client_over_websocket() {
     let session = session_of(&next_text(&mut ws).await);
     ws.send(Message::text(format!(
         "42/iss,[\"{}\",\"Zoë\"]",
-        wire::IDENTIFY
+        ClientEventKind::Identify.name()
     )))
     .await
     .unwrap();

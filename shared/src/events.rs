@@ -7,21 +7,12 @@
 
 use std::fmt;
 
+use events_derive::Event;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sio_proto::json::Quoted;
 
 use crate::names::{NameCode, NameError};
-
-/// Wire names of the events. Handlers register with these; nobody else spells them.
-pub mod wire {
-    /// Server → client, once per namespace connection, with the session id.
-    pub const CONNECTED: &str = "connected";
-    /// Client → server, with the display name; may ask for an ack.
-    pub const IDENTIFY: &str = "identify";
-    /// Server → client: a snapshot of who is online, then coalesced deltas.
-    pub const PRESENCE: &str = "presence";
-}
 
 /// The namespace the application lives in.
 pub const NAMESPACE: &str = "/iss";
@@ -38,50 +29,35 @@ impl fmt::Display for SessionId {
     }
 }
 
-/// Everything a client may send to the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything a client may send to the server. Each variant's wire name is
+/// written here and nowhere else; the derive adds [`ClientEventKind`] (which
+/// a server registers, dispatches and rate-limits by, and matches on
+/// exhaustively: a new event asks for its handler), its complete list
+/// `ClientEventKind::ALL`, and the names both ways.
+#[derive(Debug, Clone, PartialEq, Eq, Event)]
 pub enum ClientEvent {
-    /// "Call me this." The name is sent as typed; the server applies the name rules.
+    /// "Call me this." The name is sent as typed; the server applies the name
+    /// rules. May ask for an ack ([`IdentifyAck`]).
+    #[event(name = "identify")]
     Identify { name: String },
 }
 
-/// Which client event a wire name is, known before its arguments are decoded
-/// (so a server can register, dispatch and rate-limit by kind). A server
-/// matches on it exhaustively: adding a [`ClientEvent`] adds a kind, and the
-/// compiler then asks for a handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientEventKind {
-    Identify,
-}
-
-impl ClientEventKind {
-    /// Every kind, for registering handlers.
-    pub const ALL: &'static [ClientEventKind] = &[ClientEventKind::Identify];
-
-    /// The wire name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ClientEventKind::Identify => wire::IDENTIFY,
-        }
-    }
-
-    /// The kind with this wire name, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|kind| kind.name() == name)
-    }
-}
-
-/// Everything the server may send to a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything the server may send to a client; [`ServerEventKind`] is
+/// derived as for [`ClientEvent`], and every decoder matches on it
+/// exhaustively.
+#[derive(Debug, Clone, PartialEq, Eq, Event)]
 pub enum ServerEvent {
-    /// The namespace connection is ready. `None` when a server sends no payload,
-    /// as the original 2016 Flask app did.
+    /// The namespace connection is ready, once per namespace connection, with
+    /// the session id. `None` when a server sends no payload, as the original
+    /// 2016 Flask app did.
+    #[event(name = "connected")]
     Connected(Option<Connected>),
-    /// Who is online: a snapshot on connect, then deltas.
+    /// Who is online: a snapshot on connect, then coalesced deltas.
+    #[event(name = "presence")]
     Presence(Presence),
 }
 
-/// Payload of [`wire::CONNECTED`].
+/// Payload of `connected`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connected {
     pub uuid: SessionId,
@@ -165,7 +141,7 @@ impl Look {
 /// page shows only the first 100 names anyway.
 pub const PRESENCE_WINDOW: usize = 100;
 
-/// Payload of [`wire::PRESENCE`].
+/// Payload of `presence`.
 ///
 /// `users`/`changes` describe the [`PRESENCE_WINDOW`]: the first users in
 /// join order. A user entering the window (a join while there is room, or the
@@ -476,18 +452,6 @@ pub enum PayloadError {
 }
 
 impl ClientEvent {
-    /// The wire name of this event.
-    pub fn name(&self) -> &'static str {
-        self.kind().name()
-    }
-
-    /// Which kind of event this is.
-    pub fn kind(&self) -> ClientEventKind {
-        match self {
-            ClientEvent::Identify { .. } => ClientEventKind::Identify,
-        }
-    }
-
     /// Decodes the arguments of an event whose kind is known.
     pub fn decode(kind: ClientEventKind, args: &[Value]) -> Result<Self, EventError> {
         let bad = |reason| EventError::BadPayload {
@@ -529,14 +493,6 @@ impl ClientEvent {
 }
 
 impl ServerEvent {
-    /// The wire name of this event.
-    pub fn name(&self) -> &'static str {
-        match self {
-            ServerEvent::Connected(_) => wire::CONNECTED,
-            ServerEvent::Presence(_) => wire::PRESENCE,
-        }
-    }
-
     /// The arguments that follow the name in the event array.
     pub fn args(&self) -> Vec<Value> {
         match self {
@@ -553,16 +509,20 @@ impl ServerEvent {
 
     /// Decodes an event from its name and arguments.
     pub fn from_parts(name: &str, args: &[Value]) -> Result<Self, EventError> {
-        let bad = |event: &'static str| move |reason| EventError::BadPayload { event, reason };
-        match name {
-            wire::CONNECTED if args.is_empty() => Ok(ServerEvent::Connected(None)),
-            wire::CONNECTED => decode_single(args)
+        let kind = ServerEventKind::from_name(name)
+            .ok_or_else(|| EventError::UnknownEvent(name.to_owned()))?;
+        let bad = |reason| EventError::BadPayload {
+            event: kind.name(),
+            reason,
+        };
+        match kind {
+            ServerEventKind::Connected if args.is_empty() => Ok(ServerEvent::Connected(None)),
+            ServerEventKind::Connected => decode_single(args)
                 .map(|c| ServerEvent::Connected(Some(c)))
-                .map_err(bad(wire::CONNECTED)),
-            wire::PRESENCE => decode_single(args)
-                .map(ServerEvent::Presence)
-                .map_err(bad(wire::PRESENCE)),
-            other => Err(EventError::UnknownEvent(other.to_owned())),
+                .map_err(bad),
+            ServerEventKind::Presence => {
+                decode_single(args).map(ServerEvent::Presence).map_err(bad)
+            }
         }
     }
 

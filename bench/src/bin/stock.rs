@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::serve::ListenerExt;
 use serde::Serialize;
-use shared::events::{wire, NAMESPACE};
+use shared::events::{ClientEventKind, ServerEventKind, NAMESPACE};
 use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State};
 use socketioxide::SocketIo;
 use tokio::net::TcpSocket;
@@ -52,9 +52,12 @@ struct Ack<'a> {
 async fn on_connect(socket: SocketRef) {
     let uuid = uuid::Uuid::now_v7().to_string();
     socket.extensions.insert(Uuid(uuid.clone()));
-    socket.on(wire::IDENTIFY, on_identify);
+    socket.on(ClientEventKind::Identify.name(), on_identify);
     socket.on_disconnect(on_disconnect);
-    let _ = socket.emit(wire::CONNECTED, &Connected { uuid: &uuid });
+    let _ = socket.emit(
+        ServerEventKind::Connected.name(),
+        &Connected { uuid: &uuid },
+    );
 }
 
 async fn on_identify(

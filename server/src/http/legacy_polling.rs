@@ -281,7 +281,7 @@ fn binary_framed(body: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    use shared::events::wire;
+    use shared::events::ClientEventKind;
 
     /// What socket.io-client 1.4.4 POSTs for `identify` "Zoë": the packet
     /// UTF-8-encoded into one character per byte, framed with that length,
@@ -297,7 +297,10 @@ mod tests {
     }
 
     fn seed_post(name: &str) -> Vec<u8> {
-        let packet = format!("42/iss,[\"{}\",\"{name}\"]", wire::IDENTIFY);
+        let packet = format!(
+            "42/iss,[\"{}\",\"{name}\"]",
+            ClientEventKind::Identify.name()
+        );
         let bytes_as_chars: String = packet.bytes().map(char::from).collect();
         format!("{}:{bytes_as_chars}", bytes_as_chars.chars().count()).into_bytes()
     }
@@ -306,9 +309,15 @@ mod tests {
     fn the_seed_clients_double_encoding_is_undone() {
         let recorded = b"26:42/iss,[\"identify\",\"Zo\xc3\x83\xc2\xab\"]";
         assert_eq!(seed_post("Zoë"), recorded);
-        let expected = format!("25:42/iss,[\"{}\",\"Zoë\"]", wire::IDENTIFY);
+        let expected = format!(
+            "25:42/iss,[\"{}\",\"Zoë\"]",
+            ClientEventKind::Identify.name()
+        );
         assert_eq!(repaired(&seed_post("Zoë")), Ok(expected));
-        let crab = format!("42/iss,[\"{}\",\"日本 🦀\"]", wire::IDENTIFY);
+        let crab = format!(
+            "42/iss,[\"{}\",\"日本 🦀\"]",
+            ClientEventKind::Identify.name()
+        );
         assert_eq!(
             repaired(&seed_post("日本 🦀")),
             Ok(encode_text_frames([crab.as_str()]))
@@ -319,7 +328,10 @@ mod tests {
     fn single_encoded_text_is_left_alone() {
         // socket.io-client 2.x: plain UTF-8, UTF-16 lengths.
         for name in ["Zoë", "日本 🦀"] {
-            let packet = format!("42/iss,[\"{}\",\"{name}\"]", wire::IDENTIFY);
+            let packet = format!(
+                "42/iss,[\"{}\",\"{name}\"]",
+                ClientEventKind::Identify.name()
+            );
             let body = encode_text_frames([packet.as_str()]);
             assert_eq!(repaired(body.as_bytes()), Ok(body));
         }

@@ -12,7 +12,9 @@ use futures_util::FutureExt;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
 use rust_socketio::{Event, Payload, TransportType};
 use serde_json::Value;
-use shared::events::{wire, Presence, PresenceChange, ServerEvent, SessionId, NAMESPACE};
+use shared::events::{
+    ClientEventKind, Presence, PresenceChange, ServerEvent, SessionId, NAMESPACE,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// How long any single wait in a test may take before it fails.
@@ -119,7 +121,7 @@ impl SioClient {
     /// Emits `identify` with raw arguments, no ack asked.
     pub async fn identify_no_ack(&self, args: Vec<Value>) {
         self.client
-            .emit(wire::IDENTIFY, Payload::Text(args))
+            .emit(ClientEventKind::Identify.name(), Payload::Text(args))
             .await
             .expect("emit identify");
     }
@@ -130,7 +132,7 @@ impl SioClient {
         let tx = std::sync::Mutex::new(Some(tx));
         self.client
             .emit_with_ack(
-                wire::IDENTIFY,
+                ClientEventKind::Identify.name(),
                 Payload::Text(args),
                 DEADLINE,
                 move |payload: Payload, _client: Client| {
