@@ -1,11 +1,12 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first
 //! failure, and refusing a green result when no test ran (a host
-//! `cargo test` runs no browser test at all): formatting and clippy, native
-//! tests, browser tests in headless Chromium against a live server, the
-//! release page end to end (alone, then on a three-node cluster behind
-//! nginx), the interop matrix, the fault tests, and a smoke run of the
-//! benchmark so the load generator cannot rot.
+//! `cargo test` runs no browser test at all): formatting and clippy, that
+//! the fuzz targets compile, native tests, browser tests in headless
+//! Chromium against a live server, the release page end to end (alone, then
+//! on a three-node cluster behind nginx), the interop matrix, the fault
+//! tests, and a smoke run of the benchmark so the load generator cannot rot.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 
 use anyhow::{ensure, Context, Result};
@@ -28,6 +29,7 @@ pub fn run(extra: &[String]) -> Result<()> {
     step("cargo clippy (native)", &native)?;
     let wasm = format!("clippy -p frontend --target {WASM} {clippy}");
     step("cargo clippy (wasm)", &wasm)?;
+    fuzz_targets_compile()?;
     println!("xtask: ── native tests");
     let native = "test --workspace --exclude frontend --exclude e2e".split(' ');
     let native = cargo_test(
@@ -132,6 +134,15 @@ struct Counts {
 }
 
 /// `cargo ARGS` (split at spaces) as a named step.
+/// The fuzz workspace (nightly, outside the main one) must not rot: its
+/// targets are checked on stable, without libFuzzer (a C++ build).
+fn fuzz_targets_compile() -> Result<()> {
+    println!("xtask: ── cargo check (fuzz targets)");
+    let manifest = repo_root().join("fuzz/Cargo.toml");
+    let flags = "check --locked --bins --no-default-features --manifest-path".split(' ');
+    process::run(&cargo(flags.map(OsStr::new).chain([manifest.as_os_str()])))
+}
+
 fn step(name: &str, args: &str) -> Result<()> {
     println!("xtask: ── {name}");
     process::run(&cargo(args.split(' ')))
