@@ -17,8 +17,9 @@ use sio_client::raw::JsonObject;
 use sio_client::RawJson;
 
 use shared::events::{
-    ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyError, Look, OnlineUser,
-    PayloadError, Presence, PresenceChange, ResumeToken, ServerEvent, ServerEventKind, SessionId,
+    Ack, ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyOk, Look, OnlineUser,
+    PayloadError, Presence, PresenceChange, Refusal, ResumeToken, ServerEvent, ServerEventKind,
+    SessionId,
 };
 
 /// Decodes a server event from its name and raw arguments.
@@ -53,22 +54,31 @@ pub fn server_event(name: &str, args: &[RawJson]) -> Result<ServerEvent, EventEr
 /// # Errors
 /// What is wrong with them.
 pub fn identify_ack(args: &[RawJson]) -> Result<IdentifyAck, PayloadError> {
+    ack(args, |object| {
+        Ok(IdentifyOk {
+            uuid: object.required("uuid", session_id)?,
+            username: object.required("username", string)?,
+        })
+    })
+}
+
+/// Decodes a request's ACK in the shape every request shares:
+/// `{"ok":true, …}` (the fields `accepted` reads) or
+/// `{"ok":false,"code":…,"error":…}`.
+fn ack<T>(
+    args: &[RawJson],
+    accepted: impl FnOnce(&Object<'_>) -> Result<T, PayloadError>,
+) -> Result<Ack<T>, PayloadError> {
     let object = Object::parse(single(args)?)?;
     if object.required("ok", boolean)? {
-        let uuid = object.optional("uuid", session_id)?;
-        let username = object.optional("username", string)?;
-        match (uuid, username) {
-            (Some(uuid), Some(username)) => Ok(IdentifyAck::Ok { uuid, username }),
-            _ => Err(invalid("an ok ack needs `uuid` and `username`")),
-        }
-    } else {
-        let code = object.optional("code", string)?;
-        let message = object.optional("error", string)?;
-        Ok(IdentifyAck::Err(IdentifyError {
-            code: code.map_or(ErrorCode::Other, |code| ErrorCode::from_wire(&code)),
-            message: message.unwrap_or_else(|| "refused".to_owned()),
-        }))
+        return accepted(&object).map(Ack::Ok);
     }
+    let code = object.optional("code", string)?;
+    let message = object.optional("error", string)?;
+    Ok(Ack::Err(Refusal {
+        code: code.map_or(ErrorCode::Other, |code| ErrorCode::from_wire(&code)),
+        message: message.unwrap_or_else(|| "refused".to_owned()),
+    }))
 }
 
 /// The arguments that follow the event's name, as JSON text.
@@ -478,9 +488,9 @@ mod tests {
                 .chain(ProtocolCode::ALL.map(ErrorCode::Protocol))
                 .collect();
             let ack = if ok {
-                IdentifyAck::Ok { uuid, username: name }
+                IdentifyAck::Ok(IdentifyOk { uuid, username: name })
             } else {
-                IdentifyAck::Err(IdentifyError {
+                IdentifyAck::Err(Refusal {
                     code: codes[code % codes.len()],
                     message: name,
                 })
@@ -499,7 +509,7 @@ mod tests {
         assert!(read(json!(["ok"])).is_err());
         assert_eq!(
             read(json!({"ok": false, "code": "teapot", "error": null})),
-            Ok(IdentifyAck::Err(IdentifyError {
+            Ok(IdentifyAck::Err(Refusal {
                 code: ErrorCode::Other,
                 message: "refused".into()
             }))
@@ -507,10 +517,10 @@ mod tests {
         // Key order does not matter (socketioxide sorts keys).
         assert_eq!(
             read(json!({"username": "Ada", "ok": true, "uuid": "u"})),
-            Ok(IdentifyAck::Ok {
+            Ok(IdentifyAck::Ok(IdentifyOk {
                 uuid: SessionId("u".into()),
                 username: "Ada".into()
-            })
+            }))
         );
         assert_eq!(
             identify_ack(&[]).unwrap_err().to_string(),

@@ -7,7 +7,7 @@
 
 use crate::request::Identify;
 use crate::session::{AckId, Pending, RawReply, Session};
-use shared::events::{IdentifyAck, SessionId};
+use shared::events::{IdentifyAck, IdentifyOk, SessionId};
 
 /// Timeout for identify acks sent on the client's behalf, in milliseconds.
 pub const IDENTIFY_TIMEOUT_MS: u64 = 10_000;
@@ -90,7 +90,7 @@ impl Identity {
             return false;
         };
         self.me = match pending.decode(result) {
-            Ok(IdentifyAck::Ok { username, .. }) => Me::Identified { name: username },
+            Ok(IdentifyAck::Ok(IdentifyOk { username, .. })) => Me::Identified { name: username },
             Ok(IdentifyAck::Err(err)) => Me::Refused {
                 name,
                 message: err.message,
@@ -129,7 +129,7 @@ mod tests {
     use crate::session::Output;
     use crate::Driven;
     use shared::events::ProtocolCode;
-    use shared::events::{ErrorCode, IdentifyError};
+    use shared::events::{ErrorCode, Refusal};
     use sio_client::RawJson;
 
     /// A session joined to `/iss` (node's handshake), its outputs drained.
@@ -164,10 +164,10 @@ mod tests {
     }
 
     fn ok(name: &str) -> RawReply {
-        reply(&IdentifyAck::Ok {
+        reply(&IdentifyAck::Ok(IdentifyOk {
             uuid: SessionId("s1".into()),
             username: name.into(),
-        })
+        }))
     }
 
     #[test]
@@ -215,7 +215,7 @@ mod tests {
             }
         );
         assert!(!identity.on_session_ack(AckId(7), &Err(sio_client::AckError::Timeout)));
-        let refused = reply(&IdentifyAck::Err(IdentifyError {
+        let refused = reply(&IdentifyAck::Err(Refusal {
             code: ErrorCode::Protocol(ProtocolCode::RateLimited),
             message: "Slow down.".into(),
         }));

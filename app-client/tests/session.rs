@@ -6,7 +6,9 @@ use app_client::{
     self as client, AckError, AckId, BackoffConfig, ClientConfig, ConnectionState, Driven,
     EmitError, Identify, Output, Session,
 };
-use shared::events::{ClientEvent, Connected, IdentifyAck, ResumeToken, ServerEvent, SessionId};
+use shared::events::{
+    ClientEvent, Connected, IdentifyAck, IdentifyOk, ResumeToken, ServerEvent, SessionId,
+};
 use sio_client::AckError as Lost;
 
 const NODE_OPEN: &str = r#"0{"sid":"nBFVb3tPZrUU1UP6AAAB","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
@@ -158,10 +160,10 @@ fn node_session_end_to_end() {
         acks(&out),
         vec![(
             id,
-            Ok(IdentifyAck::Ok {
+            Ok(IdentifyAck::Ok(IdentifyOk {
                 uuid: SessionId(UUID.into()),
                 username: "Ada".into()
-            })
+            }))
         )]
     );
 

@@ -176,7 +176,7 @@ impl Client {
         self.until(|output| match output {
             Output::Ack { id, result } if id == pending.id() => {
                 Some(match pending.decode(&result) {
-                    Ok(IdentifyAck::Ok { .. }) => Ok(()),
+                    Ok(IdentifyAck::Ok(_)) => Ok(()),
                     other => Err(format!("identify failed: {other:?}")),
                 })
             }

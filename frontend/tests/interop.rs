@@ -29,7 +29,7 @@ use std::time::Duration;
 use app_client::Identify;
 use app_client::{AckError, ConnectionState};
 use futures::future::{select, Either};
-use shared::events::{ClientEvent, IdentifyAck};
+use shared::events::{ClientEvent, IdentifyAck, IdentifyOk};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -315,7 +315,7 @@ async fn scenario(peer: &str, base: &str, stored: Stored, transports: Transports
         (Err(AckError::BadReply(why)), None) => {
             passed(what, &format!("the seed acks with nothing: {why}"));
         }
-        (Ok(IdentifyAck::Ok { uuid, username }), Some(session)) => {
+        (Ok(IdentifyAck::Ok(IdentifyOk { uuid, username })), Some(session)) => {
             if uuid != *session || username != acked {
                 fail(
                     peer,

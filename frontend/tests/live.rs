@@ -9,7 +9,7 @@ use app_client::Identify;
 use app_client::{ConnectionState, Me};
 use leptos::prelude::*;
 use leptos::task::tick;
-use shared::events::{ErrorCode, IdentifyAck, IdentifyError};
+use shared::events::{ErrorCode, IdentifyAck, Refusal};
 use shared::names::NameCode;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -205,7 +205,7 @@ async fn an_invalid_name_sent_raw_gets_the_server_error() {
             .request(Identify { name: raw.into() }, Duration::from_secs(5))
             .await;
         match reply {
-            Ok(IdentifyAck::Err(IdentifyError { code: got, message })) => {
+            Ok(IdentifyAck::Err(Refusal { code: got, message })) => {
                 assert_eq!(got, code, "{raw:?}");
                 assert!(!message.is_empty());
             }

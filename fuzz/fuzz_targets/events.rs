@@ -112,5 +112,5 @@ fn acks(args: &[Value]) {
         .first()
         .and_then(|v| v.get("ok"))
         .and_then(Value::as_bool);
-    assert_eq!(ok, Some(matches!(ack, IdentifyAck::Ok { .. })));
+    assert_eq!(ok, Some(matches!(ack, IdentifyAck::Ok(_))));
 }

@@ -159,7 +159,7 @@ impl Raw {
     async fn outcome(mut self) -> Outcome {
         match self.identify(777, "Probe").await {
             None => Outcome::Closed,
-            Some(IdentifyAck::Ok { .. }) => Outcome::StillWorks,
+            Some(IdentifyAck::Ok(_)) => Outcome::StillWorks,
             Some(other) => panic!("probe identify refused: {other:?}"),
         }
     }
@@ -171,7 +171,7 @@ async fn assert_unharmed(addr: SocketAddr, bystander: &SioClient, case: &str) {
     assert_eq!(status, 200, "healthz after {case}");
     let reply = bystander.identify_ack(vec![json!("Bystander")]).await;
     assert!(
-        matches!(IdentifyAck::from_args(&reply), Ok(IdentifyAck::Ok { .. })),
+        matches!(IdentifyAck::from_args(&reply), Ok(IdentifyAck::Ok(_))),
         "bystander after {case}: {reply:?}"
     );
 }
@@ -533,7 +533,7 @@ async fn renames_that_show_in_presence_are_limited() {
     for i in 0..20u64 {
         let name = format!("Name{i}");
         match renamer.identify(i, &name).await {
-            Some(IdentifyAck::Ok { .. }) => accepted.push(name),
+            Some(IdentifyAck::Ok(_)) => accepted.push(name),
             Some(IdentifyAck::Err(e))
                 if e.code == ErrorCode::Protocol(ProtocolCode::RateLimited) =>
             {
@@ -547,10 +547,7 @@ async fn renames_that_show_in_presence_are_limited() {
     assert_eq!(limited, 15);
     let last = accepted.last().unwrap().clone();
     assert!(
-        matches!(
-            renamer.identify(99, &last).await,
-            Some(IdentifyAck::Ok { .. })
-        ),
+        matches!(renamer.identify(99, &last).await, Some(IdentifyAck::Ok(_))),
         "the current name again is not a change"
     );
     let online = server.state.registry.online();
@@ -592,7 +589,7 @@ async fn an_identify_flood_is_rate_limited_then_disconnected() {
     while let Some(packet) = flooder.next_sio().await {
         match packet {
             Packet::Ack { args, .. } => match IdentifyAck::from_args(&values(&args)) {
-                Ok(IdentifyAck::Ok { .. }) => ok += 1,
+                Ok(IdentifyAck::Ok(_)) => ok += 1,
                 Ok(IdentifyAck::Err(e))
                     if e.code == ErrorCode::Protocol(ProtocolCode::RateLimited) =>
                 {
@@ -699,7 +696,7 @@ async fn a_client_that_stops_reading_is_dropped() {
     let mut stalled = Raw::join(server.addr).await;
     assert!(matches!(
         stalled.identify(1, "Stalled").await,
-        Some(IdentifyAck::Ok { .. })
+        Some(IdentifyAck::Ok(_))
     ));
     // From here on `stalled` is never read again (but kept open).
     let mut churners = Vec::new();

@@ -197,21 +197,31 @@ pub enum PresenceChange {
     },
 }
 
-/// The reply to an `identify` that asked for an ack.
-///
-/// On the wire it keeps the shape the other Socket.IO peers use:
-/// `{"ok":true,"uuid":..,"username":..}` or
-/// `{"ok":false,"code":..,"error":"human-readable reason"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "IdentifyAckWire")]
-pub enum IdentifyAck {
-    Ok { uuid: SessionId, username: String },
-    Err(IdentifyError),
+/// The answer to a request event (one sent with an ack), written once for
+/// every request: `{"ok":true, …the value's fields}` or
+/// `{"ok":false,"code":"…","error":"the sentence to show"}`, the shape the
+/// other Socket.IO peers use. A request names only its value type `T`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack<T> {
+    /// Done; what the server has to say about it.
+    Ok(T),
+    /// Refused, with why.
+    Err(Refusal),
 }
 
-/// Why an identify was refused: a stable code and the sentence to show.
+/// What an accepted `identify` answers: who the session is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentifyOk {
+    pub uuid: SessionId,
+    pub username: String,
+}
+
+/// The reply to an `identify` that asked for an ack.
+pub type IdentifyAck = Ack<IdentifyOk>;
+
+/// Why a request was refused: a stable code and the sentence to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentifyError {
+pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
 }
@@ -297,18 +307,18 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
-impl From<&NameError> for IdentifyError {
+impl From<&NameError> for Refusal {
     fn from(err: &NameError) -> Self {
-        IdentifyError {
+        Refusal {
             code: ErrorCode::Name(err.code()),
             message: err.to_string(),
         }
     }
 }
 
-impl From<&EventError> for IdentifyError {
+impl From<&EventError> for Refusal {
     fn from(err: &EventError) -> Self {
-        IdentifyError {
+        Refusal {
             code: ErrorCode::Protocol(ProtocolCode::BadPayload),
             message: err.to_string(),
         }
@@ -328,91 +338,121 @@ pub struct UnknownEventReply {
 impl Serialize for UnknownEventReply {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let message = format!("Unknown event {}.", Quoted(&self.event));
-        IdentifyAckWireRef {
+        RefusalWire {
             ok: false,
-            uuid: None,
-            username: None,
-            code: Some(ErrorCode::Protocol(ProtocolCode::UnknownEvent)),
-            error: Some(&message),
+            code: ErrorCode::Protocol(ProtocolCode::UnknownEvent),
+            error: &message,
         }
         .serialize(serializer)
     }
 }
 
-/// Serialised through a borrowed flat form: serde's `into` would clone the
-/// ack (its two strings) on the server's per-identify path.
-impl Serialize for IdentifyAck {
+/// Serialised through borrowed flat forms: serde's `into` would clone the
+/// value on the server's per-request path.
+impl<T: Serialize> Serialize for Ack<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let wire = match self {
-            IdentifyAck::Ok { uuid, username } => IdentifyAckWireRef {
-                ok: true,
-                uuid: Some(uuid),
-                username: Some(username),
-                code: None,
-                error: None,
-            },
-            IdentifyAck::Err(err) => IdentifyAckWireRef {
+        match self {
+            Ack::Ok(value) => AcceptedWire { ok: true, value }.serialize(serializer),
+            Ack::Err(refusal) => RefusalWire {
                 ok: false,
-                uuid: None,
-                username: None,
-                code: Some(err.code),
-                error: Some(&err.message),
-            },
-        };
-        wire.serialize(serializer)
-    }
-}
-
-/// The flat wire form of [`IdentifyAck`], borrowed, for serialising.
-#[derive(Serialize)]
-struct IdentifyAckWireRef<'a> {
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uuid: Option<&'a SessionId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<ErrorCode>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-}
-
-/// The flat wire form of [`IdentifyAck`]; exists only for serde.
-#[derive(Deserialize)]
-struct IdentifyAckWire {
-    ok: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    uuid: Option<SessionId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    code: Option<ErrorCode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-impl TryFrom<IdentifyAckWire> for IdentifyAck {
-    type Error = String;
-    fn try_from(wire: IdentifyAckWire) -> Result<Self, String> {
-        if wire.ok {
-            match (wire.uuid, wire.username) {
-                (Some(uuid), Some(username)) => Ok(IdentifyAck::Ok { uuid, username }),
-                _ => Err("an ok ack needs `uuid` and `username`".to_owned()),
+                code: refusal.code,
+                error: &refusal.message,
             }
-        } else {
-            Ok(IdentifyAck::Err(IdentifyError {
-                code: wire.code.unwrap_or(ErrorCode::Other),
-                message: wire.error.unwrap_or_else(|| "refused".to_owned()),
-            }))
+            .serialize(serializer),
         }
     }
 }
 
-impl IdentifyAck {
+/// `{"ok":true, …}`: the value's fields next to `ok`.
+#[derive(Serialize)]
+struct AcceptedWire<'a, T> {
+    ok: bool,
+    #[serde(flatten)]
+    value: &'a T,
+}
+
+/// `{"ok":false,"code":…,"error":…}`, as written.
+#[derive(Serialize)]
+struct RefusalWire<'a> {
+    ok: bool,
+    code: ErrorCode,
+    error: &'a str,
+}
+
+/// A refusal's members besides `ok`, as read: both optional (foreign
+/// servers may send neither, or `null`).
+#[derive(Deserialize)]
+struct RefusalRead {
+    #[serde(default)]
+    code: Option<ErrorCode>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Reads `ok` first, then the value (`T`'s own derive) or the refusal from
+/// the other members, so `T` keeps its strictness (missing, mistyped or
+/// duplicate fields are errors) and a second `ok` is one too.
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Ack<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{value::MapDeserializer, Error};
+        let members = AckMembers::deserialize(deserializer)?.0;
+        let mut ok = None;
+        let mut rest = Vec::with_capacity(members.len());
+        for (key, value) in members {
+            if key != "ok" {
+                rest.push((key, value));
+            } else if ok.is_some() {
+                return Err(D::Error::duplicate_field("ok"));
+            } else {
+                ok = Some(bool::deserialize(value).map_err(D::Error::custom)?);
+            }
+        }
+        let rest = MapDeserializer::<_, serde_json::Error>::new(rest.into_iter());
+        match ok {
+            None => Err(D::Error::missing_field("ok")),
+            Some(true) => T::deserialize(rest).map(Ack::Ok).map_err(D::Error::custom),
+            Some(false) => {
+                let read = RefusalRead::deserialize(rest).map_err(D::Error::custom)?;
+                Ok(Ack::Err(Refusal {
+                    code: read.code.unwrap_or(ErrorCode::Other),
+                    message: read.error.unwrap_or_else(|| "refused".to_owned()),
+                }))
+            }
+        }
+    }
+}
+
+/// An ack object's members in order, duplicates kept (a map would drop them).
+struct AckMembers(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for AckMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = AckMembers;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an ack object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AckMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(AckMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+impl<T: Serialize + serde::de::DeserializeOwned> Ack<T> {
     /// Decodes the arguments of an ACK packet (`[{"ok":..}]`).
     pub fn from_args(args: &[Value]) -> Result<Self, PayloadError> {
         let value = single_arg(args)?;
-        IdentifyAck::deserialize(value).map_err(|e| PayloadError::Invalid(e.to_string()))
+        Ack::deserialize(value).map_err(|e| PayloadError::Invalid(e.to_string()))
     }
 
     /// The arguments of the ACK packet that carries this reply.
@@ -780,7 +820,7 @@ mod tests {
             NameError::TooManyMarks { position: 6 },
         ];
         for err in errors {
-            let ack = IdentifyAck::Err(IdentifyError::from(&err));
+            let ack = IdentifyAck::Err(Refusal::from(&err));
             let args = ack.to_args();
             assert_eq!(
                 args,
@@ -817,7 +857,7 @@ mod tests {
         let read = IdentifyAck::from_args(&[json]);
         assert!(matches!(
             read,
-            Ok(IdentifyAck::Err(IdentifyError {
+            Ok(IdentifyAck::Err(Refusal {
                 code: ErrorCode::Protocol(ProtocolCode::UnknownEvent),
                 ..
             }))
@@ -826,10 +866,10 @@ mod tests {
 
     #[test]
     fn ack_shapes_match_the_other_peers() {
-        let ok = IdentifyAck::Ok {
+        let ok = IdentifyAck::Ok(IdentifyOk {
             uuid: SessionId("u".into()),
             username: "Ada".into(),
-        };
+        });
         assert_eq!(
             ok.to_args(),
             vec![json!({"ok": true, "uuid": "u", "username": "Ada"})]
@@ -838,7 +878,7 @@ mod tests {
         let from_peer = [json!({"username": "Ada", "ok": true, "uuid": "u"})];
         assert_eq!(IdentifyAck::from_args(&from_peer), Ok(ok));
 
-        let err = IdentifyAck::Err(IdentifyError::from(&NameError::Empty));
+        let err = IdentifyAck::Err(Refusal::from(&NameError::Empty));
         let args = err.to_args();
         assert_eq!(
             args,
@@ -849,11 +889,48 @@ mod tests {
         let foreign = [json!({"ok": false, "code": "teapot", "error": "no"})];
         assert!(matches!(
             IdentifyAck::from_args(&foreign),
-            Ok(IdentifyAck::Err(IdentifyError {
+            Ok(IdentifyAck::Err(Refusal {
                 code: ErrorCode::Other,
                 ..
             }))
         ));
         assert!(IdentifyAck::from_args(&[json!({"ok": true})]).is_err());
+    }
+
+    /// The ack shape is written once: any value type gets it, and reading
+    /// keeps the strictness of the value's own derive.
+    #[test]
+    fn the_generic_ack_serves_any_value_and_stays_strict() {
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        struct Waved {
+            to: SessionId,
+            at: u64,
+        }
+        let ok = Ack::Ok(Waved {
+            to: SessionId("b".into()),
+            at: 7,
+        });
+        assert_eq!(ok.to_args(), vec![json!({"ok": true, "to": "b", "at": 7})]);
+        assert_eq!(Ack::from_args(&ok.to_args()), Ok(ok));
+        let refused: Ack<Waved> = Ack::Err(Refusal {
+            code: ErrorCode::Protocol(ProtocolCode::RateLimited),
+            message: "Slow down.".into(),
+        });
+        assert_eq!(Ack::from_args(&refused.to_args()), Ok(refused));
+
+        let read = |text: &str| serde_json::from_str::<IdentifyAck>(text);
+        assert!(read(r#"{"ok":true,"ok":true,"uuid":"u","username":"A"}"#).is_err());
+        assert!(read(r#"{"ok":true,"uuid":"u","uuid":"v","username":"A"}"#).is_err());
+        assert!(read(r#"{"ok":"yes","uuid":"u","username":"A"}"#).is_err());
+        assert!(read(r#"{"ok":true,"uuid":7,"username":"A"}"#).is_err());
+        assert!(read(r#"{"uuid":"u","username":"A"}"#).is_err());
+        assert!(read(r#"["ok"]"#).is_err());
+        assert_eq!(
+            read(r#"{"ok":false,"code":null,"error":null}"#).unwrap(),
+            IdentifyAck::Err(Refusal {
+                code: ErrorCode::Other,
+                message: "refused".into()
+            })
+        );
     }
 }

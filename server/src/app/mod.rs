@@ -15,8 +15,8 @@ use std::time::Instant;
 use serde_json::Value;
 use shared::events::ProtocolCode;
 use shared::events::{
-    ClientEvent, ClientEventKind, ErrorCode, EventError, IdentifyAck, IdentifyError, PayloadError,
-    SessionId,
+    ClientEvent, ClientEventKind, ErrorCode, EventError, IdentifyAck, IdentifyOk, PayloadError,
+    Refusal, SessionId,
 };
 use shared::names::validate_name;
 
@@ -152,10 +152,10 @@ impl AppState {
     ) -> IdentifyAck {
         self.stats.identify_received();
         match self.try_identify(session, arrival, args, renames) {
-            Ok(username) => IdentifyAck::Ok {
+            Ok(username) => IdentifyAck::Ok(IdentifyOk {
                 uuid: session.clone(),
                 username,
-            },
+            }),
             Err(err) => {
                 self.stats.identify_was_refused();
                 tracing::debug!(%session, code = ?err.code, "identify refused: {}", err.message);
@@ -170,7 +170,7 @@ impl AppState {
         self.stats.identify_received();
         self.stats.identify_was_refused();
         tracing::debug!(%session, "identify with unreadable JSON");
-        IdentifyAck::Err(IdentifyError::from(&EventError::BadPayload {
+        IdentifyAck::Err(Refusal::from(&EventError::BadPayload {
             event: ClientEventKind::Identify.name(),
             reason: PayloadError::Invalid(
                 "not valid JSON (a lone surrogate, a number out of range, or nesting deeper \
@@ -186,7 +186,7 @@ impl AppState {
         self.stats.identify_received();
         self.stats.identify_was_refused();
         tracing::debug!(%session, "identify rate-limited");
-        IdentifyAck::Err(IdentifyError {
+        IdentifyAck::Err(Refusal {
             code: ErrorCode::Protocol(ProtocolCode::RateLimited),
             message: format!(
                 "Too many names too fast: at most {} a second. Please wait a moment.",
@@ -219,13 +219,13 @@ impl AppState {
         arrival: Arrival,
         args: &[Value],
         renames: &Bucket,
-    ) -> Result<String, IdentifyError> {
+    ) -> Result<String, Refusal> {
         let name = match ClientEvent::decode(ClientEventKind::Identify, args)
-            .map_err(|err| IdentifyError::from(&err))?
+            .map_err(|err| Refusal::from(&err))?
         {
             ClientEvent::Identify { name } => name,
         };
-        let name = validate_name(&name).map_err(|err| IdentifyError::from(&err))?;
+        let name = validate_name(&name).map_err(|err| Refusal::from(&err))?;
         let may_change = || renames.take(self.rename_limit, Instant::now());
         match self
             .registry
@@ -236,13 +236,13 @@ impl AppState {
                 self.show(session, Some(name.clone()));
             }
             Err(err @ RegistryError::NotConnected) => {
-                return Err(IdentifyError {
+                return Err(Refusal {
                     code: ErrorCode::Protocol(ProtocolCode::NotConnected),
                     message: err.to_string(),
                 });
             }
             Err(RegistryError::ChangeRefused) => {
-                return Err(IdentifyError {
+                return Err(Refusal {
                     code: ErrorCode::Protocol(ProtocolCode::RateLimited),
                     message: format!(
                         "Too many name changes: at most {:.0} a minute. Please wait a moment.",
@@ -290,10 +290,10 @@ mod tests {
         let ack = app.identify(&s, Arrival(1), &[json!("  Ada ")], &renames());
         assert_eq!(
             ack,
-            IdentifyAck::Ok {
+            IdentifyAck::Ok(IdentifyOk {
                 uuid: s.clone(),
                 username: "Ada".into()
-            }
+            })
         );
         assert_eq!(app.registry.username(&s).as_deref(), Some("Ada"));
         assert_eq!(published(&app), 1);
