@@ -96,6 +96,110 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
         .into()
 }
 
+/// `#[derive(WireCode)]`: a fieldless enum of stable codes, each with its
+/// wire text in `#[code("…")]`, gets `ALL` (an array, in declaration
+/// order), `as_str` (a `const fn`) and `from_wire`. The code lists refusals
+/// carry are then written once, like the events.
+///
+/// ```
+/// #[derive(Clone, Copy, Debug, PartialEq, events_derive::WireCode)]
+/// enum Code {
+///     #[code("name_empty")]
+///     Empty,
+///     #[code("name_too_long")]
+///     TooLong,
+/// }
+/// assert_eq!(Code::ALL, [Code::Empty, Code::TooLong]);
+/// assert_eq!(Code::TooLong.as_str(), "name_too_long");
+/// assert_eq!(Code::from_wire("name_empty"), Some(Code::Empty));
+/// assert_eq!(Code::from_wire("teapot"), None);
+/// ```
+///
+/// A code without its text does not compile:
+///
+/// ```compile_fail
+/// #[derive(Clone, Copy, events_derive::WireCode)]
+/// enum Code {
+///     #[code("name_empty")]
+///     Empty,
+///     TooLong,
+/// }
+/// ```
+#[proc_macro_derive(WireCode, attributes(code))]
+pub fn derive_wire_code(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_codes(&input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+fn expand_codes(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
+    let Data::Enum(data) = &input.data else {
+        return Err(Error::new(
+            Span::call_site(),
+            "#[derive(WireCode)] is for enums of codes",
+        ));
+    };
+    let codes = data
+        .variants
+        .iter()
+        .map(coded)
+        .collect::<Result<Vec<_>, _>>()?;
+    refuse_duplicates(&codes)?;
+    let ty = &input.ident;
+    let count = codes.len();
+    let variants: Vec<_> = codes.iter().map(|c| &c.variant.ident).collect();
+    let texts: Vec<_> = codes.iter().map(|c| &c.name).collect();
+    Ok(quote! {
+        impl #ty {
+            /// Every code, in declaration order.
+            pub const ALL: [#ty; #count] = [ #( #ty::#variants ),* ];
+
+            /// The wire text.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    #( #ty::#variants => #texts, )*
+                }
+            }
+
+            /// The code with this wire text, if any.
+            #[must_use]
+            pub fn from_wire(text: &str) -> ::core::option::Option<Self> {
+                match text {
+                    #( #texts => ::core::option::Option::Some(#ty::#variants), )*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    })
+}
+
+/// Reads a fieldless variant's `#[code("…")]`.
+fn coded(variant: &Variant) -> Result<Named<'_>, Error> {
+    if !matches!(variant.fields, Fields::Unit) {
+        return Err(Error::new_spanned(&variant.ident, "a code carries no data"));
+    }
+    let attr = variant
+        .attrs
+        .iter()
+        .find(|a| a.path().is_ident("code"))
+        .ok_or_else(|| {
+            Error::new_spanned(
+                &variant.ident,
+                format!(
+                    "code `{}` needs its wire text: #[code(\"…\")]",
+                    variant.ident
+                ),
+            )
+        })?;
+    let name = attr.parse_args::<LitStr>()?;
+    if name.value().is_empty() {
+        return Err(Error::new_spanned(&name, "a wire text cannot be empty"));
+    }
+    Ok(Named { variant, name })
+}
+
 /// One event: its variant and its wire name.
 struct Named<'a> {
     variant: &'a Variant,

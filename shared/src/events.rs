@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use events_derive::Event;
+use events_derive::{Event, WireCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sio_proto::json::Quoted;
@@ -241,36 +241,20 @@ pub enum ErrorCode {
 }
 
 /// Why a request was refused for reasons of protocol, not of the name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, WireCode)]
 pub enum ProtocolCode {
     /// The event's arguments had the wrong shape (not exactly one string).
+    #[code("bad_payload")]
     BadPayload,
     /// The client sent too much too fast.
+    #[code("rate_limited")]
     RateLimited,
     /// An event this server does not know.
+    #[code("unknown_event")]
     UnknownEvent,
     /// The session is gone (an identify raced its own disconnect).
+    #[code("not_connected")]
     NotConnected,
-}
-
-impl ProtocolCode {
-    /// Every code, for reading them back.
-    pub const ALL: [ProtocolCode; 4] = [
-        ProtocolCode::BadPayload,
-        ProtocolCode::RateLimited,
-        ProtocolCode::UnknownEvent,
-        ProtocolCode::NotConnected,
-    ];
-
-    /// The wire text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProtocolCode::BadPayload => "bad_payload",
-            ProtocolCode::RateLimited => "rate_limited",
-            ProtocolCode::UnknownEvent => "unknown_event",
-            ProtocolCode::NotConnected => "not_connected",
-        }
-    }
 }
 
 impl ErrorCode {
@@ -285,9 +269,7 @@ impl ErrorCode {
 
     /// Reads the wire text; a code this build does not know is [`ErrorCode::Other`].
     pub fn from_wire(text: &str) -> Self {
-        let name = NameCode::ALL.into_iter().find(|c| c.as_str() == text);
-        let protocol = ProtocolCode::ALL.into_iter().find(|c| c.as_str() == text);
-        match (name, protocol) {
+        match (NameCode::from_wire(text), ProtocolCode::from_wire(text)) {
             (Some(code), _) => ErrorCode::Name(code),
             (None, Some(code)) => ErrorCode::Protocol(code),
             (None, None) => ErrorCode::Other,

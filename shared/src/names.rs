@@ -54,6 +54,7 @@
 //! 17 ranges; marks: 333), checked against the Unicode tables of
 //! `unicode-normalization` and `unicode-security` in the tests.
 
+use events_derive::WireCode;
 use std::fmt;
 
 /// The longest name accepted, counted in Unicode scalar values after NFC.
@@ -99,44 +100,24 @@ pub enum NameError {
 
 /// Which rule refused a name: stable for programs (the message may be
 /// reworded; the code may not). The server sends it in identify refusals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, WireCode)]
 pub enum NameCode {
+    #[code("name_empty")]
     Empty,
+    #[code("name_too_long")]
     TooLong,
+    #[code("name_control_character")]
     ControlCharacter,
+    #[code("name_bidi_override")]
     BidiOverride,
+    #[code("name_invisible")]
     Invisible,
+    #[code("name_invisible_character")]
     InvisibleCharacter,
+    #[code("name_too_many_marks")]
     TooManyMarks,
+    #[code("name_unusable_character")]
     UnusableCharacter,
-}
-
-impl NameCode {
-    /// Every code, for reading them back.
-    pub const ALL: [NameCode; 8] = [
-        NameCode::Empty,
-        NameCode::TooLong,
-        NameCode::ControlCharacter,
-        NameCode::BidiOverride,
-        NameCode::Invisible,
-        NameCode::InvisibleCharacter,
-        NameCode::TooManyMarks,
-        NameCode::UnusableCharacter,
-    ];
-
-    /// The wire text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NameCode::Empty => "name_empty",
-            NameCode::TooLong => "name_too_long",
-            NameCode::ControlCharacter => "name_control_character",
-            NameCode::BidiOverride => "name_bidi_override",
-            NameCode::Invisible => "name_invisible",
-            NameCode::InvisibleCharacter => "name_invisible_character",
-            NameCode::TooManyMarks => "name_too_many_marks",
-            NameCode::UnusableCharacter => "name_unusable_character",
-        }
-    }
 }
 
 impl NameError {
