@@ -443,6 +443,31 @@ mod tests {
         }
     }
 
+    /// The property tests below cover every server event: a new event
+    /// whose strategy was forgotten fails here, by name, instead of going
+    /// untested.
+    #[test]
+    fn the_strategy_yields_every_server_event() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let strategy = server_events();
+        let mut seen = Vec::new();
+        for _ in 0..512 {
+            let kind = strategy.new_tree(&mut runner).unwrap().current().kind();
+            if !seen.contains(&kind) {
+                seen.push(kind);
+            }
+        }
+        for kind in ServerEventKind::ALL {
+            assert!(
+                seen.contains(kind),
+                "server_events() never yields `{}`: add it to the strategy",
+                kind.name()
+            );
+        }
+    }
+
     proptest! {
         // One mutation per case among dozens of fields and twelve kinds of
         // damage: many cases, so that every pair is tried (a few seconds).
