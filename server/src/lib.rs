@@ -45,5 +45,4 @@ pub(crate) mod state;
 pub use app::AppState;
 pub use config::Config;
 pub use error::StartError;
-pub use router::{build, App};
 pub use start::{spawn, spawn_on, start, Server};
