@@ -538,7 +538,7 @@ impl Driver {
         let server = server_runtime(panics.clone());
         let (listener, connector) = pipes();
         let (stop, stopped) = oneshot::channel::<()>();
-        let (_, state, _) = {
+        let (state, _) = {
             let _inside = server.enter();
             let signal = async {
                 let _ = stopped.await;

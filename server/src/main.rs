@@ -25,7 +25,7 @@ async fn main() -> std::process::ExitCode {
         .init();
 
     match server::spawn(&config, shutdown_signal()).await {
-        Ok((addr, _io, _state, task)) => {
+        Ok((addr, _state, task)) => {
             tracing::info!(
                 "listening on http://{addr} (serving {})",
                 config.dist.display()

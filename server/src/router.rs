@@ -8,8 +8,10 @@ use axum::routing::get;
 use axum::Json;
 use axum::Router;
 use shared::events::NAMESPACE;
+use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo};
+use socketioxide_core::adapter::{DefinedAdapter, Spawnable};
 
 use crate::app::{handlers, AppState};
 use crate::config::Config;
@@ -23,18 +25,24 @@ use crate::observe::{metrics, stats};
 const WS_READ_BUFFER: usize = 1024;
 
 /// The assembled application: the router plus handles tests and `main` need.
-pub struct App {
+pub struct App<A: Adapter> {
     pub router: Router,
-    pub io: SocketIo,
+    pub io: SocketIo<A>,
     pub state: AppState,
 }
 
 /// Builds the router: `/healthz`, Socket.IO behind the origin guard, and the static frontend.
-pub fn build(config: &Config) -> Result<App, StartError> {
+/// `adapter` is the Socket.IO adapter's state: `()` for the single process,
+/// the Redis adapter's constructor in shared mode (see [`crate::cluster::bus`]).
+pub fn build<A: Adapter + DefinedAdapter>(
+    config: &Config,
+    adapter: A::State,
+) -> Result<App<A>, StartError> {
     let policy = OriginPolicy::new(config.allowed_origins.iter().cloned())?;
     let hosts = HostPolicy::new(config.bind, &config.allowed_origins, &config.allowed_hosts)?;
     let state = AppState::new(config)?;
     let (layer, io) = SocketIo::builder()
+        .with_adapter::<A>(adapter)
         .req_path(sio_proto::engineio::ENDPOINT_PATH)
         .with_state(state.clone())
         // max_payload bounds polling bodies; websocket frames have their own limits.
@@ -62,19 +70,26 @@ pub fn build(config: &Config) -> Result<App, StartError> {
                 .max_incoming_binary_buf_size(0),
         )
         .build_layer();
+    // A namespace exists once its adapter is ready: at once in the single
+    // process; in shared mode once subscribed on Redis (see `cluster::bus`).
     io.ns(
         NAMESPACE,
-        handlers::on_connect.with(handlers::resume_session),
-    );
+        handlers::on_connect::<A>.with(handlers::resume_session::<A>),
+    )
+    .spawn();
     // Socket.IO revision 4 joins every client to "/" unasked; without it
     // socketioxide closes each such session right after its handshake.
-    io.ns("/", handlers::on_main.with(handlers::only_revision_4));
+    io.ns(
+        "/",
+        handlers::on_main::<A>.with(handlers::only_revision_4::<A>),
+    )
+    .spawn();
     let router = Router::new()
         .route("/healthz", get(healthz).with_state(state.clone()))
         .route("/api/stats", get(stats).with_state(state.clone()))
         .route(
             "/metrics",
-            get(metrics_text).with_state((state.clone(), io.clone())),
+            get(metrics_text::<A>).with_state((state.clone(), io.clone())),
         )
         .fallback_service(static_files::router(&config.dist))
         .layer(layer)
@@ -129,8 +144,8 @@ async fn stats(State(app): State<AppState>) -> Json<stats::StatsView> {
 }
 
 /// The Prometheus exposition (see [`metrics`]).
-async fn metrics_text(
-    State((app, io)): State<(AppState, SocketIo)>,
+async fn metrics_text<A: Adapter>(
+    State((app, io)): State<(AppState, SocketIo<A>)>,
 ) -> impl axum::response::IntoResponse {
     let scrape = metrics::Scrape {
         metrics: &app.metrics,

@@ -6,7 +6,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::serve::ListenerExt;
-use socketioxide::SocketIo;
+use socketioxide::adapter::{Adapter, LocalAdapter};
+use socketioxide_core::adapter::DefinedAdapter;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -21,7 +22,6 @@ use crate::router::{build, proxies, App};
 /// A running server: where it listens and how to stop it.
 pub struct Server {
     pub addr: SocketAddr,
-    pub io: SocketIo,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -42,13 +42,12 @@ impl Server {
 /// Binds `config.bind` and serves until [`Server::shutdown`].
 pub async fn start(config: &Config) -> Result<Server, StartError> {
     let (stop, stopped) = oneshot::channel::<()>();
-    let (addr, io, state, task) = spawn(config, async {
+    let (addr, state, task) = spawn(config, async {
         let _ = stopped.await;
     })
     .await?;
     Ok(Server {
         addr,
-        io,
         state,
         stop: Some(stop),
         task,
@@ -60,15 +59,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
 pub async fn spawn(
     config: &Config,
     signal: impl Future<Output = ()> + Send + 'static,
-) -> Result<
-    (
-        SocketAddr,
-        SocketIo,
-        AppState,
-        JoinHandle<std::io::Result<()>>,
-    ),
-    StartError,
-> {
+) -> Result<(SocketAddr, AppState, JoinHandle<std::io::Result<()>>), StartError> {
     let listener = listen(config.bind).map_err(|source| StartError::Bind {
         addr: config.bind,
         source,
@@ -89,8 +80,8 @@ pub async fn spawn(
             }
         }
     });
-    let (io, state, task) = spawn_on(listener, config, signal)?;
-    Ok((addr, io, state, task))
+    let (state, task) = spawn_on(listener, config, signal)?;
+    Ok((addr, state, task))
 }
 
 /// Serves every connection `listener` accepts, as [`spawn`] does on TCP:
@@ -100,12 +91,35 @@ pub fn spawn_on<L>(
     listener: L,
     config: &Config,
     signal: impl Future<Output = ()> + Send + 'static,
-) -> Result<(SocketIo, AppState, JoinHandle<std::io::Result<()>>), StartError>
+) -> Result<(AppState, JoinHandle<std::io::Result<()>>), StartError>
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
     L::Io: Send + 'static,
 {
-    let App { router, io, state } = build(config)?;
+    match &config.redis_url {
+        None => serve_with::<LocalAdapter, L>(listener, config, signal, ()),
+        Some(url) => {
+            let adapter = cluster::bus::Bus::new(url)?.adapter();
+            serve_with::<cluster::bus::SharedAdapter, L>(listener, config, signal, adapter)
+        }
+    }
+}
+
+/// [`spawn_on`] with the Socket.IO adapter chosen: socketioxide's local one,
+/// or in shared mode its Redis adapter, which carries emits to a room to
+/// every node.
+fn serve_with<A, L>(
+    listener: L,
+    config: &Config,
+    signal: impl Future<Output = ()> + Send + 'static,
+    adapter: A::State,
+) -> Result<(AppState, JoinHandle<std::io::Result<()>>), StartError>
+where
+    A: Adapter + DefinedAdapter,
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    L::Io: Send + 'static,
+{
+    let App { router, io, state } = build::<A>(config, adapter)?;
     let listener = limit::Limited::new(
         listener,
         limit::Slots::new(config.max_connections, config.max_per_source),
@@ -177,7 +191,7 @@ where
         }
         Ok(())
     });
-    Ok((io, state, task))
+    Ok((state, task))
 }
 
 /// Pending connections the kernel may queue before we accept them.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use shared::events::{
     ClientEventKind, Connected, ResumeAuth, ServerEvent, SessionId, UnknownEventReply,
 };
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 use socketioxide::{ProtocolVersion, SocketError, SocketIo};
@@ -24,8 +25,8 @@ use crate::state::resume::Resumed;
 /// if any, and leaves what it brings back in the socket's extensions. It
 /// runs before the socket is connected, so the lookup (a Redis call in
 /// shared mode) may take its time: no event can arrive yet.
-pub async fn resume_session(
-    socket: SocketRef,
+pub async fn resume_session<A: Adapter>(
+    socket: SocketRef<A>,
     State(app): State<AppState>,
     TryData(auth): TryData<ResumeAuth>,
 ) -> Result<(), std::convert::Infallible> {
@@ -48,7 +49,7 @@ pub async fn resume_session(
 /// [`resume_session`] found one), wire its handlers, say `connected` with
 /// the session's next resume token, then send the presence snapshot. A
 /// revision-4 client (the seed's page) gets neither token nor presence.
-pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
+pub async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(app): State<AppState>) {
     let resumed = socket.extensions.remove::<Resumed>();
     let (session, name) = match resumed {
         Some(back) => {
@@ -66,6 +67,8 @@ pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
         app.rename_limit,
         Instant::now(),
     ));
+    // The session's room: `emit_to(session, …)` reaches it on any node.
+    socket.join(emit::session_room(&session));
     register(&socket);
     app.connect(session.clone());
     if let Some(name) = name {
@@ -100,7 +103,11 @@ pub async fn on_connect(socket: SocketRef, State(app): State<AppState>) {
 /// joined `/iss` within the handshake timeout is told to leave it: the
 /// 2016 client then closes its engine session, freeing its slot, as it
 /// would have been closed had `/` not counted as a join.
-pub async fn on_main(socket: SocketRef, io: SocketIo, State(app): State<AppState>) {
+pub async fn on_main<A: Adapter>(
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    State(app): State<AppState>,
+) {
     tokio::spawn(async move {
         tokio::time::sleep(app.handshake_timeout).await;
         let joined = io
@@ -115,7 +122,7 @@ pub async fn on_main(socket: SocketRef, io: SocketIo, State(app): State<AppState
 
 /// `/` exists for revision 4 only: a v5 client asking for it is refused as
 /// for any namespace we do not serve.
-pub async fn only_revision_4(socket: SocketRef) -> Result<(), InvalidNamespace> {
+pub async fn only_revision_4<A: Adapter>(socket: SocketRef<A>) -> Result<(), InvalidNamespace> {
     match socket.protocol() {
         ProtocolVersion::V4 => Ok(()),
         ProtocolVersion::V5 => Err(InvalidNamespace),
@@ -130,24 +137,24 @@ pub struct InvalidNamespace;
 /// Wires a handler for every kind of client event (an exhaustive match: a
 /// new event does not compile until it has one), the fallback for unknown
 /// events and the disconnect handler.
-fn register(socket: &SocketRef) {
+fn register<A: Adapter>(socket: &SocketRef<A>) {
     for kind in ClientEventKind::ALL {
         match kind {
-            ClientEventKind::Identify => socket.on(kind.name(), on_identify),
+            ClientEventKind::Identify => socket.on(kind.name(), on_identify::<A>),
         }
     }
-    socket.on_fallback(on_unknown_event);
-    socket.on_disconnect(on_disconnect);
+    socket.on_fallback(on_unknown_event::<A>);
+    socket.on_disconnect(on_disconnect::<A>);
 }
 
 /// `identify`: store the name; answer the outcome if an ack was asked for.
 /// Over the socket's rate limit: a cheap `rate_limited` answer instead, and
 /// a socket that keeps flooding is disconnected.
-async fn on_identify(
-    socket: SocketRef,
+async fn on_identify<A: Adapter>(
+    socket: SocketRef<A>,
     ConnEvent { conn, arrival }: ConnEvent,
     TryData(args): TryData<RawArgs>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(app): State<AppState>,
 ) {
     let session = &conn.session;
@@ -186,9 +193,9 @@ async fn on_identify(
 }
 
 /// Any event we do not know: log it, and answer an error if an ack was asked for.
-async fn on_unknown_event(
+async fn on_unknown_event<A: Adapter>(
     Event(event): Event,
-    ack: AckSender,
+    ack: AckSender<A>,
     Extension(conn): Extension<Arc<Conn>>,
     State(app): State<AppState>,
 ) {
@@ -202,7 +209,8 @@ async fn on_unknown_event(
 }
 
 /// The socket left (or its connection died): remove the user.
-async fn on_disconnect(
+async fn on_disconnect<A: Adapter>(
+    _socket: SocketRef<A>,
     reason: DisconnectReason,
     State(app): State<AppState>,
     Extension(conn): Extension<Arc<Conn>>,
@@ -215,7 +223,7 @@ async fn on_disconnect(
 /// Disconnects a socket, retrying while its outgoing buffer is full (a
 /// flooder's buffer usually is: socketioxide refuses to queue the DISCONNECT
 /// then, and would leave the socket connected).
-fn disconnect_soon(socket: SocketRef) {
+fn disconnect_soon<A: Adapter>(socket: SocketRef<A>) {
     tokio::spawn(async move {
         for _ in 0..500 {
             match socket.clone().disconnect() {

@@ -23,6 +23,7 @@
 //!   presence only; `/healthz` says `degraded`; one log line on the way
 //!   down and one on the way back.
 
+pub mod bus;
 pub mod changes;
 pub mod scripts;
 pub mod tokens;
@@ -34,6 +35,7 @@ use std::time::{Duration, Instant};
 use indexmap::IndexSet;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use shared::events::{ResumeToken, SessionId, NAMESPACE};
+use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use tokio::task::JoinHandle;
 
@@ -127,10 +129,10 @@ impl std::fmt::Debug for Cluster {
 
 /// What the task needs of the rest of the server.
 #[derive(Clone)]
-pub struct Ctx {
+pub struct Ctx<A: Adapter> {
     pub registry: Arc<Registry>,
     pub fanout: Arc<Fanout>,
-    pub io: SocketIo,
+    pub io: SocketIo<A>,
 }
 
 /// What the task knows of Redis between rounds.
@@ -250,7 +252,7 @@ impl Cluster {
     }
 
     /// Runs the node's Redis task until aborted.
-    pub fn spawn(self: Arc<Self>, ctx: Ctx) -> JoinHandle<()> {
+    pub fn spawn<A: Adapter>(self: Arc<Self>, ctx: Ctx<A>) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut view = View::default();
             let mut poll = tokio::time::interval(POLL_EVERY);
@@ -273,7 +275,7 @@ impl Cluster {
     }
 
     /// One round: lease, resync if needed, writes, reads, reaping.
-    async fn round(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
+    async fn round<A: Adapter>(&self, ctx: &Ctx<A>, view: &mut View) -> Result<(), ClusterError> {
         let now = Instant::now();
         if self.resync_soon.swap(false, Ordering::Relaxed) {
             view.loaded = false;
@@ -341,7 +343,7 @@ impl Cluster {
 
     /// Sends Redis everything this node holds, lets go of what it no longer
     /// holds, and reloads the presence.
-    async fn resync(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
+    async fn resync<A: Adapter>(&self, ctx: &Ctx<A>, view: &mut View) -> Result<(), ClusterError> {
         let mut redis = self.redis.clone();
         let ours: Vec<String> = bounded(
             &self.metrics,
@@ -393,7 +395,7 @@ impl Cluster {
     }
 
     /// Writes up to [`WRITE_BATCH`] touched sessions; `true` if more wait.
-    async fn write_some(&self, ctx: &Ctx) -> Result<bool, ClusterError> {
+    async fn write_some<A: Adapter>(&self, ctx: &Ctx<A>) -> Result<bool, ClusterError> {
         let batch: Vec<SessionId> = {
             let mut pending = self.pending();
             let n = pending.len().min(WRITE_BATCH);
@@ -428,7 +430,11 @@ impl Cluster {
     }
 
     /// Sends one session's current local state.
-    async fn sync(&self, ctx: &Ctx, session: &SessionId) -> Result<String, ClusterError> {
+    async fn sync<A: Adapter>(
+        &self,
+        ctx: &Ctx<A>,
+        session: &SessionId,
+    ) -> Result<String, ClusterError> {
         let state = ctx.registry.lookup(session);
         let present = state.is_some();
         let (token, park) = match state {
@@ -460,7 +466,11 @@ impl Cluster {
     }
 
     /// Applies the changes after `view.seq` to the local presence.
-    async fn read_changes(&self, ctx: &Ctx, view: &mut View) -> Result<(), ClusterError> {
+    async fn read_changes<A: Adapter>(
+        &self,
+        ctx: &Ctx<A>,
+        view: &mut View,
+    ) -> Result<(), ClusterError> {
         loop {
             let mut redis = self.redis.clone();
             let entries: Vec<changes::RawEntry> = bounded(
@@ -554,7 +564,7 @@ async fn bounded<T>(
 }
 
 /// Closes this node's sockets of `session` (resumed elsewhere: they are stale).
-fn kick(io: &SocketIo, session: &SessionId) {
+fn kick<A: Adapter>(io: &SocketIo<A>, session: &SessionId) {
     let Some(ns) = io.of(NAMESPACE) else {
         return;
     };

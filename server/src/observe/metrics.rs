@@ -18,6 +18,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
+use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 
 /// Why a connection or request was refused before any Socket.IO handler
@@ -224,9 +225,9 @@ impl Metrics {
 }
 
 /// What a scrape shows besides the counters: read from the server then.
-pub struct Scrape<'a> {
+pub struct Scrape<'a, A: Adapter> {
     pub metrics: &'a Metrics,
-    pub io: &'a SocketIo,
+    pub io: &'a SocketIo<A>,
     /// Sessions on `/iss`, and of those, identified.
     pub users: (usize, usize),
     /// Presence bytes sent so far.
@@ -253,7 +254,7 @@ struct KindLabel {
     kind: &'static str,
 }
 
-impl Scrape<'_> {
+impl<A: Adapter> Scrape<'_, A> {
     /// The exposition, as `GET /metrics` answers it.
     pub fn render(&self) -> String {
         let mut registry = Registry::with_prefix("iss");

@@ -7,9 +7,11 @@
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use shared::events::ServerEvent;
+use shared::events::{ServerEvent, SessionId, NAMESPACE};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
-use socketioxide::SendError;
+use socketioxide::operators::BroadcastOperators;
+use socketioxide::{BroadcastError, SendError, SocketIo};
 
 /// A server event, encoded for sending.
 #[derive(Debug, Clone)]
@@ -38,20 +40,78 @@ impl Encoded {
     }
 
     /// Queues the event on `socket` (fails at once if its queue is full).
-    pub fn send(&self, socket: &SocketRef) -> Result<(), SendError> {
+    pub fn send<A: Adapter>(&self, socket: &SocketRef<A>) -> Result<(), SendError> {
         match &self.payload {
             Some(payload) => socket.emit(self.name, &**payload),
             None => socket.emit(self.name, &()),
         }
     }
+
+    /// Sends the event to every socket `to` selects, on every node.
+    pub async fn broadcast<A: Adapter>(
+        &self,
+        to: BroadcastOperators<A>,
+    ) -> Result<(), BroadcastError> {
+        match &self.payload {
+            Some(payload) => to.emit(self.name, &**payload).await,
+            None => to.emit(self.name, &()).await,
+        }
+    }
 }
 
 /// Sends one event to one socket.
-pub fn send(socket: &SocketRef, event: &ServerEvent) -> Result<(), SendError> {
+pub fn send<A: Adapter>(socket: &SocketRef<A>, event: &ServerEvent) -> Result<(), SendError> {
     Encoded::new(event).send(socket)
 }
 
 /// Our payloads hold only strings, numbers and lists: encoding cannot fail.
 fn raw(payload: &impl Serialize) -> Box<RawValue> {
     serde_json::value::to_raw_value(payload).expect("server payloads always encode")
+}
+
+/// The room every socket of a session joins (resumed ones too): the session
+/// id itself, so "this user" names sockets on any node.
+pub fn session_room(session: &SessionId) -> String {
+    session.0.clone()
+}
+
+/// Why [`emit_to`] could not tell whether its event was delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitToError {
+    /// Another node did not answer in time, or Redis is unavailable.
+    #[error("the other nodes could not be reached: {0}")]
+    Unreachable(String),
+}
+
+/// Sends `event` to every socket of `session`, on whichever node it is
+/// connected to (shared mode: through socketioxide's Redis adapter), and
+/// says to how many sockets: 0 when the session is connected nowhere.
+///
+/// # Errors
+/// [`EmitToError::Unreachable`] when the sockets could not be counted or
+/// the event could not be handed over: the caller must not assume delivery.
+pub async fn emit_to<A: Adapter>(
+    io: &SocketIo<A>,
+    session: &SessionId,
+    event: &ServerEvent,
+) -> Result<usize, EmitToError> {
+    let Some(ns) = io.of(NAMESPACE) else {
+        return Ok(0);
+    };
+    let room = session_room(session);
+    let sockets = ns
+        .clone()
+        .to(room.clone())
+        .fetch_sockets()
+        .await
+        .map_err(|err| EmitToError::Unreachable(err.to_string()))?
+        .len();
+    if sockets == 0 {
+        return Ok(0);
+    }
+    Encoded::new(event)
+        .broadcast(ns.to(room))
+        .await
+        .map_err(|err| EmitToError::Unreachable(err.to_string()))?;
+    Ok(sockets)
 }

@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use shared::events::{Presence, ServerEvent, SessionId, NAMESPACE};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::Sid;
 use socketioxide::{SendError, SocketError, SocketIo};
@@ -152,7 +153,7 @@ impl Fanout {
     }
 
     /// Sends the snapshot to a new socket and subscribes it to deltas.
-    pub async fn welcome(&self, socket: &SocketRef) {
+    pub async fn welcome<A: Adapter>(&self, socket: &SocketRef<A>) {
         let _order = self.emit_order.lock().await;
         socket.join(PRESENCE_ROOM);
         let snapshot = ServerEvent::Presence(self.book().snapshot());
@@ -163,7 +164,7 @@ impl Fanout {
 
     /// Publishes pending changes as one delta to every subscribed socket,
     /// and a fresh snapshot to each lagging socket that has room again.
-    pub async fn flush(&self, io: &SocketIo, budget: &mut ByteBudget) -> Flushed {
+    pub async fn flush<A: Adapter>(&self, io: &SocketIo<A>, budget: &mut ByteBudget) -> Flushed {
         let _order = self.emit_order.lock().await;
         let allowed = budget.allows(Instant::now());
         let delta = if allowed {
@@ -230,9 +231,9 @@ impl Fanout {
     /// for a change after a quiet window. So an isolated change reaches
     /// everyone without waiting out a window, and a crowd's changes still
     /// coalesce into one message per window.
-    pub fn spawn_ticker(
+    pub fn spawn_ticker<A: Adapter>(
         self: Arc<Self>,
-        io: SocketIo,
+        io: SocketIo<A>,
         window: Duration,
         bytes_per_sec: u32,
     ) -> JoinHandle<()> {
