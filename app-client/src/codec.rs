@@ -19,7 +19,7 @@ use sio_client::RawJson;
 use shared::events::{
     Ack, ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyOk, Look, OnlineUser,
     PayloadError, Presence, PresenceChange, Refusal, ResumeToken, ServerEvent, ServerEventKind,
-    SessionId,
+    SessionId, WaveAck, WaveOk, Waved,
 };
 
 /// Decodes a server event from its name and raw arguments.
@@ -46,6 +46,10 @@ pub fn server_event(name: &str, args: &[RawJson]) -> Result<ServerEvent, EventEr
             .and_then(presence)
             .map(ServerEvent::Presence)
             .map_err(bad),
+        ServerEventKind::Waved => single(args)
+            .and_then(waved)
+            .map(ServerEvent::Waved)
+            .map_err(bad),
     }
 }
 
@@ -58,6 +62,18 @@ pub fn identify_ack(args: &[RawJson]) -> Result<IdentifyAck, PayloadError> {
         Ok(IdentifyOk {
             uuid: object.required("uuid", session_id)?,
             username: object.required("username", string)?,
+        })
+    })
+}
+
+/// Decodes the arguments of a wave's ACK.
+///
+/// # Errors
+/// What is wrong with them.
+pub fn wave_ack(args: &[RawJson]) -> Result<WaveAck, PayloadError> {
+    ack(args, |object| {
+        Ok(WaveOk {
+            to: object.required("to", session_id)?,
         })
     })
 }
@@ -85,6 +101,7 @@ fn ack<T>(
 pub fn client_args(event: &ClientEvent) -> Vec<RawJson> {
     match event {
         ClientEvent::Identify { name } => vec![RawJson::string(name)],
+        ClientEvent::Wave { to } => vec![RawJson::string(&to.0)],
     }
 }
 
@@ -125,6 +142,14 @@ fn presence(text: &str) -> Result<Presence, PayloadError> {
         }),
         _ => Err(invalid("unknown presence `kind`")),
     }
+}
+
+fn waved(text: &str) -> Result<Waved, PayloadError> {
+    let object = Object::parse(text)?;
+    Ok(Waved {
+        from: object.required("from", session_id)?,
+        name: object.required("name", string)?,
+    })
 }
 
 fn online_user(text: &str) -> Result<OnlineUser, PayloadError> {
@@ -385,6 +410,7 @@ mod tests {
                         prev
                     }
                 )),
+            (id(), text()).prop_map(|(from, name)| ServerEvent::Waved(Waved { from, name })),
         ]
     }
 
@@ -512,6 +538,7 @@ mod tests {
                 .map(ErrorCode::Name)
                 .chain(ProtocolCode::ALL.map(ErrorCode::Protocol))
                 .collect();
+            // Every request's ack, on the same draw.
             let ack = if ok {
                 IdentifyAck::Ok(IdentifyOk { uuid, username: name })
             } else {
@@ -521,7 +548,13 @@ mod tests {
                 })
             };
             let args: Vec<RawJson> = ack.to_args().iter().map(raw).collect();
-            prop_assert_eq!(identify_ack(&args), Ok(ack));
+            prop_assert_eq!(identify_ack(&args), Ok(ack.clone()));
+            let wave = match ack {
+                Ack::Ok(IdentifyOk { uuid, .. }) => WaveAck::Ok(WaveOk { to: uuid }),
+                Ack::Err(refusal) => WaveAck::Err(refusal),
+            };
+            let args: Vec<RawJson> = wave.to_args().iter().map(raw).collect();
+            prop_assert_eq!(wave_ack(&args), Ok(wave));
         }
     }
 

@@ -22,7 +22,7 @@ pub mod session;
 
 pub use identity::{Identity, Me};
 pub use presence::PresenceView;
-pub use request::{Identify, Reply, Request};
+pub use request::{Identify, Reply, Request, Wave};
 pub use session::{
     config, decode_reply, AckError, AckId, ClientConfig, ConnectionState, EmitError, Output,
     Pending, RawReply, Session,

@@ -2,7 +2,7 @@
 //! the type of its reply (ACK packets do not repeat the event, so the type
 //! must travel with the request), and the replies decoded without serde.
 
-use shared::events::{ClientEvent, IdentifyAck, PayloadError};
+use shared::events::{ClientEvent, IdentifyAck, PayloadError, SessionId, WaveAck};
 use sio_client::RawJson;
 
 use crate::codec;
@@ -20,6 +20,12 @@ pub trait Reply: Sized {
 impl Reply for IdentifyAck {
     fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError> {
         codec::identify_ack(args)
+    }
+}
+
+impl Reply for WaveAck {
+    fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError> {
+        codec::wave_ack(args)
     }
 }
 
@@ -48,4 +54,21 @@ impl From<Identify> for ClientEvent {
 
 impl Request for Identify {
     type Reply = IdentifyAck;
+}
+
+/// `wave`, asking whether it reached its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wave {
+    /// The session waved at.
+    pub to: SessionId,
+}
+
+impl From<Wave> for ClientEvent {
+    fn from(wave: Wave) -> Self {
+        ClientEvent::Wave { to: wave.to }
+    }
+}
+
+impl Request for Wave {
+    type Reply = WaveAck;
 }

@@ -85,7 +85,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, Data, DeriveInput, Error, Fields, LitStr, Variant};
+use syn::{parse_macro_input, Data, DeriveInput, Error, Fields, LitStr, Path, Type, Variant};
 
 /// See the crate documentation.
 #[proc_macro_derive(Event, attributes(event))]
@@ -197,13 +197,54 @@ fn coded(variant: &Variant) -> Result<Named<'_>, Error> {
     if name.value().is_empty() {
         return Err(Error::new_spanned(&name, "a wire text cannot be empty"));
     }
-    Ok(Named { variant, name })
+    Ok(Named {
+        variant,
+        name,
+        ack: None,
+        expect: None,
+    })
 }
 
-/// One event: its variant and its wire name.
+/// One event (or code): its variant, its wire name, and for events the
+/// rest of its `#[event(…)]`.
 struct Named<'a> {
     variant: &'a Variant,
     name: LitStr,
+    /// `ack = T`: a request event, answered with `Ack<T>`.
+    ack: Option<Type>,
+    /// `expect = "…"`: the argument in a person's words, for errors.
+    expect: Option<LitStr>,
+}
+
+impl Named<'_> {
+    /// The payload's type: the variant's one field, if it has one.
+    fn payload(&self) -> Result<Option<&Type>, Error> {
+        let fields = match &self.variant.fields {
+            Fields::Unit => return Ok(None),
+            Fields::Named(fields) => &fields.named,
+            Fields::Unnamed(fields) => &fields.unnamed,
+        };
+        match fields.len() {
+            1 => Ok(fields.first().map(|field| &field.ty)),
+            _ => Err(Error::new_spanned(
+                &self.variant.ident,
+                "an event carries one payload (a struct for several values)",
+            )),
+        }
+    }
+
+    /// `Variant`, `Variant(x)` or `Variant { field: x }`, binding the payload to `x`.
+    fn bind(&self, ty: &syn::Ident) -> proc_macro2::TokenStream {
+        let ident = &self.variant.ident;
+        match &self.variant.fields {
+            Fields::Unit => quote!(#ty::#ident),
+            Fields::Unnamed(_) => quote!(#ty::#ident(x)),
+            Fields::Named(fields) => {
+                let field = fields.named.first().and_then(|f| f.ident.as_ref());
+                quote!(#ty::#ident { #field: x })
+            }
+        }
+    }
 }
 
 fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
@@ -242,6 +283,11 @@ fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
         .iter()
         .map(|name| format!("`{}`", name.value()))
         .collect::<Vec<_>>();
+    let acks = ack_types(vis, &events);
+    let codec = match payload_module(input)? {
+        Some(module) => codec(ty, &kind, &module, &events)?,
+        None => quote!(),
+    };
 
     Ok(quote! {
         #[doc = #kind_doc]
@@ -272,6 +318,10 @@ fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
             }
         }
 
+        #acks
+
+        #codec
+
         impl #ty {
             /// Which kind of event this is.
             #[must_use]
@@ -292,15 +342,21 @@ fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
 
 /// Reads a variant's `#[event(name = "…")]`.
 fn named(variant: &Variant) -> Result<Named<'_>, Error> {
-    let mut name = None;
+    let (mut name, mut ack, mut expect) = (None, None, None);
     for attr in variant.attrs.iter().filter(|a| a.path().is_ident("event")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
                 name = Some(meta.value()?.parse::<LitStr>()?);
-                Ok(())
+            } else if meta.path.is_ident("ack") {
+                ack = Some(meta.value()?.parse::<Type>()?);
+            } else if meta.path.is_ident("expect") {
+                expect = Some(meta.value()?.parse::<LitStr>()?);
             } else {
-                Err(meta.error("unknown #[event] key: expected `name = \"…\"`"))
+                return Err(meta.error(
+                    "unknown #[event] key: expected `name = \"…\"`, `ack = Type` or `expect = \"…\"`",
+                ));
             }
+            Ok(())
         })?;
     }
     let name = name.ok_or_else(|| {
@@ -315,7 +371,12 @@ fn named(variant: &Variant) -> Result<Named<'_>, Error> {
     if name.value().is_empty() {
         return Err(Error::new_spanned(&name, "a wire name cannot be empty"));
     }
-    Ok(Named { variant, name })
+    Ok(Named {
+        variant,
+        name,
+        ack,
+        expect,
+    })
 }
 
 /// Two events with one wire name could never be told apart on the wire.
@@ -337,4 +398,138 @@ fn refuse_duplicates(events: &[Named<'_>]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// `pub type IdentifyAck = Ack<IdentifyOk>;` for each request event: the
+/// reply's type, named after the event, with `Ack` as the caller has it.
+fn ack_types(vis: &syn::Visibility, events: &[Named<'_>]) -> proc_macro2::TokenStream {
+    let aliases = events.iter().filter_map(|event| {
+        let value = event.ack.as_ref()?;
+        let alias = format_ident!("{}Ack", event.variant.ident);
+        let doc = format!(
+            "The reply to `{}` (a request: sent with an ack). Derived from `#[event(ack = …)]`.",
+            event.name.value()
+        );
+        Some(quote! {
+            #[doc = #doc]
+            #vis type #alias = Ack<#value>;
+        })
+    });
+    quote!( #( #aliases )* )
+}
+
+/// The enum's `#[event(payload = path)]`: the module whose `decode`,
+/// `encode`, `split`, `join`, `Value`, `EventError` and `PayloadError` the
+/// derived codec calls.
+fn payload_module(input: &DeriveInput) -> Result<Option<Path>, Error> {
+    let mut module = None;
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("event")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("payload") {
+                module = Some(meta.value()?.parse::<Path>()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown #[event] key on the enum: expected `payload = path`"))
+            }
+        })?;
+    }
+    Ok(module)
+}
+
+/// The serde codec: each variant's one payload is the event's one argument
+/// (none for a unit variant, or for a payload that writes `null`, as an
+/// `Option` that is `None`).
+fn codec(
+    ty: &syn::Ident,
+    kind: &syn::Ident,
+    module: &Path,
+    events: &[Named<'_>],
+) -> Result<proc_macro2::TokenStream, Error> {
+    let mut encode = Vec::new();
+    let mut text = Vec::new();
+    let mut decode = Vec::new();
+    for event in events {
+        let variant = &event.variant.ident;
+        let bound = event.bind(ty);
+        let expect = match &event.expect {
+            Some(text) => quote!(::core::option::Option::Some(#text)),
+            None => quote!(::core::option::Option::None),
+        };
+        match event.payload()? {
+            None => {
+                encode.push(quote!(#bound => ::std::vec::Vec::new()));
+                text.push(quote!(#bound => ::core::option::Option::None));
+                decode.push(
+                    quote!(#kind::#variant => #module::decode_none(args).map(|()| #ty::#variant)),
+                );
+            }
+            Some(payload) => {
+                encode.push(quote!(#bound => #module::encode(x)));
+                text.push(quote!(#bound => #module::encode_text(x)));
+                let build = event.bind(ty);
+                decode.push(quote! {
+                    #kind::#variant => #module::decode::<#payload>(args, #expect).map(|x| #build)
+                });
+            }
+        }
+    }
+    Ok(quote! {
+        impl #ty {
+            /// The arguments that follow the name in the event array.
+            #[must_use]
+            pub fn args(&self) -> ::std::vec::Vec<#module::Value> {
+                match self {
+                    #( #encode, )*
+                }
+            }
+
+            /// The one argument as JSON text, straight from the payload (no
+            /// value tree: a server's per-event path), or `None` for none.
+            #[must_use]
+            pub fn arg_text(&self) -> ::core::option::Option<::std::string::String> {
+                match self {
+                    #( #text, )*
+                }
+            }
+
+            /// Decodes the arguments of an event whose kind is known.
+            ///
+            /// # Errors
+            /// [`EventError::BadPayload`](#module::EventError::BadPayload), naming the event.
+            pub fn decode(kind: #kind, args: &[#module::Value]) -> ::core::result::Result<Self, #module::EventError> {
+                let decoded: ::core::result::Result<Self, #module::PayloadError> = match kind {
+                    #( #decode, )*
+                };
+                decoded.map_err(|reason| #module::EventError::BadPayload { event: kind.name(), reason })
+            }
+
+            /// Decodes an event from its name and arguments.
+            ///
+            /// # Errors
+            /// An unknown name, or arguments of the wrong shape.
+            pub fn from_parts(name: &str, args: &[#module::Value]) -> ::core::result::Result<Self, #module::EventError> {
+                match #kind::from_name(name) {
+                    ::core::option::Option::Some(kind) => Self::decode(kind, args),
+                    ::core::option::Option::None => ::core::result::Result::Err(
+                        #module::EventError::UnknownEvent(::std::borrow::ToOwned::to_owned(name)),
+                    ),
+                }
+            }
+
+            /// The whole Socket.IO event array, `["name", arg]`.
+            #[must_use]
+            pub fn to_array(&self) -> #module::Value {
+                #module::join(self.name(), self.args())
+            }
+
+            /// Decodes a whole event array.
+            ///
+            /// # Errors
+            /// Not an event array, an unknown name, or bad arguments.
+            pub fn from_array(value: &#module::Value) -> ::core::result::Result<Self, #module::EventError> {
+                let (name, args) = #module::split(value)?;
+                Self::from_parts(name, args)
+            }
+        }
+    })
 }

@@ -10,12 +10,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use app_client::Request;
 use app_client::{
     AckError, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView, Session,
 };
+use app_client::{Request, Wave};
 use leptos::prelude::*;
-use shared::events::{ClientEvent, ResumeToken, ServerEvent, SessionId};
+use shared::events::{Ack, ClientEvent, ResumeToken, ServerEvent, SessionId, Waved};
 use sio_client::link::Transports;
 use sio_client::web::{now_ms, Client};
 use sio_client::AckError as Lost;
@@ -29,6 +29,10 @@ pub struct ConnectionSignals {
     pub presence: RwSignal<PresenceView>,
     pub me: RwSignal<Me>,
     pub session: RwSignal<Option<SessionId>>,
+    /// The last wave at this page, numbered so the view can clear it.
+    pub waved: RwSignal<Option<(u32, Waved)>>,
+    /// What became of this page's last wave, in words (`None`: nothing to say).
+    pub wave_result: RwSignal<Option<String>>,
 }
 
 impl ConnectionSignals {
@@ -38,6 +42,8 @@ impl ConnectionSignals {
             presence: RwSignal::new(PresenceView::default()),
             me: RwSignal::new(Me::Anonymous),
             session: RwSignal::new(None),
+            waved: RwSignal::new(None),
+            wave_result: RwSignal::new(None),
         }
     }
 }
@@ -57,6 +63,9 @@ pub struct Connection {
 }
 
 type Listener = Rc<dyn Fn(&ServerEvent)>;
+
+/// How long a wave waits for the server's answer (it asks the other nodes).
+const WAVE_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// What the page keeps beside the session.
 struct App {
@@ -189,6 +198,17 @@ impl Connection {
         self.with_identity(|identity, session| identity.identify(session, now_ms(), name));
     }
 
+    /// Waves at `to` (named `name` on screen); what came of it shows in
+    /// `signals.wave_result`: nothing when it arrived, else why not.
+    pub async fn wave(&self, to: SessionId, name: String) {
+        let note = match self.request(Wave { to }, WAVE_TIMEOUT).await {
+            Ok(Ack::Ok(_)) => ["You waved at ", &name, "."].concat(),
+            Ok(Ack::Err(refusal)) => refusal.message,
+            Err(_) => "The wave may not have arrived: no answer from the server.".to_owned(),
+        };
+        self.signals.wave_result.set(Some(note));
+    }
+
     /// Calls `listener` for every event the server sends.
     pub fn on_event(&self, listener: impl Fn(&ServerEvent) + 'static) {
         self.app.borrow_mut().listeners.push(Rc::new(listener));
@@ -256,6 +276,13 @@ impl Connection {
                 self.signals.presence.update(|view| {
                     view.apply(presence);
                 });
+            }
+            ServerEvent::Waved(waved) => {
+                let next = self
+                    .signals
+                    .waved
+                    .with_untracked(|w| w.as_ref().map_or(0, |w| w.0 + 1));
+                self.signals.waved.set(Some((next, waved.clone())));
             }
         }
         // Cloned out, so a listener may use the connection.

@@ -2,7 +2,7 @@
 //! websocket shell under it. `main.rs` only calls [`mount`].
 //!
 //! ```text
-//!  App ── Status, NameForm, OnlineList      (components: signals in, callbacks out)
+//!  App ── Status, NameForm, WaveNotice, OnlineList  (components: signals in, callbacks out)
 //!   │
 //!  Connection (signals, identity, localStorage)
 //!   │  typed outputs
@@ -18,7 +18,7 @@ pub mod names;
 
 use leptos::prelude::*;
 
-use components::{NameForm, OnlineList, Status};
+use components::{NameForm, OnlineList, Status, WaveNotice};
 use connection::{Connection, Options};
 
 /// Mounts the application on `<body>`, connected to the page's own server.
@@ -36,6 +36,10 @@ pub fn App(connection: Connection) -> impl IntoView {
     // The connection is not Send; keep it in local arena storage for the callback.
     let connection = StoredValue::new_local(connection);
     let on_submit = Callback::new(move |name: String| connection.with_value(|c| c.set_name(name)));
+    let on_wave = Callback::new(move |(to, name)| {
+        let connection = connection.with_value(Clone::clone);
+        leptos::task::spawn_local(async move { connection.wave(to, name).await });
+    });
     view! {
         <main>
             <header>
@@ -43,7 +47,8 @@ pub fn App(connection: Connection) -> impl IntoView {
                 <Status state=signals.state/>
             </header>
             <NameForm me=signals.me on_submit=on_submit initial=initial/>
-            <OnlineList presence=signals.presence/>
+            <WaveNotice waved=signals.waved result=signals.wave_result/>
+            <OnlineList presence=signals.presence me=signals.session on_wave=on_wave/>
         </main>
     }
 }

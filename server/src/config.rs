@@ -149,6 +149,16 @@ pub struct Config {
     #[arg(long, env = "ISS_RENAME_BURST", default_value_t = 5)]
     pub rename_burst: u32,
 
+    /// Most waves (👋) per socket per minute, sustained; more get
+    /// `rate_limited`, and a socket that keeps on is disconnected. 0 = off.
+    #[arg(long, env = "ISS_WAVES_PER_MINUTE", default_value_t = 20)]
+    pub waves_per_minute: u32,
+
+    /// How many waves a socket may send at once before the per-minute rate
+    /// applies.
+    #[arg(long, env = "ISS_WAVE_BURST", default_value_t = 5)]
+    pub wave_burst: u32,
+
     /// Shared mode: a Redis (≥ 7) URL such as `redis://127.0.0.1:6379/`.
     /// Several processes given the same Redis show one presence and honour
     /// each other's resume tokens. Without it the process keeps everything
@@ -197,6 +207,13 @@ impl Config {
         RateLimit {
             per_sec: f64::from(self.renames_per_minute) / 60.0,
             burst: self.rename_burst.max(1),
+        }
+    }
+
+    pub fn wave_limit(&self) -> RateLimit {
+        RateLimit {
+            per_sec: f64::from(self.waves_per_minute) / 60.0,
+            burst: self.wave_burst.max(1),
         }
     }
 

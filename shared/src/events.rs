@@ -13,6 +13,8 @@ use serde_json::Value;
 use sio_proto::json::Quoted;
 
 use crate::names::{NameCode, NameError};
+pub use crate::payload::json_kind;
+use crate::payload::{single_arg, to_json};
 
 /// The namespace the application lives in.
 pub const NAMESPACE: &str = "/iss";
@@ -35,17 +37,24 @@ impl fmt::Display for SessionId {
 /// exhaustively: a new event asks for its handler), its complete list
 /// `ClientEventKind::ALL`, and the names both ways.
 #[derive(Debug, Clone, PartialEq, Eq, Event)]
+#[event(payload = crate::payload)]
 pub enum ClientEvent {
     /// "Call me this." The name is sent as typed; the server applies the name
     /// rules. May ask for an ack ([`IdentifyAck`]).
-    #[event(name = "identify")]
+    #[event(name = "identify", ack = IdentifyOk, expect = "a name (a string)")]
     Identify { name: String },
+    /// "👋" at someone online, by their session id. The sender must have a
+    /// name; may ask for an ack ([`WaveAck`]): `ok` once the target's
+    /// sockets were handed the [`ServerEvent::Waved`], else why not.
+    #[event(name = "wave", ack = WaveOk, expect = "a session id (a string)")]
+    Wave { to: SessionId },
 }
 
 /// Everything the server may send to a client; [`ServerEventKind`] is
 /// derived as for [`ClientEvent`], and every decoder matches on it
 /// exhaustively.
 #[derive(Debug, Clone, PartialEq, Eq, Event)]
+#[event(payload = crate::payload)]
 pub enum ServerEvent {
     /// The namespace connection is ready, once per namespace connection, with
     /// the session id. `None` when a server sends no payload, as the original
@@ -55,6 +64,22 @@ pub enum ServerEvent {
     /// Who is online: a snapshot on connect, then coalesced deltas.
     #[event(name = "presence")]
     Presence(Presence),
+    /// Someone waved at this session (sent only to its sockets).
+    #[event(name = "waved")]
+    Waved(Waved),
+}
+
+/// Payload of `waved`: who waved, as presence names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waved {
+    pub from: SessionId,
+    pub name: String,
+}
+
+/// What an accepted `wave` answers: whom it reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveOk {
+    pub to: SessionId,
 }
 
 /// Payload of `connected`.
@@ -216,9 +241,6 @@ pub struct IdentifyOk {
     pub username: String,
 }
 
-/// The reply to an `identify` that asked for an ack.
-pub type IdentifyAck = Ack<IdentifyOk>;
-
 /// Why a request was refused: a stable code and the sentence to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -240,7 +262,7 @@ pub enum ErrorCode {
     Other,
 }
 
-/// Why a request was refused for reasons of protocol, not of the name.
+/// Why a request was refused for reasons other than the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, WireCode)]
 pub enum ProtocolCode {
     /// The event's arguments had the wrong shape (not exactly one string).
@@ -255,6 +277,19 @@ pub enum ProtocolCode {
     /// The session is gone (an identify raced its own disconnect).
     #[code("not_connected")]
     NotConnected,
+    /// The request needs a name first (a wave from someone unnamed).
+    #[code("not_named")]
+    NotNamed,
+    /// A wave at oneself.
+    #[code("wave_self")]
+    WaveSelf,
+    /// The person waved at is not online (left, or never was).
+    #[code("target_offline")]
+    TargetOffline,
+    /// The server could not tell whether the target got it (another node
+    /// did not answer in time): it may or may not have arrived.
+    #[code("target_unreachable")]
+    TargetUnreachable,
 }
 
 impl ErrorCode {
@@ -473,148 +508,6 @@ pub enum PayloadError {
     Invalid(String),
 }
 
-impl ClientEvent {
-    /// Decodes the arguments of an event whose kind is known.
-    pub fn decode(kind: ClientEventKind, args: &[Value]) -> Result<Self, EventError> {
-        let bad = |reason| EventError::BadPayload {
-            event: kind.name(),
-            reason,
-        };
-        match kind {
-            ClientEventKind::Identify => identify_name(args)
-                .map(|name| ClientEvent::Identify { name })
-                .map_err(bad),
-        }
-    }
-
-    /// The arguments that follow the name in the event array.
-    pub fn args(&self) -> Vec<Value> {
-        match self {
-            ClientEvent::Identify { name } => vec![Value::String(name.clone())],
-        }
-    }
-
-    /// The whole Socket.IO event array, `["identify","Ada"]`.
-    pub fn to_array(&self) -> Value {
-        event_array(self.name(), self.args())
-    }
-
-    /// Decodes an event from its name and arguments.
-    pub fn from_parts(name: &str, args: &[Value]) -> Result<Self, EventError> {
-        match ClientEventKind::from_name(name) {
-            Some(kind) => Self::decode(kind, args),
-            None => Err(EventError::UnknownEvent(name.to_owned())),
-        }
-    }
-
-    /// Decodes a whole event array.
-    pub fn from_array(value: &Value) -> Result<Self, EventError> {
-        let (name, args) = split_event_array(value)?;
-        Self::from_parts(name, args)
-    }
-}
-
-impl ServerEvent {
-    /// The arguments that follow the name in the event array.
-    pub fn args(&self) -> Vec<Value> {
-        match self {
-            ServerEvent::Connected(None) => Vec::new(),
-            ServerEvent::Connected(Some(payload)) => vec![to_json(payload)],
-            ServerEvent::Presence(presence) => vec![to_json(presence)],
-        }
-    }
-
-    /// The whole Socket.IO event array.
-    pub fn to_array(&self) -> Value {
-        event_array(self.name(), self.args())
-    }
-
-    /// Decodes an event from its name and arguments.
-    pub fn from_parts(name: &str, args: &[Value]) -> Result<Self, EventError> {
-        let kind = ServerEventKind::from_name(name)
-            .ok_or_else(|| EventError::UnknownEvent(name.to_owned()))?;
-        let bad = |reason| EventError::BadPayload {
-            event: kind.name(),
-            reason,
-        };
-        match kind {
-            ServerEventKind::Connected if args.is_empty() => Ok(ServerEvent::Connected(None)),
-            ServerEventKind::Connected => decode_single(args)
-                .map(|c| ServerEvent::Connected(Some(c)))
-                .map_err(bad),
-            ServerEventKind::Presence => {
-                decode_single(args).map(ServerEvent::Presence).map_err(bad)
-            }
-        }
-    }
-
-    /// Decodes a whole event array.
-    pub fn from_array(value: &Value) -> Result<Self, EventError> {
-        let (name, args) = split_event_array(value)?;
-        Self::from_parts(name, args)
-    }
-}
-
-/// `identify` takes exactly one string.
-fn identify_name(args: &[Value]) -> Result<String, PayloadError> {
-    const EXPECTED: &str = "a name (a string)";
-    match args {
-        [] => Err(PayloadError::Missing { expected: EXPECTED }),
-        [Value::String(name)] => Ok(name.clone()),
-        [other] => Err(PayloadError::WrongType {
-            expected: EXPECTED,
-            got: json_kind(other),
-        }),
-        more => Err(PayloadError::TooMany { got: more.len() }),
-    }
-}
-
-fn single_arg(args: &[Value]) -> Result<&Value, PayloadError> {
-    match args {
-        [] => Err(PayloadError::Missing {
-            expected: "one argument",
-        }),
-        [value] => Ok(value),
-        more => Err(PayloadError::TooMany { got: more.len() }),
-    }
-}
-
-fn decode_single<T: for<'de> Deserialize<'de>>(args: &[Value]) -> Result<T, PayloadError> {
-    let value = single_arg(args)?;
-    T::deserialize(value).map_err(|e| PayloadError::Invalid(e.to_string()))
-}
-
-fn split_event_array(value: &Value) -> Result<(&str, &[Value]), EventError> {
-    match value.as_array().map(Vec::as_slice) {
-        Some([Value::String(name), args @ ..]) => Ok((name.as_str(), args)),
-        _ => Err(EventError::NotAnEventArray),
-    }
-}
-
-fn event_array(name: &str, args: Vec<Value>) -> Value {
-    let mut array = Vec::with_capacity(args.len() + 1);
-    array.push(Value::String(name.to_owned()));
-    array.extend(args);
-    Value::Array(array)
-}
-
-/// Our own types always serialize; a failure here is a bug in this module.
-fn to_json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-/// A person's word for a JSON value's type, for error messages.
-pub fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,7 +516,12 @@ mod tests {
     /// an event decodes to its own kind.
     #[test]
     fn every_client_event_kind_is_listed_and_named_once() {
-        let examples = [ClientEvent::Identify { name: "Ada".into() }];
+        let examples = [
+            ClientEvent::Identify { name: "Ada".into() },
+            ClientEvent::Wave {
+                to: SessionId("b".into()),
+            },
+        ];
         for event in &examples {
             let kind = event.kind();
             assert!(ClientEventKind::ALL.contains(&kind), "{kind:?} not in ALL");
@@ -637,6 +535,34 @@ mod tests {
         assert_eq!(ClientEventKind::from_name("nope"), None);
     }
     use serde_json::json;
+
+    #[test]
+    fn wave_and_waved_wire_shapes() {
+        let wave = ClientEvent::Wave {
+            to: SessionId("b".into()),
+        };
+        assert_eq!(wave.to_array(), json!(["wave", "b"]));
+        assert_eq!(ClientEvent::from_array(&wave.to_array()), Ok(wave));
+        let err = ClientEvent::from_array(&json!(["wave", 7])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad arguments for `wave`: expected a session id (a string), got a number"
+        );
+        let waved = ServerEvent::Waved(Waved {
+            from: SessionId("a".into()),
+            name: "Ada".into(),
+        });
+        assert_eq!(
+            waved.to_array(),
+            json!(["waved", {"from": "a", "name": "Ada"}])
+        );
+        assert_eq!(ServerEvent::from_array(&waved.to_array()), Ok(waved));
+        let ok = WaveAck::Ok(WaveOk {
+            to: SessionId("b".into()),
+        });
+        assert_eq!(ok.to_args(), vec![json!({"ok": true, "to": "b"})]);
+        assert_eq!(WaveAck::from_args(&ok.to_args()), Ok(ok));
+    }
 
     #[test]
     fn identify_round_trips() {

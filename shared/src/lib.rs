@@ -3,6 +3,7 @@
 //! - [`events`]: the typed events the browser and the server exchange, with
 //!   each event's wire name written exactly once;
 //! - [`names`]: the rules a display name must follow;
+//! - [`payload`]: the serde side of event arguments, which the events derive calls;
 //! - [`stats`]: the body of the server's `/api/stats`.
 //!
 //! Only the contract lives here. The wire's codecs are `sio-proto`'s, the
@@ -15,4 +16,5 @@
 
 pub mod events;
 pub mod names;
+pub mod payload;
 pub mod stats;

@@ -8,14 +8,20 @@
 use app_client::presence::ShownUser;
 use app_client::PresenceView;
 use leptos::prelude::*;
-use shared::events::PRESENCE_WINDOW;
+use shared::events::{SessionId, PRESENCE_WINDOW};
 
 /// What a look-alike tag's tooltip says.
 const TAG_TITLE: &str =
     "Another name here looks like this one: these are the last characters of this person's session id.";
 
+/// `me` is this page's own session (no wave button by it); `on_wave`, when
+/// given, puts a 👋 button by every other name.
 #[component]
-pub fn OnlineList(#[prop(into)] presence: Signal<PresenceView>) -> impl IntoView {
+pub fn OnlineList(
+    #[prop(into)] presence: Signal<PresenceView>,
+    #[prop(optional, into)] me: Option<Signal<Option<SessionId>>>,
+    #[prop(optional)] on_wave: Option<Callback<(SessionId, String)>>,
+) -> impl IntoView {
     let count = move || presence.with(PresenceView::len);
     let shown = move || presence.with(|p| p.shown(PRESENCE_WINDOW));
     let more = move || presence.with(|p| p.len().saturating_sub(p.named()));
@@ -31,7 +37,7 @@ pub fn OnlineList(#[prop(into)] presence: Signal<PresenceView>) -> impl IntoView
                     key=|user| (user.id.clone(), user.name.clone(), user.tag.clone())
                     let(user)
                 >
-                    <li>{user_view(user)}</li>
+                    <li>{wave_button(&user, me, on_wave)} {user_view(user)}</li>
                 </For>
             </ul>
             <Show when=move || { more() > 0 }>
@@ -39,6 +45,37 @@ pub fn OnlineList(#[prop(into)] presence: Signal<PresenceView>) -> impl IntoView
             </Show>
         </section>
     }
+}
+
+/// The 👋 button by someone else's name (none by one's own, or without `on_wave`).
+fn wave_button(
+    user: &ShownUser,
+    me: Option<Signal<Option<SessionId>>>,
+    on_wave: Option<Callback<(SessionId, String)>>,
+) -> impl IntoView {
+    let on_wave = on_wave?;
+    let (id, name) = (user.id.clone(), user.name.clone());
+    let label = ["Wave at ", &name].concat();
+    let mine = {
+        let id = id.clone();
+        move || me.is_some_and(|me| me.with(|me| me.as_ref() == Some(&id)))
+    };
+    Some(view! {
+        <Show when=move || !mine()>
+            <button
+                type="button"
+                class="wave"
+                data-testid="wave"
+                aria-label=label.clone()
+                on:click={
+                    let (id, name) = (id.clone(), name.clone());
+                    move |_| on_wave.run((id.clone(), name.clone()))
+                }
+            >
+                "👋"
+            </button>
+        </Show>
+    })
 }
 
 /// A name, and its look-alike tag if it has one.

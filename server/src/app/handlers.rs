@@ -65,6 +65,7 @@ pub async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(app): State<AppS
         session.clone(),
         app.identify_limit,
         app.rename_limit,
+        app.wave_limit,
         Instant::now(),
     ));
     // The session's room: `emit_to(session, …)` reaches it on any node.
@@ -141,6 +142,7 @@ fn register<A: Adapter>(socket: &SocketRef<A>) {
     for kind in ClientEventKind::ALL {
         match kind {
             ClientEventKind::Identify => socket.on(kind.name(), on_identify::<A>),
+            ClientEventKind::Wave => socket.on(kind.name(), on_wave::<A>),
         }
     }
     socket.on_fallback(on_unknown_event::<A>);
@@ -189,6 +191,40 @@ async fn on_identify<A: Adapter>(
     };
     if let Err(err) = ack.send(&reply) {
         tracing::debug!(%session, %err, "could not send identify ack");
+    }
+}
+
+/// `wave`: hand the target's sockets, on whichever node, a `waved`, and
+/// answer whether that happened (if an ack was asked for). Rate-limited
+/// per socket like `identify`; a socket that keeps flooding is disconnected.
+async fn on_wave<A: Adapter>(
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    ConnEvent { conn, .. }: ConnEvent,
+    TryData(args): TryData<RawArgs>,
+    ack: AckSender<A>,
+    State(app): State<AppState>,
+) {
+    let session = &conn.session;
+    app.metrics.event(EventKind::of(ClientEventKind::Wave));
+    let reply = match conn.waves.check(app.wave_limit, Instant::now()) {
+        Verdict::Allow => match app.wave(session, args.as_ref().map(|a| a.0.as_slice())) {
+            Ok((to, waved)) => app.deliver_wave(&io, to, waved).await,
+            Err(refused) => refused,
+        },
+        Verdict::Refuse => {
+            app.metrics.refused(Refusal::RateLimited);
+            app.waves_rate_limited()
+        }
+        Verdict::Disconnect => {
+            tracing::debug!(%session, "wave flood: disconnecting");
+            disconnect_soon(socket);
+            return;
+        }
+        Verdict::Ignore => return,
+    };
+    if let Err(err) = ack.send(&reply) {
+        tracing::debug!(%session, %err, "could not send wave ack");
     }
 }
 

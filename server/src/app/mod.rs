@@ -16,9 +16,11 @@ use serde_json::Value;
 use shared::events::ProtocolCode;
 use shared::events::{
     ClientEvent, ClientEventKind, ErrorCode, EventError, IdentifyAck, IdentifyOk, PayloadError,
-    Refusal, SessionId,
+    Refusal, ServerEvent, SessionId, WaveAck, WaveOk, Waved,
 };
 use shared::names::validate_name;
+use socketioxide::adapter::Adapter;
+use socketioxide::SocketIo;
 
 use crate::cluster::Cluster;
 use crate::observe::metrics::Metrics;
@@ -48,6 +50,8 @@ pub struct AppState {
     /// The per-socket limit on name changes that show in presence: what one
     /// socket can make the server send to every listener.
     pub rename_limit: RateLimit,
+    /// The per-socket `wave` limit.
+    pub wave_limit: RateLimit,
 }
 
 impl Default for AppState {
@@ -83,6 +87,7 @@ impl AppState {
             identify_limit: config.identify_limit(),
             handshake_timeout: config.handshake_timeout(),
             rename_limit: config.rename_limit(),
+            wave_limit: config.wave_limit(),
             cluster,
         })
     }
@@ -220,10 +225,11 @@ impl AppState {
         args: &[Value],
         renames: &Bucket,
     ) -> Result<String, Refusal> {
-        let name = match ClientEvent::decode(ClientEventKind::Identify, args)
-            .map_err(|err| Refusal::from(&err))?
-        {
-            ClientEvent::Identify { name } => name,
+        let decoded = ClientEvent::decode(ClientEventKind::Identify, args)
+            .map_err(|err| Refusal::from(&err))?;
+        // `decode` of the `Identify` kind yields an `Identify`.
+        let ClientEvent::Identify { name } = decoded else {
+            return Err(refusal(ProtocolCode::BadPayload, "not an identify"));
         };
         let name = validate_name(&name).map_err(|err| Refusal::from(&err))?;
         let may_change = || renames.take(self.rename_limit, Instant::now());
@@ -253,6 +259,99 @@ impl AppState {
         }
         tracing::debug!(%session, username = %name, "identify");
         Ok(name)
+    }
+}
+
+/// The wave use case: the checks that need no network ([`AppState::wave`]),
+/// then the delivery to the target's sockets on any node
+/// ([`AppState::deliver_wave`]).
+impl AppState {
+    /// Checks a `wave` from `session`: its payload, that the sender has a
+    /// name, and that it is not waving at itself. Returns the target and
+    /// what to send it, or the refusal to answer.
+    pub fn wave(
+        &self,
+        session: &SessionId,
+        args: Result<&[Value], &impl std::fmt::Debug>,
+    ) -> Result<(SessionId, Waved), WaveAck> {
+        let Ok(args) = args else {
+            return Err(WaveAck::Err(refusal(
+                ProtocolCode::BadPayload,
+                "The wave was not valid JSON.",
+            )));
+        };
+        let to = match ClientEvent::decode(ClientEventKind::Wave, args) {
+            Ok(ClientEvent::Wave { to }) => to,
+            Ok(_) => {
+                return Err(WaveAck::Err(refusal(
+                    ProtocolCode::BadPayload,
+                    "not a wave",
+                )))
+            }
+            Err(err) => return Err(WaveAck::Err(Refusal::from(&err))),
+        };
+        let Some(name) = self.registry.username(session) else {
+            return Err(WaveAck::Err(refusal(
+                ProtocolCode::NotNamed,
+                "Choose a name before waving.",
+            )));
+        };
+        if to == *session {
+            return Err(WaveAck::Err(refusal(
+                ProtocolCode::WaveSelf,
+                "You cannot wave at yourself.",
+            )));
+        }
+        let waved = Waved {
+            from: session.clone(),
+            name,
+        };
+        Ok((to, waved))
+    }
+
+    /// Hands `waved` to every socket of `to`, on whichever node it is, and
+    /// says how that went: `ok`, `target_offline` (no socket anywhere), or
+    /// `target_unreachable` (another node did not answer in time: it may or
+    /// may not have arrived, and the sender is told so rather than nothing).
+    pub async fn deliver_wave<A: Adapter>(
+        &self,
+        io: &SocketIo<A>,
+        to: SessionId,
+        waved: Waved,
+    ) -> WaveAck {
+        match crate::state::emit::emit_to(io, &to, &ServerEvent::Waved(waved)).await {
+            Ok(0) => WaveAck::Err(refusal(
+                ProtocolCode::TargetOffline,
+                "They are no longer online.",
+            )),
+            Ok(_) => WaveAck::Ok(WaveOk { to }),
+            Err(err) => {
+                tracing::debug!(%err, "wave not delivered");
+                WaveAck::Err(refusal(
+                    ProtocolCode::TargetUnreachable,
+                    "The wave may not have arrived: another server did not answer in time.",
+                ))
+            }
+        }
+    }
+
+    /// The answer to a wave over the socket's rate limit.
+    pub fn waves_rate_limited(&self) -> WaveAck {
+        WaveAck::Err(refusal(
+            ProtocolCode::RateLimited,
+            &format!(
+                "Too many waves: at most {:.0} a minute. Please wait a moment.",
+                self.wave_limit.per_sec * 60.0
+            ),
+        ))
+    }
+}
+
+/// A refusal with one of the protocol codes.
+fn refusal(code: ProtocolCode, message: &str) -> Refusal {
+    Refusal {
+        code: ErrorCode::Protocol(code),
+        message: message.to_owned(),
     }
 }
 

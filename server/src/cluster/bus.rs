@@ -23,14 +23,11 @@ use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr
 use tokio::sync::mpsc;
 
 use super::BadRedisUrl;
+use crate::state::emit::REQUEST_TIMEOUT;
 
 /// socketioxide's adapter on our driver: the `A` of `SocketIo<A>` in
 /// shared mode.
 pub type SharedAdapter = CustomRedisAdapter<socketioxide::adapter::Emitter, Bus>;
-
-/// How long a cross-node request (fetch the sockets of a room, …) waits
-/// for the other nodes: a dead node's share of the answer never comes.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// After a failed subscription, wait this long before trying again.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(250);

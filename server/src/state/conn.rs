@@ -29,6 +29,8 @@ pub struct Conn {
     pub bucket: Bucket,
     /// The socket's limit on name changes that show in presence.
     pub renames: Bucket,
+    /// The socket's `wave` rate limit.
+    pub waves: Bucket,
 }
 
 impl Conn {
@@ -36,6 +38,7 @@ impl Conn {
         session: SessionId,
         identify: RateLimit,
         renames: RateLimit,
+        waves: RateLimit,
         now: Instant,
     ) -> Arc<Conn> {
         Arc::new(Conn {
@@ -43,6 +46,7 @@ impl Conn {
             arrivals: AtomicU64::new(0),
             bucket: Bucket::new(identify, now),
             renames: Bucket::new(renames, now),
+            waves: Bucket::new(waves, now),
         })
     }
 
@@ -91,6 +95,7 @@ mod tests {
             SessionId("s".into()),
             config.identify_limit(),
             config.rename_limit(),
+            config.wave_limit(),
             Instant::now(),
         );
         assert_eq!(conn.next_arrival(), Arrival(1));

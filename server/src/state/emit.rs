@@ -1,11 +1,14 @@
 //! Typed server events onto sockets: the one place the server turns a
-//! [`ServerEvent`] into a wire name and a payload (an exhaustive match, so a
-//! new event is a compile error here until it is handled).
+//! [`ServerEvent`] into a wire name and a payload (both derived with the
+//! event: a new event needs nothing here).
+//!
+//! Also [`emit_to`]: an event for one session, on whichever node it is.
 //!
 //! An event is encoded once ([`Encoded`]) and can then be sent to any number
 //! of sockets: presence goes to every listener with one encoding.
 
-use serde::Serialize;
+use std::time::{Duration, Instant};
+
 use serde_json::value::RawValue;
 use shared::events::{ServerEvent, SessionId, NAMESPACE};
 use socketioxide::adapter::Adapter;
@@ -23,11 +26,8 @@ pub struct Encoded {
 
 impl Encoded {
     pub fn new(event: &ServerEvent) -> Self {
-        let payload = match event {
-            ServerEvent::Connected(Some(connected)) => Some(raw(connected)),
-            ServerEvent::Connected(None) => None,
-            ServerEvent::Presence(presence) => Some(raw(presence)),
-        };
+        // Derived with the event: every payload, no match to keep up to date.
+        let payload = event.arg_text().map(raw);
         Encoded {
             name: event.name(),
             payload,
@@ -65,9 +65,14 @@ pub fn send<A: Adapter>(socket: &SocketRef<A>, event: &ServerEvent) -> Result<()
 }
 
 /// Our payloads hold only strings, numbers and lists: encoding cannot fail.
-fn raw(payload: &impl Serialize) -> Box<RawValue> {
-    serde_json::value::to_raw_value(payload).expect("server payloads always encode")
+fn raw(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).expect("serde wrote this text as JSON")
 }
+
+/// How long a cross-node request (fetch the sockets of a room) waits for
+/// the other nodes (socketioxide's Redis adapter is configured with it in
+/// shared mode): a hung node's share of the answer never comes.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The room every socket of a session joins (resumed ones too): the session
 /// id itself, so "this user" names sockets on any node.
@@ -99,6 +104,7 @@ pub async fn emit_to<A: Adapter>(
         return Ok(0);
     };
     let room = session_room(session);
+    let asked = Instant::now();
     let sockets = ns
         .clone()
         .to(room.clone())
@@ -106,6 +112,14 @@ pub async fn emit_to<A: Adapter>(
         .await
         .map_err(|err| EmitToError::Unreachable(err.to_string()))?
         .len();
+    // The adapter ends its wait at the timeout with what it has, without
+    // saying that a node stayed silent; a wait that long means one did, and
+    // the session may be there. (Every node answering takes milliseconds.)
+    if sockets == 0 && asked.elapsed() >= REQUEST_TIMEOUT {
+        return Err(EmitToError::Unreachable(format!(
+            "a node did not answer within {REQUEST_TIMEOUT:?}"
+        )));
+    }
     if sockets == 0 {
         return Ok(0);
     }

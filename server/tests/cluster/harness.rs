@@ -12,8 +12,8 @@ use app_client::presence::Applied;
 use app_client::PresenceView;
 use futures_util::{SinkExt, StreamExt};
 use shared::events::{
-    Connected, IdentifyAck, Presence, ResumeAuth, ResumeToken, ServerEvent, SessionId,
-    PRESENCE_WINDOW,
+    ClientEvent, Connected, IdentifyAck, Presence, ResumeAuth, ResumeToken, ServerEvent, SessionId,
+    WaveAck, Waved, PRESENCE_WINDOW,
 };
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -121,9 +121,20 @@ pub struct Node {
 
 impl Node {
     pub async fn start(redis: &Redis) -> Node {
+        Node::start_with(Some(redis)).await
+    }
+
+    /// A single process: no Redis, everything in memory.
+    pub async fn start_alone() -> Node {
+        Node::start_with(None).await
+    }
+
+    async fn start_with(redis: Option<&Redis>) -> Node {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let shared = redis.map(|redis| ["--redis-url".to_owned(), redis.url()]);
         let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["--bind", &addr.to_string(), "--redis-url", &redis.url()])
+            .args(["--bind", &addr.to_string()])
+            .args(shared.iter().flatten())
             .args(["--log", "warn", "--shutdown-grace-secs", "2"])
             // Many clients from one address, renaming fast: the per-socket
             // and per-source limits have their own tests.
@@ -199,6 +210,8 @@ pub struct Seen {
     /// Deltas that jumped over a seq.
     pub gaps: u64,
     pub acks: HashMap<u64, String>,
+    /// Every `waved` received, in order.
+    pub waves: Vec<Waved>,
     /// The server disconnected us (or the connection died).
     pub closed: bool,
 }
@@ -287,15 +300,26 @@ impl Client {
 
     /// Sends `identify` and waits for its ack.
     pub async fn identify(&mut self, name: &str) -> IdentifyAck {
+        let event = ClientEvent::Identify { name: name.into() };
+        IdentifyAck::from_args(&self.request(&event).await).expect("an identify ack")
+    }
+
+    /// Sends `wave` at `to` and waits for its ack.
+    pub async fn wave(&mut self, to: &SessionId) -> WaveAck {
+        let event = ClientEvent::Wave { to: to.clone() };
+        WaveAck::from_args(&self.request(&event).await).expect("a wave ack")
+    }
+
+    /// Sends `event` with an ack and waits for the ack's arguments.
+    async fn request(&mut self, event: &ClientEvent) -> Vec<serde_json::Value> {
         self.next_ack += 1;
         let id = self.next_ack;
-        let frame = format!("42/iss,{id}{}", serde_json::json!(["identify", name]));
+        let frame = format!("42/iss,{id}{}", event.to_array());
         let _ = self.out.send(Message::text(frame));
-        self.until("the identify ack", |seen| seen.acks.contains_key(&id))
+        self.until("the ack", |seen| seen.acks.contains_key(&id))
             .await;
         let raw = self.seen.lock().unwrap().acks.remove(&id).unwrap();
-        let args: serde_json::Value = serde_json::from_str(&raw).unwrap();
-        serde_json::from_value(args[0].clone()).expect("an identify ack")
+        serde_json::from_str(&raw).unwrap()
     }
 
     /// Waits until `check` holds for what the client has seen.
@@ -348,6 +372,7 @@ fn read_frame(seen: &Mutex<Seen>, text: &str) {
         let array: serde_json::Value = serde_json::from_str(event).unwrap();
         match ServerEvent::from_array(&array) {
             Ok(ServerEvent::Connected(Some(connected))) => seen.connected = Some(connected),
+            Ok(ServerEvent::Waved(waved)) => seen.waves.push(waved),
             Ok(ServerEvent::Presence(presence)) => {
                 if let Presence::Snapshot { .. } = &presence {
                     seen.snapshots += 1;

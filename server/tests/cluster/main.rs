@@ -8,6 +8,7 @@
 //! 10 s of Redis coming back empty.
 
 mod harness;
+mod waves;
 
 use std::time::{Duration, Instant};
 
