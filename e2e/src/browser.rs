@@ -283,6 +283,16 @@ impl Page {
         .await
     }
 
+    /// Clicks the 👋 button by `name` in the online list.
+    pub async fn wave_at(&self, name: &str) {
+        let css = format!("button[aria-label=\"Wave at {name}\"]");
+        let button = eventually(&format!("the wave button by {name}"), || async {
+            Ok(self.client.find(Locator::Css(&css)).await.ok())
+        })
+        .await;
+        button.click().await.expect("click the wave button");
+    }
+
     /// The status line.
     pub async fn status(&self) -> Result<String, String> {
         self.text("[data-testid=status]").await

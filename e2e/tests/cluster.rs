@@ -1,5 +1,6 @@
 //! Shared mode in real Chromium: two people open the page through nginx,
-//! land on different nodes, and see each other join and leave.
+//! land on different nodes, see each other join, wave at each other across
+//! the nodes, and see each other leave.
 //!
 //! `cargo xtask test` starts the cluster (Redis, three nodes, nginx) and
 //! gives its front door in `ISS_E2E_CLUSTER`.
@@ -52,6 +53,21 @@ async fn two_people_on_two_nodes(browser: &Browser, front: &str) {
     bob.wait_online("Ada", true).await;
     bob.set_name("Bob").await;
     ada.wait_online("Bob", true).await;
+    // No button by one's own name: only Bob's is there on Ada's page.
+    ada.wave_at("Bob").await;
+    bob.wait_text("[data-testid=waved]", "Ada's wave", |t| {
+        t == "Ada waved at you 👋"
+    })
+    .await;
+    ada.wait_text("[data-testid=wave-result]", "the wave's ack", |t| {
+        t == "You waved at Bob."
+    })
+    .await;
+    bob.wave_at("Ada").await;
+    ada.wait_text("[data-testid=waved]", "Bob's wave", |t| {
+        t == "Bob waved at you 👋"
+    })
+    .await;
     bob.close().await;
     ada.wait_online("Bob", false).await;
     ada.close().await;

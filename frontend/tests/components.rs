@@ -424,3 +424,40 @@ async fn the_browser_normalises_to_nfc_before_counting() {
     tick().await;
     assert!(button.disabled());
 }
+
+/// A 👋 button by every name but one's own; a click hands the callback
+/// whom to wave at; the list's text stays the names (the hand is CSS).
+#[wasm_bindgen_test]
+async fn wave_buttons_by_every_other_name() {
+    let root = container();
+    let mut view = PresenceView::default();
+    view.apply(&Presence::Snapshot {
+        seq: 0,
+        total: 3,
+        users: vec![user(0, "Ada"), user(1, "Grace"), user(2, "Bob")],
+    });
+    let presence = RwSignal::new(view);
+    let me = RwSignal::new(Some(user(0, "Ada").id));
+    let waved_at = RwSignal::new(None::<(SessionId, String)>);
+    let on_wave = Callback::new(move |target| waved_at.set(Some(target)));
+    leptos::mount::mount_to(root.clone(), move || {
+        view! { <OnlineList presence=presence me=me on_wave=on_wave/> }
+    })
+    .forget();
+    tick().await;
+    let buttons = root.get_elements_by_tag_name("button");
+    assert_eq!(buttons.length(), 2, "none by one's own name");
+    assert!(root
+        .query_selector("button[aria-label=\"Wave at Ada\"]")
+        .unwrap()
+        .is_none());
+    let grace: HtmlButtonElement = find(&root, "button[aria-label=\"Wave at Grace\"]");
+    grace.click();
+    tick().await;
+    assert_eq!(
+        waved_at.get_untracked(),
+        Some((user(1, "Grace").id, "Grace".to_owned()))
+    );
+    let list: HtmlElement = find(&root, "[data-testid=online-list]");
+    assert_eq!(list.text_content().unwrap(), "AdaGraceBob");
+}

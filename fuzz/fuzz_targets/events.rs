@@ -14,7 +14,9 @@ use app_client::Reply;
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::events::{ClientEvent, Connected, IdentifyAck, ResumeAuth, ResumeToken, ServerEvent};
+use shared::events::{
+    Ack, ClientEvent, Connected, IdentifyOk, ResumeAuth, ResumeToken, ServerEvent, WaveOk,
+};
 use shared::names::{validate_name, validate_normalised};
 use sio_proto::RawJson;
 
@@ -66,7 +68,17 @@ fn client_event(value: &Value) {
         Ok(&event),
         "{array}"
     );
-    let ClientEvent::Identify { name } = &event;
+    // The derived codec's text form agrees with its value form.
+    let text = event.arg_text();
+    assert_eq!(
+        text.as_deref()
+            .map(|t| serde_json::from_str::<Value>(t).ok()),
+        event.args().first().map(|v| Some(v.clone())),
+        "{array}"
+    );
+    let ClientEvent::Identify { name } = &event else {
+        return;
+    };
     if let Ok(stored) = validate_name(name) {
         assert_eq!(validate_name(&stored).as_ref(), Ok(&stored), "{name:?}");
         assert_eq!(
@@ -86,31 +98,38 @@ fn resume_auth(value: &Value) {
     assert_eq!(ResumeAuth::deserialize(&json).ok().as_ref(), Some(&auth));
 }
 
-/// `args` as the arguments of an ACK to the event `event`.
+/// `args` as the arguments of an ACK to every request event.
 fn acks(args: &[Value]) {
+    ack_of::<IdentifyOk>(args);
+    ack_of::<WaveOk>(args);
+}
+
+/// `args` as the ACK of a request answered with `Ack<T>`: the page's codec
+/// and serde agree, and serde's reading writes back to itself.
+fn ack_of<T>(args: &[Value])
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    Ack<T>: Reply,
+{
     let raw: Vec<RawJson> = args
         .iter()
         .map(|arg| RawJson::new(&arg.to_string()).expect("serde_json writes JSON"))
         .collect();
-    let decoded = <IdentifyAck as Reply>::from_raw(&raw);
-    let identify = IdentifyAck::from_args(args);
+    let decoded = <Ack<T> as Reply>::from_raw(&raw);
+    let server = Ack::<T>::from_args(args);
     // The page's codec may be more lenient than serde; where both read
     // an ack, they read the same one.
-    if let (Ok(page), Ok(server)) = (&decoded, &identify) {
+    if let (Ok(page), Ok(server)) = (&decoded, &server) {
         assert_eq!(page, server);
     }
-    let Ok(ack) = identify else {
+    let Ok(ack) = server else {
         return;
     };
     let again = ack.to_args();
-    assert_eq!(
-        IdentifyAck::from_args(&again).as_ref(),
-        Ok(&ack),
-        "{again:?}"
-    );
+    assert_eq!(Ack::<T>::from_args(&again).as_ref(), Ok(&ack), "{again:?}");
     let ok = again
         .first()
         .and_then(|v| v.get("ok"))
         .and_then(Value::as_bool);
-    assert_eq!(ok, Some(matches!(ack, IdentifyAck::Ok(_))));
+    assert_eq!(ok, Some(matches!(ack, Ack::Ok(_))));
 }

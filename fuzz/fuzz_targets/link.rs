@@ -108,7 +108,10 @@ fn check(link: &mut Link<Session>, open: &mut Vec<RequestId>) {
         }
     }
     while link.poll_output().is_some() {}
-    assert!(matches!(link.transport(), None | Some("websocket" | "polling")));
+    assert!(matches!(
+        link.transport(),
+        None | Some("websocket" | "polling")
+    ));
 }
 
 fn check_post(path: &str, body: &[u8]) {

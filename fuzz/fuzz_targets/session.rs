@@ -128,7 +128,7 @@ impl Harness {
                     self.presence.apply(&presence);
                     assert_eq!(self.presence, once, "presence applied twice differs");
                 }
-                Output::Event(ServerEvent::Connected(_))
+                Output::Event(ServerEvent::Connected(_) | ServerEvent::Waved(_))
                 | Output::OpenTransport
                 | Output::CloseTransport
                 | Output::Warning(_) => {}

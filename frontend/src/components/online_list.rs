@@ -37,7 +37,7 @@ pub fn OnlineList(
                     key=|user| (user.id.clone(), user.name.clone(), user.tag.clone())
                     let(user)
                 >
-                    <li>{wave_button(&user, me, on_wave)} {user_view(user)}</li>
+                    <li>{wave_button(&user, me, on_wave)}{user_view(user)}</li>
                 </For>
             </ul>
             <Show when=move || { more() > 0 }>
@@ -47,7 +47,9 @@ pub fn OnlineList(
     }
 }
 
-/// The 👋 button by someone else's name (none by one's own, or without `on_wave`).
+/// The 👋 button by someone else's name (none by one's own, or without
+/// `on_wave`). The hand is drawn by CSS (`.wave::before`), so the list's
+/// text stays the names; the button's name for assistive tech is its label.
 fn wave_button(
     user: &ShownUser,
     me: Option<Signal<Option<SessionId>>>,
@@ -71,9 +73,7 @@ fn wave_button(
                     let (id, name) = (id.clone(), name.clone());
                     move |_| on_wave.run((id.clone(), name.clone()))
                 }
-            >
-                "👋"
-            </button>
+            ></button>
         </Show>
     })
 }
