@@ -37,7 +37,10 @@ pub fn server_event(name: &str, args: &[RawJson]) -> Result<ServerEvent, EventEr
     // Exhaustive over the derived kinds: a new server event does not compile
     // until the page can read it.
     match kind {
-        ServerEventKind::Connected if args.is_empty() => Ok(ServerEvent::Connected(None)),
+        // No payload, or `null` (as serde reads an `Option` payload).
+        ServerEventKind::Connected if matches!(args, [] | [_]) && no_payload(args) => {
+            Ok(ServerEvent::Connected(None))
+        }
         ServerEventKind::Connected => single(args)
             .and_then(connected)
             .map(|payload| ServerEvent::Connected(Some(payload)))
@@ -281,6 +284,11 @@ fn look(text: &str) -> Result<Look, PayloadError> {
     u32::try_from(value)
         .map(Look)
         .map_err(|_| invalid("integer out of range"))
+}
+
+/// No argument, or one that is `null`.
+fn no_payload(args: &[RawJson]) -> bool {
+    args.iter().all(|arg| arg.as_str() == "null")
 }
 
 fn single(args: &[RawJson]) -> Result<&str, PayloadError> {
