@@ -13,9 +13,9 @@ use std::time::Duration;
 use app_client::{
     AckError, ClientConfig, ConnectionState, EmitError, Identity, Me, Output, PresenceView, Session,
 };
-use app_client::{Request, Wave};
+use app_client::{Pending, Request, Wave};
 use leptos::prelude::*;
-use shared::events::{Ack, ClientEvent, ResumeToken, ServerEvent, SessionId, Waved};
+use shared::events::{Ack, ClientEvent, ResumeToken, ServerEvent, SessionId, WaveAck, Waved};
 use sio_client::link::Transports;
 use sio_client::web::{now_ms, Client};
 use sio_client::AckError as Lost;
@@ -29,8 +29,8 @@ pub struct ConnectionSignals {
     pub presence: RwSignal<PresenceView>,
     pub me: RwSignal<Me>,
     pub session: RwSignal<Option<SessionId>>,
-    /// The last wave at this page, numbered so the view can clear it.
-    pub waved: RwSignal<Option<(u32, Waved)>>,
+    /// "Ada waved at you 👋" while it shows (a few seconds).
+    pub waved: RwSignal<Option<String>>,
     /// What became of this page's last wave, in words (`None`: nothing to say).
     pub wave_result: RwSignal<Option<String>>,
 }
@@ -64,8 +64,11 @@ pub struct Connection {
 
 type Listener = Rc<dyn Fn(&ServerEvent)>;
 
-/// How long a wave waits for the server's answer (it asks the other nodes).
-const WAVE_TIMEOUT: Duration = Duration::from_secs(6);
+/// How long a wave waits for the server's answer (it asks the other nodes), ms.
+const WAVE_TIMEOUT_MS: u64 = 6_000;
+
+/// How long "Ada waved at you" stays on screen.
+pub const WAVE_SHOWN_FOR: Duration = Duration::from_secs(5);
 
 /// What the page keeps beside the session.
 struct App {
@@ -73,6 +76,10 @@ struct App {
     listeners: Vec<Listener>,
     /// Whether to keep the chosen name in localStorage (off in tests).
     persist: bool,
+    /// The wave in flight, and the name it was for.
+    wave: Option<(Pending<WaveAck>, String)>,
+    /// Waves received so far: a timer clears only the wave it was set for.
+    waves_received: u32,
 }
 
 /// How to connect.
@@ -131,6 +138,8 @@ impl Connection {
             identity,
             listeners: Vec::new(),
             persist: options.persist_name,
+            wave: None,
+            waves_received: 0,
         }));
         let weak = Rc::downgrade(&app);
         let client = Client::start(
@@ -199,9 +208,29 @@ impl Connection {
     }
 
     /// Waves at `to` (named `name` on screen); what came of it shows in
-    /// `signals.wave_result`: nothing when it arrived, else why not.
-    pub async fn wave(&self, to: SessionId, name: String) {
-        let note = match self.request(Wave { to }, WAVE_TIMEOUT).await {
+    /// `signals.wave_result` when the ack is in (a newer wave replaces an
+    /// older one's answer).
+    pub fn wave(&self, to: SessionId, name: String) {
+        let sent = self
+            .client
+            .with_session(|s| s.request(now_ms(), Wave { to }, WAVE_TIMEOUT_MS));
+        match sent {
+            Ok(pending) => self.app.borrow_mut().wave = Some((pending, name)),
+            Err(err) => self.signals.wave_result.set(Some(err.to_string())),
+        }
+    }
+
+    /// The answer to the wave in flight, if `id` is its ack.
+    fn on_wave_ack(&self, id: app_client::AckId, result: &app_client::RawReply) {
+        let Some((pending, name)) = self
+            .app
+            .borrow_mut()
+            .wave
+            .take_if(|(pending, _)| pending.id() == id)
+        else {
+            return;
+        };
+        let note = match pending.decode(result) {
             Ok(Ack::Ok(_)) => ["You waved at ", &name, "."].concat(),
             Ok(Ack::Err(refusal)) => refusal.message,
             Err(_) => "The wave may not have arrived: no answer from the server.".to_owned(),
@@ -239,9 +268,13 @@ impl Connection {
             Output::State(state) => self.on_state(state),
             Output::Event(event) => self.on_server_event(&event),
             Output::Ack { id, result } => {
+                let mut answered = false;
                 self.with_identity(|identity, _| {
-                    identity.on_session_ack(id, &result);
+                    answered = identity.on_session_ack(id, &result);
                 });
+                if !answered {
+                    self.on_wave_ack(id, &result);
+                }
             }
             Output::Warning(message) => web_sys::console::warn_1(&message.into()),
             Output::OpenTransport | Output::Send(_) | Output::CloseTransport => {}
@@ -277,19 +310,37 @@ impl Connection {
                     view.apply(presence);
                 });
             }
-            ServerEvent::Waved(waved) => {
-                let next = self
-                    .signals
-                    .waved
-                    .with_untracked(|w| w.as_ref().map_or(0, |w| w.0 + 1));
-                self.signals.waved.set(Some((next, waved.clone())));
-            }
+            ServerEvent::Waved(waved) => self.on_waved(waved),
         }
         // Cloned out, so a listener may use the connection.
         let listeners = self.app.borrow().listeners.clone();
         for listener in listeners {
             listener(event);
         }
+    }
+
+    /// Shows "Ada waved at you 👋" for [`WAVE_SHOWN_FOR`], unless a newer
+    /// wave replaces it first.
+    fn on_waved(&self, waved: &Waved) {
+        let number = {
+            let mut app = self.app.borrow_mut();
+            app.waves_received = app.waves_received.wrapping_add(1);
+            app.waves_received
+        };
+        let shown = self.signals.waved;
+        shown.set(Some([&waved.name, " waved at you 👋"].concat()));
+        let app = Rc::downgrade(&self.app);
+        set_timeout(
+            move || {
+                if app
+                    .upgrade()
+                    .is_some_and(|app| app.borrow().waves_received == number)
+                {
+                    shown.set(None);
+                }
+            },
+            WAVE_SHOWN_FOR,
+        );
     }
 
     /// Every later CONNECT (reconnects) carries the newest token, and so does

@@ -36,10 +36,7 @@ pub fn App(connection: Connection) -> impl IntoView {
     // The connection is not Send; keep it in local arena storage for the callback.
     let connection = StoredValue::new_local(connection);
     let on_submit = Callback::new(move |name: String| connection.with_value(|c| c.set_name(name)));
-    let on_wave = Callback::new(move |(to, name)| {
-        let connection = connection.with_value(Clone::clone);
-        leptos::task::spawn_local(async move { connection.wave(to, name).await });
-    });
+    let on_wave = Callback::new(move |(to, name)| connection.with_value(|c| c.wave(to, name)));
     view! {
         <main>
             <header>

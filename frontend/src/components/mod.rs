@@ -9,4 +9,4 @@ mod wave_notice;
 pub use name_form::NameForm;
 pub use online_list::OnlineList;
 pub use status::{status_text, Status};
-pub use wave_notice::{WaveNotice, WAVE_SHOWN_FOR};
+pub use wave_notice::WaveNotice;

@@ -56,25 +56,22 @@ fn wave_button(
     on_wave: Option<Callback<(SessionId, String)>>,
 ) -> impl IntoView {
     let on_wave = on_wave?;
+    // Read once: rows are rebuilt after a reconnect (presence is cleared
+    // then, and the new snapshot follows `connected`), so one's own session
+    // cannot change under a row.
+    if me.is_some_and(|me| me.with_untracked(|me| me.as_ref() == Some(&user.id))) {
+        return None;
+    }
     let (id, name) = (user.id.clone(), user.name.clone());
     let label = ["Wave at ", &name].concat();
-    let mine = {
-        let id = id.clone();
-        move || me.is_some_and(|me| me.with(|me| me.as_ref() == Some(&id)))
-    };
     Some(view! {
-        <Show when=move || !mine()>
-            <button
-                type="button"
-                class="wave"
-                data-testid="wave"
-                aria-label=label.clone()
-                on:click={
-                    let (id, name) = (id.clone(), name.clone());
-                    move |_| on_wave.run((id.clone(), name.clone()))
-                }
-            ></button>
-        </Show>
+        <button
+            type="button"
+            class="wave"
+            data-testid="wave"
+            aria-label=label
+            on:click=move |_| on_wave.run((id.clone(), name.clone()))
+        ></button>
     })
 }
 
