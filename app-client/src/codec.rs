@@ -1,25 +1,27 @@
 //! The client's codec for the app's events: raw JSON text in and out, no serde.
 //!
 //! Why it exists: the page decodes only what the server sends (`connected`,
-//! `presence`, the identify ack) and encodes only `identify` and its resume
-//! auth. Reading those through serde_json pulled its whole parser into the
-//! browser build, and serde's buffering `ContentDeserializer` with it (the
+//! `presence`, `waved`, the acks) and encodes only what it sends and its
+//! resume auth. Reading those through serde_json pulled its whole parser into
+//! the browser build, and serde's buffering `ContentDeserializer` with it (the
 //! internally tagged `presence` payload needs one): about 11 KB of the
-//! page's gzip weight. This codec reads the same wire format with the JSON
-//! scanner the generic client carries anyway ([`sio_client::json`]).
+//! page's gzip weight.
 //!
-//! The serde derives in `shared::events` stay the contract: the server
-//! writes with them. A property test checks that this codec reads back
-//! everything serde writes, and refuses what serde refuses.
+//! Nothing here is written per event: `#[derive(Event)]` writes
+//! `ServerEvent::read_args` and `ClientEvent::write_args`, and
+//! `#[derive(FromJson, ToJson)]` each payload's reading and writing
+//! (`sio_proto::read`), from the definitions in `shared::events`. The serde
+//! derives there stay the contract (the server writes with them); the
+//! property tests below check that this codec reads back everything serde
+//! writes, and refuses what serde refuses, for every event.
 
-use sio_client::json::{self, JsonError};
 use sio_client::raw::JsonObject;
+use sio_client::read::{FromJson, FromObject, Object, ReadError, ToJson};
 use sio_client::RawJson;
 
 use shared::events::{
-    Ack, ClientEvent, Connected, ErrorCode, EventError, IdentifyAck, IdentifyOk, Look, OnlineUser,
-    PayloadError, Presence, PresenceChange, Refusal, ResumeToken, ServerEvent, ServerEventKind,
-    SessionId, WaveAck, WaveOk, Waved,
+    Ack, ClientEvent, ErrorCode, EventError, PayloadError, Refusal, ResumeAuth, ResumeToken,
+    ServerEvent, ServerEventKind,
 };
 
 /// Decodes a server event from its name and raw arguments.
@@ -30,70 +32,31 @@ use shared::events::{
 pub fn server_event(name: &str, args: &[RawJson]) -> Result<ServerEvent, EventError> {
     let kind = ServerEventKind::from_name(name)
         .ok_or_else(|| EventError::UnknownEvent(name.to_owned()))?;
-    let bad = |reason| EventError::BadPayload {
-        event: kind.name(),
-        reason,
-    };
-    // Exhaustive over the derived kinds: a new server event does not compile
-    // until the page can read it.
-    match kind {
-        // No payload, or `null` (as serde reads an `Option` payload).
-        ServerEventKind::Connected if matches!(args, [] | [_]) && no_payload(args) => {
-            Ok(ServerEvent::Connected(None))
-        }
-        ServerEventKind::Connected => single(args)
-            .and_then(connected)
-            .map(|payload| ServerEvent::Connected(Some(payload)))
-            .map_err(bad),
-        ServerEventKind::Presence => single(args)
-            .and_then(presence)
-            .map(ServerEvent::Presence)
-            .map_err(bad),
-        ServerEventKind::Waved => single(args)
-            .and_then(waved)
-            .map(ServerEvent::Waved)
-            .map_err(bad),
-    }
+    ServerEvent::read_args(kind, args)
 }
 
-/// Decodes the arguments of an identify's ACK (`[{"ok":..}]`).
+/// Decodes a request's ACK (`[{"ok":..}]`) in the shape every request
+/// shares: `{"ok":true, …T's fields}` or `{"ok":false,"code":…,"error":…}`.
 ///
 /// # Errors
 /// What is wrong with them.
-pub fn identify_ack(args: &[RawJson]) -> Result<IdentifyAck, PayloadError> {
-    ack(args, |object| {
-        Ok(IdentifyOk {
-            uuid: object.required("uuid", session_id)?,
-            username: object.required("username", string)?,
-        })
-    })
-}
-
-/// Decodes the arguments of a wave's ACK.
-///
-/// # Errors
-/// What is wrong with them.
-pub fn wave_ack(args: &[RawJson]) -> Result<WaveAck, PayloadError> {
-    ack(args, |object| {
-        Ok(WaveOk {
-            to: object.required("to", session_id)?,
-        })
-    })
-}
-
-/// Decodes a request's ACK in the shape every request shares:
-/// `{"ok":true, …}` (the fields `accepted` reads) or
-/// `{"ok":false,"code":…,"error":…}`.
-fn ack<T>(
-    args: &[RawJson],
-    accepted: impl FnOnce(&Object<'_>) -> Result<T, PayloadError>,
-) -> Result<Ack<T>, PayloadError> {
-    let object = Object::parse(single(args)?)?;
-    if object.required("ok", boolean)? {
-        return accepted(&object).map(Ack::Ok);
+pub fn ack<T: FromObject>(args: &[RawJson]) -> Result<Ack<T>, PayloadError> {
+    match args {
+        [] => Err(PayloadError::Missing {
+            expected: "one argument",
+        }),
+        [arg] => read_ack(arg.as_str()).map_err(|err| PayloadError::Invalid(err.0)),
+        more => Err(PayloadError::TooMany { got: more.len() }),
     }
-    let code = object.optional("code", string)?;
-    let message = object.optional("error", string)?;
+}
+
+fn read_ack<T: FromObject>(text: &str) -> Result<Ack<T>, ReadError> {
+    let object = Object::parse(text)?;
+    if object.field::<bool>("ok")? {
+        return T::from_object(&object).map(Ack::Ok);
+    }
+    let code: Option<String> = object.field("code")?;
+    let message: Option<String> = object.field("error")?;
     Ok(Ack::Err(Refusal {
         code: code.map_or(ErrorCode::Other, |code| ErrorCode::from_wire(&code)),
         message: message.unwrap_or_else(|| "refused".to_owned()),
@@ -102,230 +65,24 @@ fn ack<T>(
 
 /// The arguments that follow the event's name, as JSON text.
 pub fn client_args(event: &ClientEvent) -> Vec<RawJson> {
-    match event {
-        ClientEvent::Identify { name } => vec![RawJson::string(name)],
-        ClientEvent::Wave { to } => vec![RawJson::string(&to.0)],
-    }
+    event.write_args()
 }
 
 /// The CONNECT auth that asks for a session back: `{"resume":"<token>"}`.
-/// (Always `Some`: a quoted string inside braces is an object.)
+/// (Always `Some`: the writer writes an object.)
 pub fn resume_auth(token: &ResumeToken) -> Option<JsonObject> {
-    let mut text = String::with_capacity(token.0.len() + 13);
-    text.push_str("{\"resume\":");
-    json::quote(&token.0, &mut text);
-    text.push('}');
-    let raw = RawJson::new(&text).ok()?;
-    JsonObject::try_from(raw).ok()
+    let auth = ResumeAuth {
+        resume: Some(token.clone()),
+    };
+    JsonObject::try_from(auth.to_raw_json()).ok()
 }
 
-fn connected(text: &str) -> Result<Connected, PayloadError> {
-    let object = Object::parse(text)?;
-    Ok(Connected {
-        uuid: object.required("uuid", session_id)?,
-        resume: object.optional("resume", |text| string(text).map(ResumeToken))?,
-    })
-}
-
-fn presence(text: &str) -> Result<Presence, PayloadError> {
-    let object = Object::parse(text)?;
-    let seq = object.required("seq", unsigned)?;
-    let total = object.required("total", unsigned)?;
-    match object.required("kind", string)?.as_str() {
-        "snapshot" => Ok(Presence::Snapshot {
-            seq,
-            total,
-            users: object.required("users", |text| array(text, online_user))?,
-        }),
-        "delta" => Ok(Presence::Delta {
-            seq,
-            total,
-            changes: object.required("changes", |text| array(text, change))?,
-            prev: object.optional("prev", unsigned)?,
-        }),
-        _ => Err(invalid("unknown presence `kind`")),
-    }
-}
-
-fn waved(text: &str) -> Result<Waved, PayloadError> {
-    let object = Object::parse(text)?;
-    Ok(Waved {
-        from: object.required("from", session_id)?,
-        name: object.required("name", string)?,
-    })
-}
-
-fn online_user(text: &str) -> Result<OnlineUser, PayloadError> {
-    let object = Object::parse(text)?;
-    Ok(OnlineUser {
-        id: object.required("id", session_id)?,
-        name: object.required("name", string)?,
-        look: object.defaulted("look", look)?,
-    })
-}
-
-fn change(text: &str) -> Result<PresenceChange, PayloadError> {
-    let object = Object::parse(text)?;
-    let id = object.required("id", session_id)?;
-    match object.required("op", string)?.as_str() {
-        "joined" => Ok(PresenceChange::Joined {
-            id,
-            name: object.required("name", string)?,
-            look: object.defaulted("look", look)?,
-        }),
-        "renamed" => Ok(PresenceChange::Renamed {
-            id,
-            name: object.required("name", string)?,
-            look: object.defaulted("look", look)?,
-        }),
-        "left" => Ok(PresenceChange::Left { id }),
-        _ => Err(invalid("unknown presence change `op`")),
-    }
-}
-
-/// A JSON object's members, read once; keys are unique (as serde insists).
-struct Object<'a> {
-    members: Vec<(String, &'a str)>,
-}
-
-impl<'a> Object<'a> {
-    fn parse(text: &'a str) -> Result<Self, PayloadError> {
-        let members = json::object_members(text).map_err(json_error)?;
-        for (index, (key, _)) in members.iter().enumerate() {
-            if members[..index].iter().any(|(seen, _)| seen == key) {
-                return Err(field_error("duplicate field `", key));
-            }
-        }
-        Ok(Object { members })
-    }
-
-    fn get(&self, key: &str) -> Option<&'a str> {
-        self.members
-            .iter()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| *value)
-    }
-
-    /// A field that must be there.
-    fn required<T>(
-        &self,
-        key: &str,
-        read: impl FnOnce(&'a str) -> Result<T, PayloadError>,
-    ) -> Result<T, PayloadError> {
-        let text = self
-            .get(key)
-            .ok_or_else(|| field_error("missing field `", key))?;
-        read(text).map_err(|err| within(key, err))
-    }
-
-    /// An `Option` field: absent or `null` is `None`.
-    fn optional<T>(
-        &self,
-        key: &str,
-        read: impl FnOnce(&'a str) -> Result<T, PayloadError>,
-    ) -> Result<Option<T>, PayloadError> {
-        match self.get(key) {
-            None | Some("null") => Ok(None),
-            Some(text) => read(text).map(Some).map_err(|err| within(key, err)),
-        }
-    }
-
-    /// A `#[serde(default)]` field: absent is the default, `null` is wrong.
-    fn defaulted<T: Default>(
-        &self,
-        key: &str,
-        read: impl FnOnce(&'a str) -> Result<T, PayloadError>,
-    ) -> Result<T, PayloadError> {
-        match self.get(key) {
-            None => Ok(T::default()),
-            Some(text) => read(text).map_err(|err| within(key, err)),
-        }
-    }
-}
-
-fn array<T>(
-    text: &str,
-    item: impl Fn(&str) -> Result<T, PayloadError>,
-) -> Result<Vec<T>, PayloadError> {
-    json::array_elements(text)
-        .map_err(json_error)?
-        .into_iter()
-        .map(item)
-        .collect()
-}
-
-fn string(text: &str) -> Result<String, PayloadError> {
-    json::string(text).map_err(json_error)
-}
-
-fn session_id(text: &str) -> Result<SessionId, PayloadError> {
-    string(text).map(SessionId)
-}
-
-fn boolean(text: &str) -> Result<bool, PayloadError> {
-    match text {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(invalid("expected a boolean")),
-    }
-}
-
-/// A non-negative integer without fraction or exponent, as serde reads
-/// into unsigned integers.
-fn unsigned(text: &str) -> Result<u64, PayloadError> {
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(invalid("expected a non-negative integer"));
-    }
-    text.parse().map_err(|_| invalid("integer out of range"))
-}
-
-fn look(text: &str) -> Result<Look, PayloadError> {
-    let value = unsigned(text)?;
-    u32::try_from(value)
-        .map(Look)
-        .map_err(|_| invalid("integer out of range"))
-}
-
-/// No argument, or one that is `null`.
-fn no_payload(args: &[RawJson]) -> bool {
-    args.iter().all(|arg| arg.as_str() == "null")
-}
-
-fn single(args: &[RawJson]) -> Result<&str, PayloadError> {
-    match args {
-        [] => Err(PayloadError::Missing {
-            expected: "one argument",
-        }),
-        [value] => Ok(value.as_str()),
-        more => Err(PayloadError::TooMany { got: more.len() }),
-    }
-}
-
-fn invalid(reason: &str) -> PayloadError {
-    PayloadError::Invalid(reason.to_owned())
-}
-
-fn field_error(prefix: &str, key: &str) -> PayloadError {
-    PayloadError::Invalid([prefix, key, "`"].concat())
-}
-
-/// Says which field a nested error is about.
-fn within(key: &str, err: PayloadError) -> PayloadError {
-    match err {
-        PayloadError::Invalid(reason) => {
-            PayloadError::Invalid(["in `", key, "`: ", &reason].concat())
-        }
-        other => other,
-    }
-}
-
-fn json_error(err: JsonError) -> PayloadError {
-    match err {
-        JsonError::WrongType { expected } => {
-            PayloadError::Invalid(["expected a ", expected].concat())
-        }
-        _ => invalid("malformed JSON"),
-    }
+/// Reads any payload type on its own (tests, tools).
+///
+/// # Errors
+/// What is wrong with it.
+pub fn read<T: FromJson>(text: &str) -> Result<T, PayloadError> {
+    T::from_json(text).map_err(|err| PayloadError::Invalid(err.0))
 }
 
 #[cfg(test)]
@@ -334,7 +91,10 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use shared::events::ProtocolCode;
+    use shared::events::{
+        Connected, IdentifyAck, IdentifyOk, Look, OnlineUser, Presence, PresenceChange,
+        ProtocolCode, SessionId, WaveAck, WaveOk, Waved,
+    };
     use shared::names::NameCode;
 
     fn raw(value: &Value) -> RawJson {
@@ -556,19 +316,19 @@ mod tests {
                 })
             };
             let args: Vec<RawJson> = ack.to_args().iter().map(raw).collect();
-            prop_assert_eq!(identify_ack(&args), Ok(ack.clone()));
+            prop_assert_eq!(super::ack::<IdentifyOk>(&args), Ok(ack.clone()));
             let wave = match ack {
                 Ack::Ok(IdentifyOk { uuid, .. }) => WaveAck::Ok(WaveOk { to: uuid }),
                 Ack::Err(refusal) => WaveAck::Err(refusal),
             };
             let args: Vec<RawJson> = wave.to_args().iter().map(raw).collect();
-            prop_assert_eq!(wave_ack(&args), Ok(wave));
+            prop_assert_eq!(super::ack::<WaveOk>(&args), Ok(wave));
         }
     }
 
     #[test]
     fn ack_refusals_and_foreign_shapes() {
-        let read = |value: Value| identify_ack(&[raw(&value)]);
+        let read = |value: Value| ack::<IdentifyOk>(&[raw(&value)]);
         assert!(read(json!({"ok": true})).is_err());
         assert!(read(json!({"ok": "yes"})).is_err());
         assert!(read(json!({"uuid": "u", "username": "Ada"})).is_err());
@@ -589,7 +349,7 @@ mod tests {
             }))
         );
         assert_eq!(
-            identify_ack(&[]).unwrap_err().to_string(),
+            ack::<IdentifyOk>(&[]).unwrap_err().to_string(),
             "expected one argument, got nothing"
         );
     }
@@ -616,7 +376,7 @@ mod tests {
         assert!(err
             .unwrap_err()
             .to_string()
-            .contains("unknown presence `kind`"));
+            .contains("unknown `kind` \"dance\""));
         assert_eq!(
             by_codec(&json!(["jump"])),
             Err(EventError::UnknownEvent("jump".into()))

@@ -2,7 +2,8 @@
 //! the type of its reply (ACK packets do not repeat the event, so the type
 //! must travel with the request), and the replies decoded without serde.
 
-use shared::events::{ClientEvent, IdentifyAck, PayloadError, SessionId, WaveAck};
+use shared::events::{Ack, ClientEvent, IdentifyAck, PayloadError, SessionId, WaveAck};
+use sio_client::read::FromObject;
 use sio_client::RawJson;
 
 use crate::codec;
@@ -17,15 +18,11 @@ pub trait Reply: Sized {
     fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError>;
 }
 
-impl Reply for IdentifyAck {
+/// Every request's reply, read by the one lean ack reader: a new request's
+/// value type needs only `#[derive(FromJson)]`.
+impl<T: FromObject> Reply for Ack<T> {
     fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError> {
-        codec::identify_ack(args)
-    }
-}
-
-impl Reply for WaveAck {
-    fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError> {
-        codec::wave_ack(args)
+        codec::ack(args)
     }
 }
 

@@ -87,6 +87,28 @@ use proc_macro2::Span;
 use quote::{format_ident, quote};
 use syn::{parse_macro_input, Data, DeriveInput, Error, Fields, LitStr, Path, Type, Variant};
 
+mod json;
+
+/// The lean reading of a payload type (`sio_proto::read::FromJson`, and
+/// `FromObject` for a struct), from its definition and `#[serde(…)]`
+/// attributes: see `src/json.rs` for the shapes it takes.
+#[proc_macro_derive(FromJson, attributes(serde))]
+pub fn derive_from_json(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    json::expand_from(&input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+/// The lean writing of a payload type (`sio_proto::read::ToJson`).
+#[proc_macro_derive(ToJson, attributes(serde))]
+pub fn derive_to_json(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    json::expand_to(&input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
 /// See the crate documentation.
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
@@ -285,7 +307,11 @@ fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
         .collect::<Vec<_>>();
     let acks = ack_types(vis, &events);
     let codec = match payload_module(input)? {
-        Some(module) => codec(ty, &kind, &module, &events)?,
+        Some((module, side)) => {
+            let serde = codec(ty, &kind, &module, &events)?;
+            let lean = lean_codec(ty, &kind, &module, side, &events)?;
+            quote!(#serde #lean)
+        }
         None => quote!(),
     };
 
@@ -418,22 +444,109 @@ fn ack_types(vis: &syn::Visibility, events: &[Named<'_>]) -> proc_macro2::TokenS
     quote!( #( #aliases )* )
 }
 
-/// The enum's `#[event(payload = path)]`: the module whose `decode`,
-/// `encode`, `split`, `join`, `Value`, `EventError` and `PayloadError` the
-/// derived codec calls.
-fn payload_module(input: &DeriveInput) -> Result<Option<Path>, Error> {
-    let mut module = None;
+/// Which side sends an enum's events: the other side decodes them, so the
+/// lean (page) codec is written in one direction only.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
+}
+
+/// The enum's `#[event(payload = path, sent_by = "client" | "server")]`:
+/// the module whose `decode`, `encode`, `read`, `write`, `split`, `join`,
+/// `Value`, `RawJson`, `EventError` and `PayloadError` the derived codec
+/// calls, and who sends these events.
+fn payload_module(input: &DeriveInput) -> Result<Option<(Path, Side)>, Error> {
+    let (mut module, mut side) = (None, None);
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("event")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("payload") {
                 module = Some(meta.value()?.parse::<Path>()?);
-                Ok(())
+            } else if meta.path.is_ident("sent_by") {
+                let value = meta.value()?.parse::<LitStr>()?;
+                side = Some(match value.value().as_str() {
+                    "client" => Side::Client,
+                    "server" => Side::Server,
+                    _ => return Err(Error::new_spanned(value, "sent_by = \"client\" or \"server\"")),
+                });
             } else {
-                Err(meta.error("unknown #[event] key on the enum: expected `payload = path`"))
+                return Err(meta.error(
+                    "unknown #[event] key on the enum: expected `payload = path` or `sent_by = \"…\"`",
+                ));
             }
+            Ok(())
         })?;
     }
-    Ok(module)
+    match (module, side) {
+        (Some(module), Some(side)) => Ok(Some((module, side))),
+        (None, None) => Ok(None),
+        _ => Err(Error::new(
+            Span::call_site(),
+            "#[event(payload = …)] and #[event(sent_by = …)] go together",
+        )),
+    }
+}
+
+/// The lean codec, serde-free, for the side that is not the sender: a
+/// server event is read on the page (`read_args`), a client event written
+/// there (`write_args`). Payloads implement `sio_proto::read::FromJson` /
+/// `ToJson` (`#[derive(FromJson, ToJson)]`).
+fn lean_codec(
+    ty: &syn::Ident,
+    kind: &syn::Ident,
+    module: &Path,
+    side: Side,
+    events: &[Named<'_>],
+) -> Result<proc_macro2::TokenStream, Error> {
+    let mut arms = Vec::new();
+    for event in events {
+        let variant = &event.variant.ident;
+        let bound = event.bind(ty);
+        let expect = match &event.expect {
+            Some(text) => quote!(::core::option::Option::Some(#text)),
+            None => quote!(::core::option::Option::None),
+        };
+        let payload = event.payload()?;
+        arms.push(match (side, payload) {
+            (Side::Server, None) => {
+                quote!(#kind::#variant => #module::read_none(args).map(|()| #ty::#variant))
+            }
+            (Side::Server, Some(payload)) => {
+                quote!(#kind::#variant => #module::read::<#payload, A>(args, #expect).map(|x| #bound))
+            }
+            (Side::Client, None) => quote!(#bound => ::std::vec::Vec::new()),
+            (Side::Client, Some(_)) => quote!(#bound => #module::write(x)),
+        });
+    }
+    Ok(match side {
+        Side::Server => quote! {
+            impl #ty {
+                /// Reads an event whose kind is known from its arguments' raw
+                /// JSON text, without serde (the lean codec a page carries).
+                ///
+                /// # Errors
+                /// [`EventError::BadPayload`](#module::EventError::BadPayload), naming the event.
+                pub fn read_args<A: ::core::convert::AsRef<str>>(kind: #kind, args: &[A]) -> ::core::result::Result<Self, #module::EventError> {
+                    let read: ::core::result::Result<Self, #module::PayloadError> = match kind {
+                        #( #arms, )*
+                    };
+                    read.map_err(|reason| #module::EventError::BadPayload { event: kind.name(), reason })
+                }
+            }
+        },
+        Side::Client => quote! {
+            impl #ty {
+                /// The arguments as raw JSON text, without serde (the lean
+                /// codec a page carries).
+                #[must_use]
+                pub fn write_args(&self) -> ::std::vec::Vec<#module::RawJson> {
+                    match self {
+                        #( #arms, )*
+                    }
+                }
+            }
+        },
+    })
 }
 
 /// The serde codec: each variant's one payload is the event's one argument

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use events_derive::{Event, WireCode};
+use events_derive::{Event, FromJson, ToJson, WireCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sio_proto::json::Quoted;
@@ -21,7 +21,9 @@ pub const NAMESPACE: &str = "/iss";
 
 /// A session's public identifier (a UUID string). It is shown in presence, so
 /// it must never be usable as a credential.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson, ToJson,
+)]
 #[serde(transparent)]
 pub struct SessionId(pub String);
 
@@ -37,7 +39,7 @@ impl fmt::Display for SessionId {
 /// exhaustively: a new event asks for its handler), its complete list
 /// `ClientEventKind::ALL`, and the names both ways.
 #[derive(Debug, Clone, PartialEq, Eq, Event)]
-#[event(payload = crate::payload)]
+#[event(payload = crate::payload, sent_by = "client")]
 pub enum ClientEvent {
     /// "Call me this." The name is sent as typed; the server applies the name
     /// rules. May ask for an ack ([`IdentifyAck`]).
@@ -54,7 +56,7 @@ pub enum ClientEvent {
 /// derived as for [`ClientEvent`], and every decoder matches on it
 /// exhaustively.
 #[derive(Debug, Clone, PartialEq, Eq, Event)]
-#[event(payload = crate::payload)]
+#[event(payload = crate::payload, sent_by = "server")]
 pub enum ServerEvent {
     /// The namespace connection is ready, once per namespace connection, with
     /// the session id. `None` when a server sends no payload, as the original
@@ -70,20 +72,20 @@ pub enum ServerEvent {
 }
 
 /// Payload of `waved`: who waved, as presence names them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Waved {
     pub from: SessionId,
     pub name: String,
 }
 
 /// What an accepted `wave` answers: whom it reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct WaveOk {
     pub to: SessionId,
 }
 
 /// Payload of `connected`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Connected {
     pub uuid: SessionId,
     /// A secret that brings this session (id and name) back after a
@@ -96,7 +98,7 @@ pub struct Connected {
 /// A resume token: at least 128 random bits. Unlike the [`SessionId`] (which
 /// presence shows to everyone) it is a credential, so its `Debug` is redacted
 /// and it never appears in presence or logs.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(transparent)]
 pub struct ResumeToken(pub String);
 
@@ -109,7 +111,7 @@ impl fmt::Debug for ResumeToken {
 /// The Socket.IO CONNECT auth payload: `{"resume": "<token>"}`, or `{}`.
 /// A wrong or expired token is not an error: the server silently starts a
 /// fresh session, so the reply tells an attacker nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToJson)]
 pub struct ResumeAuth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<ResumeToken>,
@@ -123,7 +125,7 @@ impl ResumeAuth {
 }
 
 /// One identified user as presence shows them. Nothing secret goes in here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct OnlineUser {
     pub id: SessionId,
     pub name: String,
@@ -142,7 +144,18 @@ pub struct OnlineUser {
 /// never grouped with anything; the server never computes 0. A key only
 /// means something among the names of one server.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    FromJson,
 )]
 #[serde(transparent)]
 pub struct Look(pub u32);
@@ -180,7 +193,7 @@ pub const PRESENCE_WINDOW: usize = 100;
 /// its deltas 1, 2, 3, …; the shared mode numbers them by its global change
 /// counter, so every client of every node ends on the same seq. Applying a
 /// change is idempotent (joined/renamed are upserts, left is a removal).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Presence {
     Snapshot {
@@ -202,7 +215,7 @@ pub enum Presence {
 }
 
 /// One change in a presence delta.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum PresenceChange {
     Joined {
@@ -235,7 +248,7 @@ pub enum Ack<T> {
 }
 
 /// What an accepted `identify` answers: who the session is now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct IdentifyOk {
     pub uuid: SessionId,
     pub username: String,

@@ -1,5 +1,6 @@
-//! The serde side of every event's arguments, written once: what
-//! `#[derive(Event)]` with `#[event(payload = crate::payload)]` calls.
+//! Every event's arguments, written once, both ways: serde (the server's)
+//! and the lean codec (the page's, `sio_proto::read`, no serde_json). This
+//! is what `#[derive(Event)]` with `#[event(payload = crate::payload)]` calls.
 //!
 //! An event carries one payload as its one argument (`["identify","Ada"]`),
 //! or none (a unit variant, or an `Option` payload that is `None`:
@@ -10,6 +11,8 @@ use serde::Serialize;
 
 pub use crate::events::{EventError, PayloadError};
 pub use serde_json::Value;
+use sio_proto::read::{FromJson, ToJson};
+pub use sio_proto::RawJson;
 
 /// Decodes an event's one payload. With no argument, a payload that reads
 /// `null` (an `Option`) is `None`; anything else is missing. `expect` is
@@ -34,6 +37,58 @@ pub fn decode<T: DeserializeOwned>(
             None => PayloadError::Invalid(err.to_string()),
         }),
         more => Err(PayloadError::TooMany { got: more.len() }),
+    }
+}
+
+/// [`decode`]'s lean twin: the one payload from raw JSON text, with the
+/// same rules and the same errors' shapes.
+///
+/// # Errors
+/// Missing, more than one argument, or a value the payload refuses.
+pub fn read<T: FromJson, A: AsRef<str>>(
+    args: &[A],
+    expect: Option<&'static str>,
+) -> Result<T, PayloadError> {
+    match args {
+        [] => T::absent().ok_or(PayloadError::Missing {
+            expected: expect.unwrap_or("one argument"),
+        }),
+        [text] => T::from_json(text.as_ref()).map_err(|err| match expect {
+            Some(expected) => PayloadError::WrongType {
+                expected,
+                got: text_kind(text.as_ref()),
+            },
+            None => PayloadError::Invalid(err.0),
+        }),
+        more => Err(PayloadError::TooMany { got: more.len() }),
+    }
+}
+
+/// [`decode_none`]'s lean twin.
+///
+/// # Errors
+/// [`PayloadError::TooMany`] for any argument.
+pub fn read_none<A>(args: &[A]) -> Result<(), PayloadError> {
+    match args.len() {
+        0 => Ok(()),
+        got => Err(PayloadError::TooMany { got }),
+    }
+}
+
+/// [`encode`]'s lean twin: the one payload as raw JSON text.
+pub fn write<T: ToJson>(payload: &T) -> Vec<RawJson> {
+    vec![payload.to_raw_json()]
+}
+
+/// [`json_kind`] of raw JSON text (checked JSON: the first byte says).
+fn text_kind(text: &str) -> &'static str {
+    match text.as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
     }
 }
 

@@ -27,7 +27,7 @@ pub mod session;
 pub mod web;
 
 /// The wire codecs this client speaks, from `sio-proto`.
-pub use sio_proto::{eio3, engineio, json, raw, socketio, Protocol, RawJson};
+pub use sio_proto::{eio3, engineio, json, raw, read, socketio, Protocol, RawJson};
 
 pub use backoff::BackoffConfig;
 pub use session::{

@@ -11,7 +11,9 @@
 //! - [`socketio`]: Socket.IO v5 (and v4) packets.
 //! - [`json`]: the scanner that checks and splits JSON without parsing it
 //!   into values, so no full JSON parser is forced into a browser build;
-//!   [`raw`]: the checked JSON text it hands over ([`RawJson`]).
+//!   [`raw`]: the checked JSON text it hands over ([`RawJson`]);
+//!   [`read`]: typed values from that text and back without serde, the
+//!   traits `events-derive` implements for an app's payloads.
 //!
 //! Nothing here panics on input, whatever bytes a peer sends.
 
@@ -19,6 +21,7 @@ pub mod eio3;
 pub mod engineio;
 pub mod json;
 pub mod raw;
+pub mod read;
 pub mod socketio;
 
 pub use engineio::Protocol;
