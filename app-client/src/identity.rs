@@ -5,9 +5,8 @@
 //! reconnect after a server restart, a page reload — the client identifies
 //! again by itself, so nobody has to type their name twice.
 
-use crate::request::Identify;
 use crate::session::{AckId, Pending, RawReply, Session};
-use shared::events::{IdentifyAck, IdentifyOk, SessionId};
+use shared::events::{Identify, IdentifyAck, IdentifyOk, SessionId};
 
 /// Timeout for identify acks sent on the client's behalf, in milliseconds.
 pub const IDENTIFY_TIMEOUT_MS: u64 = 10_000;

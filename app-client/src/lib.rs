@@ -6,7 +6,7 @@
 //! app. What only this app's *client* needs sits here, between the two.
 //!
 //! - [`session`]: the generic session, typed with this app's events.
-//! - [`request`]: events sent with an ack, typed with their reply.
+//! - [`request`]: the replies to requests (events sent with an ack), read without serde.
 //! - [`codec`]: the app's events to and from raw JSON text, without serde.
 //! - [`presence`]: the client's copy of who is online.
 //! - [`identity`]: reclaiming the chosen name after every (re)connect.
@@ -22,11 +22,12 @@ pub mod session;
 
 pub use identity::{Identity, Me};
 pub use presence::PresenceView;
-pub use request::{Identify, Reply, Request, Wave};
+pub use request::Reply;
 pub use session::{
     config, decode_reply, AckError, AckId, ClientConfig, ConnectionState, EmitError, Output,
     Pending, RawReply, Session,
 };
+pub use shared::events::{Identify, Request, Wave};
 pub use sio_client::backoff::BackoffConfig;
 pub use sio_client::driven::Driven;
 pub use sio_client::DEFAULT_BUFFER_LIMIT;

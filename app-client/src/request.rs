@@ -1,8 +1,9 @@
-//! Requests: client events sent with an ack, each tied at compile time to
-//! the type of its reply (ACK packets do not repeat the event, so the type
-//! must travel with the request), and the replies decoded without serde.
+//! Replies to requests, decoded without serde. The requests themselves
+//! (`Identify`, `Wave`, …: client events sent with an ack, each tied at
+//! compile time to its reply's type) are derived in `shared::events` from
+//! `#[event(ack = …)]`; this is the page's side of their answers.
 
-use shared::events::{Ack, ClientEvent, IdentifyAck, PayloadError, SessionId, WaveAck};
+use shared::events::{Ack, PayloadError};
 use sio_client::read::FromObject;
 use sio_client::RawJson;
 
@@ -24,48 +25,4 @@ impl<T: FromObject> Reply for Ack<T> {
     fn from_raw(args: &[RawJson]) -> Result<Self, PayloadError> {
         codec::ack(args)
     }
-}
-
-/// A client event sent with an ack, and the type of its reply: emitting an
-/// [`Identify`] yields an [`IdentifyAck`], known at compile time (ACK packets
-/// do not repeat the event, so the type must travel with the request).
-pub trait Request: Into<ClientEvent> {
-    /// What the server answers.
-    type Reply: Reply;
-}
-
-/// `identify`, asking for the server's verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identify {
-    /// The name as typed; the server applies the name rules.
-    pub name: String,
-}
-
-impl From<Identify> for ClientEvent {
-    fn from(identify: Identify) -> Self {
-        ClientEvent::Identify {
-            name: identify.name,
-        }
-    }
-}
-
-impl Request for Identify {
-    type Reply = IdentifyAck;
-}
-
-/// `wave`, asking whether it reached its target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wave {
-    /// The session waved at.
-    pub to: SessionId,
-}
-
-impl From<Wave> for ClientEvent {
-    fn from(wave: Wave) -> Self {
-        ClientEvent::Wave { to: wave.to }
-    }
-}
-
-impl Request for Wave {
-    type Reply = WaveAck;
 }

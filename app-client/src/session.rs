@@ -21,7 +21,8 @@ use sio_client::RawJson;
 pub use sio_client::session::{AckId, ClientConfig, ConnectionState, EmitError};
 
 use crate::codec;
-use crate::request::{Reply, Request};
+use crate::request::Reply;
+use shared::events::Request;
 use shared::events::{ClientEvent, ResumeToken, ServerEvent, NAMESPACE};
 
 /// The app's client settings: the `/iss` namespace, socket.io's reconnect
@@ -142,7 +143,7 @@ impl Session {
     ///
     /// # Errors
     /// The session's [`EmitError`].
-    pub fn request<Q: Request>(
+    pub fn request<Q: Request<Reply: Reply>>(
         &mut self,
         now_ms: u64,
         request: Q,

@@ -305,7 +305,7 @@ fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
         .iter()
         .map(|name| format!("`{}`", name.value()))
         .collect::<Vec<_>>();
-    let acks = ack_types(vis, &events);
+    let acks = ack_types(vis, ty, &events);
     let codec = match payload_module(input)? {
         Some((module, side)) => {
             let serde = codec(ty, &kind, &module, &events)?;
@@ -426,22 +426,77 @@ fn refuse_duplicates(events: &[Named<'_>]) -> Result<(), Error> {
     Ok(())
 }
 
-/// `pub type IdentifyAck = Ack<IdentifyOk>;` for each request event: the
-/// reply's type, named after the event, with `Ack` as the caller has it.
-fn ack_types(vis: &syn::Visibility, events: &[Named<'_>]) -> proc_macro2::TokenStream {
-    let aliases = events.iter().filter_map(|event| {
+/// For each request event (`#[event(ack = T)]`): `pub type IdentifyAck =
+/// Ack<T>;`, the reply's type named after the event, and the request itself
+/// as a type of its own (`Identify { name }`, the variant's fields), which
+/// converts into the event and names its reply through `Request`. `Ack`
+/// and `Request` are the caller's, as it has them in scope.
+fn ack_types(
+    vis: &syn::Visibility,
+    ty: &syn::Ident,
+    events: &[Named<'_>],
+) -> proc_macro2::TokenStream {
+    let items = events.iter().filter_map(|event| {
         let value = event.ack.as_ref()?;
-        let alias = format_ident!("{}Ack", event.variant.ident);
-        let doc = format!(
-            "The reply to `{}` (a request: sent with an ack). Derived from `#[event(ack = …)]`.",
-            event.name.value()
+        let variant = &event.variant.ident;
+        let alias = format_ident!("{}Ack", variant);
+        let wire = event.name.value();
+        let alias_doc = format!(
+            "The reply to `{wire}` (a request: sent with an ack). Derived from `#[event(ack = …)]`."
         );
+        let request_doc = format!(
+            "`{wire}` sent as a request: its reply is [`{alias}`]. Derived from \
+             `#[event(ack = …)]`; converts into [`{ty}::{variant}`]."
+        );
+        let (definition, convert) = match &event.variant.fields {
+            Fields::Named(fields) => {
+                let names: Vec<_> = fields.named.iter().map(|f| &f.ident).collect();
+                let types: Vec<_> = fields.named.iter().map(|f| &f.ty).collect();
+                let docs: Vec<Vec<_>> = fields
+                    .named
+                    .iter()
+                    .map(|f| {
+                        f.attrs
+                            .iter()
+                            .filter(|a| a.path().is_ident("doc"))
+                            .collect()
+                    })
+                    .collect();
+                (
+                    quote!(#vis struct #variant { #( #(#docs)* pub #names: #types, )* }),
+                    quote!(#ty::#variant { #( #names: request.#names, )* }),
+                )
+            }
+            Fields::Unnamed(fields) => {
+                let types: Vec<_> = fields.unnamed.iter().map(|f| &f.ty).collect();
+                let index = (0..types.len()).map(syn::Index::from);
+                (
+                    quote!(#vis struct #variant( #( pub #types ),* );),
+                    quote!(#ty::#variant( #( request.#index ),* )),
+                )
+            }
+            Fields::Unit => (quote!(#vis struct #variant;), quote!(#ty::#variant)),
+        };
         Some(quote! {
-            #[doc = #doc]
+            #[doc = #alias_doc]
             #vis type #alias = Ack<#value>;
+
+            #[doc = #request_doc]
+            #[derive(Debug, Clone, PartialEq)]
+            #definition
+
+            impl ::core::convert::From<#variant> for #ty {
+                fn from(request: #variant) -> Self {
+                    #convert
+                }
+            }
+
+            impl Request for #variant {
+                type Reply = #alias;
+            }
         })
     });
-    quote!( #( #aliases )* )
+    quote!( #( #items )* )
 }
 
 /// Which side sends an enum's events: the other side decodes them, so the

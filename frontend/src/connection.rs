@@ -177,7 +177,7 @@ impl Connection {
 
     /// Sends a request and waits for the server's reply, whose type the
     /// request names (`Identify` → `IdentifyAck`).
-    pub async fn request<Q: Request>(
+    pub async fn request<Q: Request<Reply: app_client::Reply>>(
         &self,
         request: Q,
         timeout: Duration,

@@ -235,6 +235,15 @@ pub enum PresenceChange {
     },
 }
 
+/// A client event sent with an ack, and the type of its reply: sending an
+/// [`Identify`] yields an [`IdentifyAck`], known at compile time (ACK
+/// packets do not repeat the event, so the type must travel with the
+/// request). Derived for every `#[event(ack = …)]` variant.
+pub trait Request: Into<ClientEvent> {
+    /// What the server answers.
+    type Reply;
+}
+
 /// The answer to a request event (one sent with an ack), written once for
 /// every request: `{"ok":true, …the value's fields}` or
 /// `{"ok":false,"code":"…","error":"the sentence to show"}`, the shape the
