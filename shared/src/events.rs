@@ -21,6 +21,7 @@ pub const NAMESPACE: &str = "/iss";
 
 /// A session's public identifier (a UUID string). It is shown in presence, so
 /// it must never be usable as a credential.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson, ToJson,
 )]
@@ -38,6 +39,7 @@ impl fmt::Display for SessionId {
 /// a server registers, dispatches and rate-limits by, and matches on
 /// exhaustively: a new event asks for its handler), its complete list
 /// `ClientEventKind::ALL`, and the names both ways.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Event)]
 #[event(payload = crate::payload, sent_by = "client")]
 pub enum ClientEvent {
@@ -55,6 +57,7 @@ pub enum ClientEvent {
 /// Everything the server may send to a client; [`ServerEventKind`] is
 /// derived as for [`ClientEvent`], and every decoder matches on it
 /// exhaustively.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Event)]
 #[event(payload = crate::payload, sent_by = "server")]
 pub enum ServerEvent {
@@ -72,6 +75,7 @@ pub enum ServerEvent {
 }
 
 /// Payload of `waved`: who waved, as presence names them.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Waved {
     pub from: SessionId,
@@ -79,12 +83,14 @@ pub struct Waved {
 }
 
 /// What an accepted `wave` answers: whom it reached.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct WaveOk {
     pub to: SessionId,
 }
 
 /// Payload of `connected`.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Connected {
     pub uuid: SessionId,
@@ -98,6 +104,7 @@ pub struct Connected {
 /// A resume token: at least 128 random bits. Unlike the [`SessionId`] (which
 /// presence shows to everyone) it is a credential, so its `Debug` is redacted
 /// and it never appears in presence or logs.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(transparent)]
 pub struct ResumeToken(pub String);
@@ -125,6 +132,7 @@ impl ResumeAuth {
 }
 
 /// One identified user as presence shows them. Nothing secret goes in here.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct OnlineUser {
     pub id: SessionId,
@@ -143,6 +151,7 @@ pub struct OnlineUser {
 /// [`Look::UNKNOWN`] (0, also what a peer that sends no key decodes to) is
 /// never grouped with anything; the server never computes 0. A key only
 /// means something among the names of one server.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(
     Debug,
     Clone,
@@ -193,6 +202,7 @@ pub const PRESENCE_WINDOW: usize = 100;
 /// its deltas 1, 2, 3, …; the shared mode numbers them by its global change
 /// counter, so every client of every node ends on the same seq. Applying a
 /// change is idempotent (joined/renamed are upserts, left is a removal).
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Presence {
@@ -215,6 +225,7 @@ pub enum Presence {
 }
 
 /// One change in a presence delta.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum PresenceChange {
@@ -257,6 +268,7 @@ pub enum Ack<T> {
 }
 
 /// What an accepted `identify` answers: who the session is now.
+#[cfg_attr(feature = "arbitrary", derive(proptest_derive::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct IdentifyOk {
     pub uuid: SessionId,

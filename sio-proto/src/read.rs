@@ -260,6 +260,20 @@ mod tests {
         assert!(u64::from_json("1.0").is_err() && u64::from_json("-1").is_err());
     }
 
+    proptest::proptest! {
+        /// Every string, controls, quotes, backslashes and non-BMP
+        /// characters included, writes as serde_json reads it and reads
+        /// back (the derived event strategies draw printable text only).
+        #[test]
+        fn strings_round_trip_as_serde_reads_them(
+            text in "(\"|\\\\|\n|\u{1}|\u{1f}|\u{7f}|\u{2028}|é|😀|[a-z ]){0,16}",
+        ) {
+            let raw = text.to_raw_json();
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(raw.as_str()).ok(), Some(text.clone()));
+            proptest::prop_assert_eq!(String::from_json(raw.as_str()), Ok(text));
+        }
+    }
+
     #[test]
     fn strings_write_quoted() {
         assert_eq!("a\"b".to_owned().to_raw_json().as_str(), r#""a\"b""#);
