@@ -85,7 +85,10 @@ pub fn build<A: Adapter + DefinedAdapter>(
     )
     .spawn();
     let router = Router::new()
-        .route("/healthz", get(healthz).with_state(state.clone()))
+        .route(
+            "/healthz",
+            get(healthz::<A>).with_state((state.clone(), io.clone())),
+        )
         .route("/api/stats", get(stats).with_state(state.clone()))
         .route(
             "/metrics",
@@ -128,10 +131,22 @@ pub(crate) fn proxies(config: &Config) -> source::TrustedProxies {
 
 /// `ok`, or in shared mode while Redis is unavailable `degraded` (still
 /// 200: the node serves its own clients; a load balancer need not drop it).
-async fn healthz(State(app): State<AppState>) -> &'static str {
+/// `503 starting` until `/iss` exists: in shared mode socketioxide opens a
+/// namespace only once its Redis adapter has subscribed, and a client let in
+/// before that would be refused the namespace.
+async fn healthz<A: Adapter>(
+    State((app, io)): State<(AppState, SocketIo<A>)>,
+) -> (axum::http::StatusCode, &'static str) {
+    use axum::http::StatusCode;
+    if io.of(NAMESPACE).is_none() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting: /iss not ready yet\n",
+        );
+    }
     match &app.cluster {
-        Some(cluster) if !cluster.healthy() => "degraded: redis unavailable\n",
-        _ => "ok\n",
+        Some(cluster) if !cluster.healthy() => (StatusCode::OK, "degraded: redis unavailable\n"),
+        _ => (StatusCode::OK, "ok\n"),
     }
 }
 

@@ -161,33 +161,16 @@ async fn on_identify<A: Adapter>(
 ) {
     let session = &conn.session;
     app.metrics.event(EventKind::of(ClientEventKind::Identify));
-    let reply = match conn.bucket.check(app.identify_limit, Instant::now()) {
-        Verdict::Allow => match &args {
+    let verdict = conn.bucket.check(app.identify_limit, Instant::now());
+    let reply = match admit(&app, &socket, session, verdict) {
+        Admit::Go => match &args {
             Ok(RawArgs(args)) => app.identify(session, arrival, args, &conn.renames),
             // Valid frame, invalid JSON inside (a lone surrogate, 1e400,
             // nesting past serde_json's 128 levels): answer, do not go silent.
             Err(_) => app.unreadable(session),
         },
-        Verdict::Refuse => {
-            app.metrics.refused(Refusal::RateLimited);
-            app.rate_limited(session)
-        }
-        Verdict::Disconnect => {
-            // The first is logged; the rest are counted and summed up by
-            // the periodic report: a line each would let floods write the log.
-            if app.stats.flooder_disconnected() {
-                tracing::warn!(
-                    %session,
-                    "identify flood: disconnecting (further ones are counted in /api/stats \
-                     and the periodic report, not logged one by one)"
-                );
-            } else {
-                tracing::debug!(%session, "identify flood: disconnecting");
-            }
-            disconnect_soon(socket);
-            return;
-        }
-        Verdict::Ignore => return,
+        Admit::RateLimited => app.rate_limited(session),
+        Admit::Drop => return,
     };
     if let Err(err) = ack.send(&reply) {
         tracing::debug!(%session, %err, "could not send identify ack");
@@ -207,24 +190,61 @@ async fn on_wave<A: Adapter>(
 ) {
     let session = &conn.session;
     app.metrics.event(EventKind::of(ClientEventKind::Wave));
-    let reply = match conn.waves.check(app.wave_limit, Instant::now()) {
-        Verdict::Allow => match app.wave(session, args.as_ref().map(|a| a.0.as_slice())) {
+    let verdict = conn.waves.check(app.wave_limit, Instant::now());
+    let reply = match admit(&app, &socket, session, verdict) {
+        Admit::Go => match app.wave(session, args.as_ref().map(|a| a.0.as_slice())) {
             Ok((to, waved)) => app.deliver_wave(&io, to, waved).await,
             Err(refused) => refused,
         },
-        Verdict::Refuse => {
-            app.metrics.refused(Refusal::RateLimited);
-            app.waves_rate_limited()
-        }
-        Verdict::Disconnect => {
-            tracing::debug!(%session, "wave flood: disconnecting");
-            disconnect_soon(socket);
-            return;
-        }
-        Verdict::Ignore => return,
+        Admit::RateLimited => app.waves_rate_limited(),
+        Admit::Drop => return,
     };
     if let Err(err) = ack.send(&reply) {
         tracing::debug!(%session, %err, "could not send wave ack");
+    }
+}
+
+/// What a socket's rate limit lets an event do.
+enum Admit {
+    /// Handle it.
+    Go,
+    /// Answer `rate_limited` (counted in the metrics).
+    RateLimited,
+    /// Neither handle nor answer: the socket is flooding and is being
+    /// disconnected, or was already cut off.
+    Drop,
+}
+
+/// Applies a bucket's verdict, the same for every rate-limited event: a
+/// socket that keeps on past its limit is disconnected. The first such
+/// disconnect is logged; the rest are counted and summed up by the periodic
+/// report (a line each would let floods write the log).
+fn admit<A: Adapter>(
+    app: &AppState,
+    socket: &SocketRef<A>,
+    session: &SessionId,
+    verdict: Verdict,
+) -> Admit {
+    match verdict {
+        Verdict::Allow => Admit::Go,
+        Verdict::Refuse => {
+            app.metrics.refused(Refusal::RateLimited);
+            Admit::RateLimited
+        }
+        Verdict::Disconnect => {
+            if app.stats.flooder_disconnected() {
+                tracing::warn!(
+                    %session,
+                    "event flood: disconnecting (further ones are counted in /api/stats \
+                     and the periodic report, not logged one by one)"
+                );
+            } else {
+                tracing::debug!(%session, "event flood: disconnecting");
+            }
+            disconnect_soon(socket.clone());
+            Admit::Drop
+        }
+        Verdict::Ignore => Admit::Drop,
     }
 }
 
