@@ -36,6 +36,17 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn server_event(value: &Value) {
+    // The page's derived lean reading agrees with serde's wherever both read.
+    if let Some([Value::String(name), args @ ..]) = value.as_array().map(Vec::as_slice) {
+        let raw: Vec<RawJson> = args
+            .iter()
+            .map(|arg| RawJson::new(&arg.to_string()).expect("serde_json writes JSON"))
+            .collect();
+        let lean = app_client::codec::server_event(name, &raw);
+        if let (Ok(lean), Ok(serde)) = (&lean, &ServerEvent::from_array(value)) {
+            assert_eq!(lean, serde, "{value}");
+        }
+    }
     let Ok(event) = ServerEvent::from_array(value) else {
         return;
     };
