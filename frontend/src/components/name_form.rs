@@ -10,7 +10,7 @@ use crate::names::validate;
 /// `on_submit` receives the normalised name, only ever a valid one.
 #[component]
 pub fn NameForm(
-    #[prop(into)] me: Signal<Me>,
+    me: RwSignal<Me>,
     #[prop(into)] on_submit: Callback<String>,
     /// Text to start with (the remembered name).
     #[prop(optional, into)]

@@ -18,8 +18,8 @@ const TAG_TITLE: &str =
 /// given, puts a 👋 button by every other name.
 #[component]
 pub fn OnlineList(
-    #[prop(into)] presence: Signal<PresenceView>,
-    #[prop(optional, into)] me: Option<Signal<Option<SessionId>>>,
+    presence: RwSignal<PresenceView>,
+    #[prop(optional)] me: Option<RwSignal<Option<SessionId>>>,
     #[prop(optional)] on_wave: Option<Callback<(SessionId, String)>>,
 ) -> impl IntoView {
     let count = move || presence.with(PresenceView::len);
@@ -52,7 +52,7 @@ pub fn OnlineList(
 /// text stays the names; the button's name for assistive tech is its label.
 fn wave_button(
     user: &ShownUser,
-    me: Option<Signal<Option<SessionId>>>,
+    me: Option<RwSignal<Option<SessionId>>>,
     on_wave: Option<Callback<(SessionId, String)>>,
 ) -> impl IntoView {
     let on_wave = on_wave?;

@@ -32,7 +32,7 @@ fn status_class(state: &ConnectionState) -> &'static str {
 
 /// `<p role="status" aria-live="polite">`: polite, so it never interrupts typing.
 #[component]
-pub fn Status(#[prop(into)] state: Signal<ConnectionState>) -> impl IntoView {
+pub fn Status(state: RwSignal<ConnectionState>) -> impl IntoView {
     view! {
         <p class=move || state.with(status_class) role="status" aria-live="polite" data-testid="status">
             {move || state.with(status_text)}

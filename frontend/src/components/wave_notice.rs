@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn WaveNotice(
-    #[prop(into)] waved: Signal<Option<String>>,
-    #[prop(into)] result: Signal<Option<String>>,
+    waved: RwSignal<Option<String>>,
+    result: RwSignal<Option<String>>,
 ) -> impl IntoView {
     view! {
         <p class="waved" role="status" aria-live="polite" data-testid="waved">{move || waved.get()}</p>
