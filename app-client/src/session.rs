@@ -38,6 +38,10 @@ pub fn config() -> ClientConfig {
 pub enum AckError {
     #[error(transparent)]
     Session(#[from] sio_client::AckError),
+    /// The request was refused on the spot (buffer full, too large, the
+    /// client closed …), so it was never sent.
+    #[error("not sent: {0}")]
+    NotSent(#[from] sio_client::EmitError),
     #[error("unreadable reply: {0}")]
     BadReply(String),
 }

@@ -194,8 +194,9 @@ impl Connection {
                 Some(result) => pending.decode(&result),
                 None => Err(Lost::Closed.into()),
             },
-            (Err(EmitError::TooLarge { size, max }), _) => Err(Lost::TooLarge { size, max }.into()),
-            _ => Err(Lost::Closed.into()),
+            // Refused on the spot: say why, as the session said it.
+            (Err(err), _) => Err(AckError::NotSent(err)),
+            (Ok(_), None) => Err(Lost::Closed.into()),
         }
     }
 

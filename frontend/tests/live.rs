@@ -214,3 +214,26 @@ async fn an_invalid_name_sent_raw_gets_the_server_error() {
     }
     c.close();
 }
+
+/// A request refused on the spot reports the session's reason (here the
+/// offline buffer is full: nothing listens on port 9), not "closed".
+#[wasm_bindgen_test]
+async fn a_refused_request_says_why() {
+    let c = Connection::start(Options::to_server("http://127.0.0.1:9"));
+    for _ in 0..app_client::DEFAULT_BUFFER_LIMIT {
+        c.emit(shared::events::ClientEvent::Identify { name: "Ada".into() })
+            .expect("buffered while offline");
+    }
+    let reply = c
+        .request(Identify { name: "Ada".into() }, Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        reply,
+        Err(app_client::AckError::NotSent(
+            app_client::EmitError::BufferFull {
+                limit: app_client::DEFAULT_BUFFER_LIMIT
+            }
+        ))
+    );
+    c.close();
+}
