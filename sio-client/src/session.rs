@@ -223,6 +223,8 @@ enum Phase {
     Joined {
         handshake: OpenPacket,
         heartbeat_deadline_ms: u64,
+        /// The socket's id from the CONNECT ack (`{"sid":…}`, Socket.IO v5).
+        sid: Option<String>,
     },
     /// Between attempts.
     Waiting { retry_at_ms: u64 },
@@ -289,6 +291,16 @@ impl Session {
     /// The current connection state.
     pub fn state(&self) -> &ConnectionState {
         &self.state
+    }
+
+    /// The socket's id on the server while connected, as the CONNECT ack
+    /// gave it (`socket.id` in socket.io-client). `None` while not
+    /// connected, and from Socket.IO revision 4 servers, which send none.
+    pub fn id(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Joined { sid, .. } => sid.as_deref(),
+            _ => None,
+        }
     }
 
     /// The next thing for the shell to do, if any.
@@ -517,7 +529,7 @@ impl Session {
             return self.warn(format!("ignored a packet for namespace {nsp}"));
         }
         match packet {
-            Packet::Connect { .. } => self.on_joined(),
+            Packet::Connect { data, .. } => self.on_joined(data.as_ref()),
             Packet::Event { id, name, args, .. } => self.on_event(id, name, args),
             Packet::Ack { id, args, .. } => self.on_ack(AckId(id), args),
             Packet::ConnectError { message, .. } => self.stop(
@@ -528,7 +540,7 @@ impl Session {
         }
     }
 
-    fn on_joined(&mut self) {
+    fn on_joined(&mut self, data: Option<&RawJson>) {
         let Phase::Joining {
             handshake: Some(handshake),
             heartbeat_deadline_ms: Some(heartbeat),
@@ -537,9 +549,14 @@ impl Session {
         else {
             return self.warn("ignored a CONNECT ack outside the handshake".to_owned());
         };
+        let sid = data.and_then(|data| {
+            let object = sio_proto::read::Object::parse(data.as_str()).ok()?;
+            object.field::<Option<String>>("sid").ok().flatten()
+        });
         self.phase = Phase::Joined {
             handshake: handshake.clone(),
             heartbeat_deadline_ms: *heartbeat,
+            sid,
         };
         self.backoff.reset();
         self.set_state(ConnectionState::Connected);
@@ -622,6 +639,7 @@ impl Session {
             Phase::Joined {
                 handshake,
                 heartbeat_deadline_ms,
+                ..
             } => *heartbeat_deadline_ms = heartbeat_deadline(now_ms, handshake),
             Phase::Joining {
                 handshake: Some(handshake),

@@ -295,3 +295,18 @@ fn engine_io_v4_clients_never_ping() {
         assert!(drain(&mut session).is_empty());
     }
 }
+
+/// `id()` is the socket id the CONNECT ack gives (v5), only while joined;
+/// a revision 4 server gives none.
+#[test]
+fn the_socket_id_comes_from_the_connect_ack() {
+    // A CONNECT ack as recorded in docs/PROTOCOL.md, section 2.
+    let mut session = joined("/iss", r#"40/iss,{"sid":"Pvy7Lr0cU9mXq2bTAAAD"}"#);
+    assert_eq!(session.id(), Some("Pvy7Lr0cU9mXq2bTAAAD"));
+    session.close();
+    assert_eq!(session.id(), None);
+    assert_eq!(joined("/iss", "40/iss,").id(), None);
+    assert_eq!(joined("/", r#"40{"sid":7}"#).id(), None, "not a string");
+    let fresh = Session::new(ClientConfig::new("/"), 0);
+    assert_eq!(fresh.id(), None);
+}
