@@ -30,6 +30,12 @@ pub fn run(extra: &[String]) -> Result<()> {
     let wasm = format!("clippy -p frontend --target {WASM} {clippy}");
     step("cargo clippy (wasm)", &wasm)?;
     fuzz_targets_compile()?;
+    // The client library must stay publishable: packaged from its own files
+    // (no path that exists only here), and built from the package.
+    step(
+        "cargo package (sio-proto, sio-client; a dry run)",
+        "package -p sio-proto -p sio-client --allow-dirty",
+    )?;
     println!("xtask: ── native tests");
     let native = "test --workspace --exclude frontend --exclude e2e".split(' ');
     let native = cargo_test(
@@ -133,7 +139,6 @@ struct Counts {
     failed: u64,
 }
 
-/// `cargo ARGS` (split at spaces) as a named step.
 /// The fuzz workspace (nightly, outside the main one) must not rot: its
 /// targets are checked on stable, without libFuzzer (a C++ build).
 fn fuzz_targets_compile() -> Result<()> {
@@ -143,6 +148,7 @@ fn fuzz_targets_compile() -> Result<()> {
     process::run(&cargo(flags.map(OsStr::new).chain([manifest.as_os_str()])))
 }
 
+/// `cargo ARGS` (split at spaces) as a named step.
 fn step(name: &str, args: &str) -> Result<()> {
     println!("xtask: ── {name}");
     process::run(&cargo(args.split(' ')))
