@@ -94,24 +94,27 @@ mod json;
 /// attributes: see `src/json.rs` for the shapes it takes.
 #[proc_macro_derive(FromJson, attributes(serde))]
 pub fn derive_from_json(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    json::expand_from(&input)
-        .unwrap_or_else(Error::into_compile_error)
-        .into()
+    run(input, json::expand_from)
 }
 
 /// The lean writing of a payload type (`sio_proto::read::ToJson`).
 #[proc_macro_derive(ToJson, attributes(serde))]
 pub fn derive_to_json(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    json::expand_to(&input)
-        .unwrap_or_else(Error::into_compile_error)
-        .into()
+    run(input, json::expand_to)
 }
 
 /// See the crate documentation.
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
+    run(input, expand)
+}
+
+/// Parses the item, expands it, and turns an error into a compile error
+/// that points at the offending part.
+fn run(
+    input: TokenStream,
+    expand: fn(&DeriveInput) -> Result<proc_macro2::TokenStream, Error>,
+) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand(&input)
         .unwrap_or_else(Error::into_compile_error)
@@ -149,10 +152,7 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_derive(WireCode, attributes(code))]
 pub fn derive_wire_code(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_codes(&input)
-        .unwrap_or_else(Error::into_compile_error)
-        .into()
+    run(input, expand_codes)
 }
 
 fn expand_codes(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
