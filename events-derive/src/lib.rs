@@ -1,15 +1,27 @@
 //! `#[derive(Event)]`: one definition of an event enum yields everything the
-//! rest of the code needs to know about its events' names.
+//! rest of the code needs to know about its events: names, kinds, codecs,
+//! acks and requests.
 //!
 //! ```ignore
 //! #[derive(Event)]
+//! #[event(payload = crate::payload, sent_by = "client")]
 //! pub enum ClientEvent {
-//!     #[event(name = "identify")]
+//!     #[event(name = "identify", ack = IdentifyOk, expect = "a name (a string)")]
 //!     Identify { name: String },
 //! }
 //! ```
 //!
-//! generates, next to the enum:
+//! With `payload` and `sent_by` on the enum, it also writes the codecs:
+//! serde both ways (`decode`, `args`, `arg_text`, `from_parts`,
+//! `from_array`, `to_array`, calling the `payload` module), and the lean
+//! codec in the direction the receiving page needs (`write_args` for events
+//! a client sends, `read_args` for events a server sends; payloads derive
+//! [`FromJson`](macro@FromJson) / [`ToJson`](macro@ToJson)). With `ack = T`
+//! on a variant: `IdentifyAck = Ack<T>` and the request type `Identify {
+//! name }`, its `From` into the event and its `Request` impl (`Ack` and
+//! `Request` as the caller has them in scope).
+//!
+//! It always generates, next to the enum:
 //! - `ClientEventKind`, one unit variant per event (`Copy`, `Eq`, `Hash`,
 //!   `Debug`), so a server can register, dispatch and rate-limit by kind
 //!   before it decodes the arguments, and match on kinds exhaustively;
