@@ -44,6 +44,7 @@ impl<T> AckTable<T> {
         self.entries.remove(at).map(|(_, value)| value)
     }
 
+    /// `id`'s value, to change it in place.
     pub fn get_mut(&mut self, id: AckId) -> Option<&mut T> {
         let at = self.find(id).ok()?;
         Some(&mut self.entries[at].1)
@@ -54,10 +55,12 @@ impl<T> AckTable<T> {
         self.entries.iter().map(|(id, value)| (*id, value))
     }
 
+    /// How many entries the table holds.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the table holds no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -38,6 +38,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// Starts with no failed attempts.
     pub fn new(config: BackoffConfig) -> Self {
         Backoff {
             config,
@@ -96,6 +97,8 @@ impl Backoff {
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator seeded with `seed` (the same seed gives the same
+    /// numbers; zero is replaced by a fixed non-zero constant).
     pub fn new(seed: u64) -> Self {
         // Zero is xorshift's one fixed point; any other constant will do.
         Rng(if seed == 0 {

@@ -16,6 +16,8 @@
 //! Time is plain milliseconds from any fixed origin the shell likes
 //! (`performance.now()` in the browser, an `Instant` natively).
 
+#![deny(missing_docs)]
+
 pub mod ack_table;
 pub mod backoff;
 pub mod driven;

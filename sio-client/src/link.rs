@@ -50,7 +50,9 @@ pub enum Transports {
 /// An HTTP method of a polling request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// The handshake, or a poll that waits for the server's packets.
     Get,
+    /// Carries the session's queued frames to the server.
     Post,
 }
 
@@ -64,7 +66,10 @@ pub struct RequestId(pub u64);
 pub enum LinkIo {
     /// Open a websocket to `path`, dropping any previous one; report its
     /// frames and its end.
-    OpenSocket { path: String },
+    OpenSocket {
+        /// The Engine.IO endpoint with its query, relative to the base URL.
+        path: String,
+    },
     /// Send a text frame on the websocket (queued until it is open).
     SendSocket(String),
     /// Close and forget the websocket.
@@ -72,10 +77,17 @@ pub enum LinkIo {
     /// Make an HTTP request (with the browser's credentials); report the
     /// answer or the failure with its `id`.
     Request {
+        /// Names the request; its answer or failure is reported with it.
         id: RequestId,
+        /// GET or POST.
         method: Method,
+        /// The polling endpoint with its query, relative to the base URL.
         path: String,
+        /// The body's `Content-Type` (text for Engine.IO 4, binary framing
+        /// for Engine.IO 3); a GET has no body.
         content_type: &'static str,
+        /// The frames a POST carries, encoded for the server's generation;
+        /// empty for a GET.
         body: Vec<u8>,
     },
 }

@@ -83,17 +83,27 @@ impl ClientConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionState {
     /// Opening a transport; `attempt` is 0 for the first connect.
-    Connecting { attempt: u32 },
+    Connecting {
+        /// Which retry this is: 0 for the first connect, counting up until
+        /// the namespace is joined.
+        attempt: u32,
+    },
     /// Joined the namespace; emits go out immediately.
     Connected,
     /// Waiting `delay_ms` before attempt number `attempt`, due at `retry_at_ms`.
     Reconnecting {
+        /// The number of the attempt to come (1 for the first retry).
         attempt: u32,
+        /// The backoff delay chosen, in milliseconds.
         delay_ms: u64,
+        /// When the attempt is due, on the session's clock.
         retry_at_ms: u64,
     },
     /// Stopped: closed by the application, refused by the server, or out of attempts.
-    Offline { reason: String },
+    Offline {
+        /// Why, in words for a person to read.
+        reason: String,
+    },
 }
 
 /// Names one event the server sent with an ack id, for [`Session::reply`].
@@ -121,27 +131,53 @@ pub struct Event {
 /// Why an ack never came.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
+    /// The ack's timeout passed before the server answered.
     #[error("no reply within the timeout")]
     Timeout,
+    /// The transport the emit went out on was lost before the answer came.
     #[error("the connection was lost before the reply arrived")]
     ConnectionLost,
+    /// The session stopped: closed by the application, refused by the
+    /// server, or out of reconnect attempts.
     #[error("the client was closed")]
     Closed,
+    /// A buffered emit turned out, once joined, to exceed the server's
+    /// `maxPayload`, so it was never sent.
     #[error("message of {size} bytes exceeds the server's limit of {max} bytes")]
-    TooLarge { size: usize, max: u64 },
+    TooLarge {
+        /// The encoded frame's length in bytes.
+        size: usize,
+        /// The server's `maxPayload`, in bytes.
+        max: u64,
+    },
 }
 
 /// Why an emit (or a reply) was refused on the spot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmitError {
+    /// The namespace is not joined, and the offline buffer already holds
+    /// [`ClientConfig::buffer_limit`] emits.
     #[error("{limit} messages are already waiting for the connection; try again later")]
-    BufferFull { limit: usize },
+    BufferFull {
+        /// The configured buffer limit.
+        limit: usize,
+    },
+    /// The encoded frame exceeds the server's `maxPayload`.
     #[error("message of {size} bytes exceeds the server's limit of {max} bytes")]
-    TooLarge { size: usize, max: u64 },
+    TooLarge {
+        /// The encoded frame's length in bytes.
+        size: usize,
+        /// The server's `maxPayload`, in bytes.
+        max: u64,
+    },
+    /// The session has stopped for good.
     #[error("the client was closed")]
     Closed,
+    /// The event name is one Socket.IO reserves for itself.
     #[error("{} is reserved by Socket.IO and cannot be emitted", Quoted(.0))]
     ReservedName(String),
+    /// A reply to an event whose transport is gone, so the server can no
+    /// longer take it.
     #[error("the connection that asked for this reply is gone")]
     ReplyGone,
 }
@@ -163,7 +199,12 @@ pub enum Output<E = Event, R = Result<Vec<RawJson>, AckError>> {
     /// The server sent an event.
     Event(E),
     /// An emit-with-ack finished: the reply, or why none came.
-    Ack { id: AckId, result: R },
+    Ack {
+        /// The id [`Session::emit_with_ack`] returned.
+        id: AckId,
+        /// The reply's arguments, or why none came.
+        result: R,
+    },
     /// Something odd but survivable happened (worth a console line).
     Warning(String),
 }

@@ -26,8 +26,11 @@ use crate::session::{AckId, EmitError, Output};
 
 /// What a transport tells its owner.
 pub enum TransportEvent {
+    /// A text frame arrived.
     Text(String),
+    /// A binary frame arrived (its content is not kept).
     Binary,
+    /// The socket closed or failed (reported once), or could not be opened.
     Closed,
 }
 
