@@ -267,6 +267,14 @@ impl Named<'_> {
         }
     }
 
+    /// `expect` as an `Option<&'static str>` expression.
+    fn expect_tokens(&self) -> proc_macro2::TokenStream {
+        match &self.expect {
+            Some(text) => quote!(::core::option::Option::Some(#text)),
+            None => quote!(::core::option::Option::None),
+        }
+    }
+
     /// `Variant`, `Variant(x)` or `Variant { field: x }`, binding the payload to `x`.
     fn bind(&self, ty: &syn::Ident) -> proc_macro2::TokenStream {
         let ident = &self.variant.ident;
@@ -569,10 +577,7 @@ fn lean_codec(
     for event in events {
         let variant = &event.variant.ident;
         let bound = event.bind(ty);
-        let expect = match &event.expect {
-            Some(text) => quote!(::core::option::Option::Some(#text)),
-            None => quote!(::core::option::Option::None),
-        };
+        let expect = event.expect_tokens();
         let payload = event.payload()?;
         arms.push(match (side, payload) {
             (Side::Server, None) => {
@@ -631,10 +636,7 @@ fn codec(
     for event in events {
         let variant = &event.variant.ident;
         let bound = event.bind(ty);
-        let expect = match &event.expect {
-            Some(text) => quote!(::core::option::Option::Some(#text)),
-            None => quote!(::core::option::Option::None),
-        };
+        let expect = event.expect_tokens();
         match event.payload()? {
             None => {
                 encode.push(quote!(#bound => ::std::vec::Vec::new()));
